@@ -1,0 +1,76 @@
+"""The index: one row per recording file. The JSON files stay the truth; this can be rebuilt at any time."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Root(models.Model):
+    """A named recordings folder (a llama-stack checkout, or its sample recordings)."""
+
+    name = models.CharField(max_length=200, unique=True)
+    path = models.CharField(max_length=4096)
+    last_indexed_at = models.DateTimeField(null=True, blank=True)
+    last_report = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RecordingEntry(models.Model):
+    """One recording file, with the values that lists filter, sort and sum on."""
+
+    root = models.ForeignKey(Root, on_delete=models.CASCADE, related_name="entries")
+    path = models.CharField(max_length=2048)  # relative to the root, with forward slashes
+    size = models.BigIntegerField()
+    mtime_ns = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+
+    test_id = models.TextField(blank=True)  # "" for no test (null or absent in the file)
+    test_file = models.CharField(max_length=1024, blank=True)
+    test_name = models.CharField(max_length=1024, blank=True)
+    test_params = models.TextField(blank=True)
+    suite = models.CharField(max_length=512, blank=True)  # the area folder: "responses", "providers/nvidia"
+
+    kind = models.CharField(max_length=40)
+    endpoint = models.CharField(max_length=512, blank=True)
+    provider = models.CharField(max_length=512, blank=True)
+    model = models.CharField(max_length=512, blank=True)
+    streaming = models.BooleanField(default=False)
+    chunk_count = models.IntegerField(default=0)
+
+    prompt_tokens = models.IntegerField(null=True)
+    completion_tokens = models.IntegerField(null=True)
+    total_tokens = models.IntegerField(null=True)
+    cached_tokens = models.IntegerField(null=True)
+    reasoning_tokens = models.IntegerField(null=True)
+    missing_usage = models.BooleanField(default=False)
+    missing_usage_reason = models.TextField(blank=True)
+    include_usage = models.BooleanField(null=True)
+
+    tool_call_count = models.IntegerField(default=0)
+    tool_names = models.TextField(blank=True)  # space-separated
+    invalid_tool_args = models.BooleanField(default=False)
+    message_count = models.IntegerField(default=0)
+    finish_reason = models.CharField(max_length=64, blank=True)
+    is_side_call = models.BooleanField(default=False)  # model lists, embeddings, safety checks, tool runs
+    error = models.TextField(blank=True)  # recorded exception, HTTP error, or parse error
+    parse_error = models.TextField(blank=True)  # set when the file is not a readable recording
+    summary = models.TextField(blank=True)
+    search_text = models.TextField(blank=True)
+    indexed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["root", "path"], name="unique_root_path")]
+        indexes = [
+            models.Index(fields=["test_id"]),
+            models.Index(fields=["suite"]),
+            models.Index(fields=["kind"]),
+            models.Index(fields=["model"]),
+            models.Index(fields=["provider"]),
+            models.Index(fields=["total_tokens"]),
+            models.Index(fields=["missing_usage"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.path
