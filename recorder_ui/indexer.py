@@ -1,0 +1,502 @@
+"""Keeps RecordingEntry rows in line with the recording files on disk. The only ORM writer."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import stat
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+from recorder_ui.domain import checks, loader, threads
+from recorder_ui.domain.model import Kind, Recording
+from recorder_ui.models import RecordingEntry, Root
+
+log = logging.getLogger(__name__)
+
+SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache"})
+SEARCH_TEXT_LIMIT = 32_000  # characters of searchable text kept per recording
+TEXT_PIECE_LIMIT = 4_000  # characters kept of any one message, so a huge prompt does not crowd out the rest
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class FileError:
+    path: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class IndexReport:
+    """What one index run did to one root."""
+
+    root: str
+    path: str
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    failed: tuple[FileError, ...] = ()  # files that are not readable recordings (they are indexed, with the error)
+    skipped: tuple[FileError, ...] = ()  # files not indexed at all (outside the root, not a regular file)
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "root": self.root,
+            "path": self.path,
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "failed": [{"path": f.path, "error": f.error} for f in self.failed],
+            "skipped": [{"path": f.path, "error": f.error} for f in self.skipped],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(slots=True)
+class _Scan:
+    files: dict[str, tuple[int, int]] = field(default_factory=dict)  # relative path -> (size, mtime_ns)
+    skipped: list[FileError] = field(default_factory=list)
+
+
+class RootError(ValueError):
+    """The folder cannot be indexed (missing, not a folder)."""
+
+
+def configured_roots() -> list[tuple[str, Path]]:
+    """The roots named in settings: RECORDINGS_DIR, plus RECORDER_UI_ROOTS ("name=path;name=path")."""
+    roots: list[tuple[str, Path]] = []
+    spec = settings.RECORDINGS_ROOTS.strip()
+    if spec:
+        for item in spec.split(";"):
+            if not item.strip():
+                continue
+            name, sep, path = item.partition("=")
+            if not sep or not name.strip() or not path.strip():
+                raise RootError(f"RECORDER_UI_ROOTS entry {item!r} is not of the form name=path")
+            roots.append((name.strip(), Path(path.strip()).expanduser()))
+    else:
+        roots.append((root_name_for(Path(settings.RECORDINGS_DIR)), Path(settings.RECORDINGS_DIR)))
+    return roots
+
+
+def root_name_for(path: Path) -> str:
+    """A default display name for a root: its folder name."""
+    return path.expanduser().resolve().name or "recordings"
+
+
+def _is_recordings_tree(root: Path) -> bool:
+    """A root that is, or sits inside, a recordings folder: every *.json below it is a recording."""
+    return "recordings" in root.parts
+
+
+def scan(root: Path) -> _Scan:
+    """Stat every recording file under root without reading any. Symlinks that leave the root are skipped."""
+    result = _Scan()
+    real_root = root.resolve()
+    whole_tree = _is_recordings_tree(real_root)
+    stack: list[tuple[str, bool]] = [("", whole_tree)]
+    seen_dirs: set[tuple[int, int]] = set()
+    while stack:
+        rel_dir, inside = stack.pop()
+        abs_dir = os.path.join(real_root, rel_dir) if rel_dir else str(real_root)
+        try:
+            dir_stat = os.stat(abs_dir)
+            key = (dir_stat.st_dev, dir_stat.st_ino)
+            if key in seen_dirs:
+                continue  # a symlink loop, or the same folder twice
+            seen_dirs.add(key)
+            entries = list(os.scandir(abs_dir))
+        except OSError as exc:
+            result.skipped.append(FileError(rel_dir or ".", f"cannot list folder: {exc.strerror or exc}"))
+            continue
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            try:
+                is_link = entry.is_symlink()
+                if entry.is_dir(follow_symlinks=False) or (is_link and entry.is_dir()):
+                    if entry.name in SKIP_DIRS or entry.name.startswith("."):
+                        continue
+                    if is_link and not _inside(real_root, Path(entry.path)):
+                        continue
+                    stack.append((rel, inside or entry.name == "recordings"))
+                    continue
+                if not entry.name.endswith(".json"):
+                    continue
+                if is_link and not _inside(real_root, Path(entry.path)):
+                    result.skipped.append(FileError(rel, "symlink to a file outside the root: not read"))
+                    continue
+                st = entry.stat()  # follows a symlink that stays inside the root
+            except OSError as exc:
+                if entry.name.endswith(".json"):
+                    result.skipped.append(FileError(rel, f"cannot stat: {exc.strerror or exc}"))
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            if inside or _looks_like_recording_folder(rel):
+                result.files[rel] = (st.st_size, st.st_mtime_ns)
+    if not whole_tree and not result.files:
+        # A root with no recordings/ folder at all (a plain folder of recordings): take every *.json in it.
+        return _scan_flat(real_root, result.skipped)
+    return result
+
+
+def _scan_flat(real_root: Path, skipped: list[FileError]) -> _Scan:
+    result = _Scan(skipped=skipped)
+    for dirpath, dirnames, filenames in os.walk(real_root):
+        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")]
+        for name in filenames:
+            if not name.endswith(".json"):
+                continue
+            full = os.path.join(dirpath, name)
+            rel = os.path.relpath(full, real_root).replace(os.sep, "/")
+            try:
+                if os.path.islink(full) and not _inside(real_root, Path(full)):
+                    result.skipped.append(FileError(rel, "symlink to a file outside the root: not read"))
+                    continue
+                st = os.stat(full)
+            except OSError as exc:
+                result.skipped.append(FileError(rel, f"cannot stat: {exc.strerror or exc}"))
+                continue
+            if stat.S_ISREG(st.st_mode):
+                result.files[rel] = (st.st_size, st.st_mtime_ns)
+    return result
+
+
+def _looks_like_recording_folder(rel: str) -> bool:
+    return "/recordings/" in f"/{rel}"
+
+
+def _inside(real_root: Path, path: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(real_root)
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
+
+
+def entry_path(entry: RecordingEntry) -> Path | None:
+    """The file behind an index row, or None when it would leave its root (or the root is gone)."""
+    real_root = Path(entry.root.path).resolve()
+    candidate = (real_root / entry.path).resolve()
+    if not candidate.is_relative_to(real_root):
+        return None
+    return candidate
+
+
+def load_entry(entry: RecordingEntry) -> Recording:
+    """Parse the file behind an index row; a vanished or unreadable file gives an INVALID recording."""
+    path = entry_path(entry)
+    if path is None:
+        return Recording(path=entry.path, kind=Kind.INVALID, error="the file lies outside its root: not read")
+    return loader.load(path, name=entry.path, max_bytes=settings.MAX_RECORDING_BYTES)
+
+
+def split_test_id(test_id: str) -> tuple[str, str, str]:
+    """'tests/x/test_a.py::Cls::test_b[p-q]' -> ('tests/x/test_a.py', 'Cls::test_b', 'p-q')."""
+    if not test_id:
+        return "", "", ""
+    file_part, _, rest = test_id.partition("::")
+    params = ""
+    if rest.endswith("]") and "[" in rest:
+        bracket = rest.index("[")
+        rest, params = rest[:bracket], rest[bracket + 1 : -1]
+    return file_part, rest, params
+
+
+def suite_for(rel_path: str, test_file: str) -> str:
+    """The area folder: tests/integration/<area>/recordings/x.json -> <area>."""
+    parts = rel_path.split("/")[:-1]
+    if "recordings" in parts:
+        parts = parts[: len(parts) - parts[::-1].index("recordings") - 1]
+    if "integration" in parts:
+        parts = parts[parts.index("integration") + 1 :]
+    elif len(parts) >= 1 and parts[0] == "tests":
+        parts = parts[1:]
+    if parts:
+        return "/".join(parts)
+    if test_file:
+        folder = test_file.rsplit("/", 1)[0] if "/" in test_file else ""
+        return folder.removeprefix("tests/integration/").removeprefix("tests/") or folder
+    return ""
+
+
+def _clip(text: str, limit: int = TEXT_PIECE_LIMIT) -> str:
+    return text if len(text) <= limit else text[:limit]
+
+
+def search_text_for(rec: Recording) -> str:
+    """What full-text search looks at: messages, assembled output, tool names and arguments."""
+    pieces: list[str] = []
+    if rec.test_id:
+        pieces.append(rec.test_id)
+    if rec.model:
+        pieces.append(rec.model)
+    for message in (*rec.request_messages, *rec.choices):
+        if message.content:
+            pieces.append(_clip(message.content))
+        if message.reasoning:
+            pieces.append(_clip(message.reasoning))
+        if message.refusal:
+            pieces.append(message.refusal)
+        for call in message.tool_calls:
+            pieces.append(call.name)
+            pieces.append(_clip(call.arguments))
+    pieces.extend(rec.tools)
+    if rec.summary:
+        pieces.append(rec.summary)
+    if rec.error:
+        pieces.append(_clip(rec.error))
+    text = "\n".join(dict.fromkeys(p for p in pieces if p))  # a history repeats: keep each piece once
+    return text[:SEARCH_TEXT_LIMIT]
+
+
+def entry_values(rec: Recording, *, rel_path: str) -> dict[str, object]:
+    """Column values for one parsed recording."""
+    test_file, test_name, test_params = split_test_id(rec.test_id or "")
+    usage = rec.usage
+    findings = checks.run(rec)
+    rules = {f.rule for f in findings}
+    tool_calls = [call for choice in rec.choices for call in choice.tool_calls]
+    finish = next((c.finish_reason for c in rec.choices if c.finish_reason), "")
+    invalid = rec.kind == Kind.INVALID
+    return {
+        "test_id": rec.test_id or "",
+        "test_file": test_file,
+        "test_name": test_name,
+        "test_params": test_params,
+        "suite": suite_for(rel_path, test_file),
+        "kind": str(rec.kind),
+        "endpoint": rec.endpoint[:512],
+        "provider": rec.provider[:512],
+        "model": rec.model[:512],
+        "streaming": rec.streaming,
+        "chunk_count": rec.chunk_count,
+        "prompt_tokens": usage.prompt_tokens if usage else None,
+        "completion_tokens": usage.completion_tokens if usage else None,
+        "total_tokens": usage.total_tokens if usage else None,
+        "cached_tokens": usage.cached_tokens if usage else None,
+        "reasoning_tokens": usage.reasoning_tokens if usage else None,
+        "missing_usage": "missing-usage" in rules,
+        "missing_usage_reason": checks.missing_usage_reason(rec),
+        "include_usage": rec.include_usage,
+        "tool_call_count": len(tool_calls),
+        "tool_names": " ".join(dict.fromkeys(call.name for call in tool_calls if call.name)),
+        "invalid_tool_args": "invalid-tool-arguments" in rules,
+        "message_count": len(rec.request_messages),
+        "finish_reason": finish[:64],
+        "is_side_call": (not invalid) and threads.is_side_call(rec),
+        "error": "" if invalid else rec.error,
+        "parse_error": rec.error if invalid else "",
+        "summary": rec.summary[:2000],
+        "search_text": search_text_for(rec),
+    }
+
+
+def _read(path: Path, max_bytes: int) -> tuple[bytes | None, str]:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        return None, f"cannot read: {exc.strerror or exc}"
+    if len(data) > max_bytes:
+        return None, f"too large: over {max_bytes} bytes (RECORDER_UI_MAX_RECORDING_BYTES)"
+    return data, ""
+
+
+def _parse_file(real_root: Path, rel: str, max_bytes: int) -> tuple[dict[str, object], str, str] | None:
+    """Values, sha256 and error of one file; None when it vanished before it could be read."""
+    path = real_root / rel
+    data, problem = _read(path, max_bytes)
+    if data is None:
+        if not path.exists():
+            return None
+        rec = Recording(path=rel, kind=Kind.INVALID, error=problem)
+        return entry_values(rec, rel_path=rel), "", problem
+    digest = hashlib.sha256(data).hexdigest()
+    rec = loader.parse(data, path=rel)
+    error = rec.error if rec.kind == Kind.INVALID else ""
+    return entry_values(rec, rel_path=rel), digest, error
+
+
+def index_recordings(
+    *,
+    root: Path,
+    name: str | None = None,
+    full: bool = False,
+    progress: Progress | None = None,
+    max_bytes: int | None = None,
+) -> IndexReport:
+    """Bring RecordingEntry rows in line with the recording files under root: new, changed and deleted files."""
+    started = time.perf_counter()
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise RootError(f"{root} is not a folder")
+    real_root = root.resolve()
+    name = name or root_name_for(real_root)
+    limit = max_bytes if max_bytes is not None else settings.MAX_RECORDING_BYTES
+    found = scan(real_root)
+
+    with transaction.atomic():
+        root_row, _ = Root.objects.select_for_update().get_or_create(name=name, defaults={"path": str(real_root)})
+        if root_row.path != str(real_root):
+            # The same name now points elsewhere: every row is stale.
+            root_row.path = str(real_root)
+            root_row.save(update_fields=["path"])
+            root_row.entries.all().delete()
+        known = {
+            path: (pk, size, mtime, sha)
+            for pk, path, size, mtime, sha in root_row.entries.values_list("pk", "path", "size", "mtime_ns", "sha256")
+        }
+        gone = [known[p][0] for p in known.keys() - found.files.keys()]
+        todo = [
+            rel
+            for rel, (size, mtime) in found.files.items()
+            if full or rel not in known or known[rel][1] != size or known[rel][2] != mtime
+        ]
+        todo.sort()
+        added: list[RecordingEntry] = []
+        updated: list[RecordingEntry] = []
+        touched: list[RecordingEntry] = []
+        failed: list[FileError] = []
+        vanished = 0
+        for number, rel in enumerate(todo, 1):
+            if progress:
+                progress(number, len(todo))
+            size, mtime = found.files[rel]
+            if rel in known and not full:
+                old_sha = known[rel][3]
+                same = _same_content(real_root / rel, old_sha, limit)
+                if same:
+                    touched.append(RecordingEntry(pk=known[rel][0], size=size, mtime_ns=mtime))
+                    continue
+            parsed = _parse_file(real_root, rel, limit)
+            if parsed is None:
+                vanished += 1
+                if rel in known:
+                    gone.append(known[rel][0])
+                continue
+            values, digest, error = parsed
+            if error:
+                failed.append(FileError(rel, error))
+            entry = RecordingEntry(root=root_row, path=rel, size=size, mtime_ns=mtime, sha256=digest, **values)
+            if rel in known:
+                entry.pk = known[rel][0]
+                updated.append(entry)
+            else:
+                added.append(entry)
+        if gone:
+            for start in range(0, len(gone), 500):
+                RecordingEntry.objects.filter(pk__in=gone[start : start + 500]).delete()
+        if added:
+            RecordingEntry.objects.bulk_create(added, batch_size=200)
+        if updated:
+            columns = [f.name for f in RecordingEntry._meta.concrete_fields if f.name not in {"id", "root", "path"}]
+            RecordingEntry.objects.bulk_update(updated, columns, batch_size=200)
+        if touched:
+            RecordingEntry.objects.bulk_update(touched, ["size", "mtime_ns"], batch_size=500)
+        report = IndexReport(
+            root=name,
+            path=str(real_root),
+            added=len(added),
+            updated=len(updated),
+            removed=len(gone),
+            unchanged=len(found.files) - len(added) - len(updated) - vanished,
+            failed=tuple(failed),
+            skipped=tuple(found.skipped),
+            seconds=time.perf_counter() - started,
+        )
+        root_row.last_indexed_at = timezone.now()
+        root_row.last_report = report.as_dict()
+        root_row.save(update_fields=["last_indexed_at", "last_report"])
+    return report
+
+
+def _same_content(path: Path, old_sha: str, limit: int) -> bool:
+    if not old_sha:
+        return False
+    data, _ = _read(path, limit)
+    return data is not None and hashlib.sha256(data).hexdigest() == old_sha
+
+
+def index_configured_roots(*, full: bool = False, progress: Progress | None = None) -> list[IndexReport]:
+    """Index every root named in settings, then every other root already in the catalog that still exists."""
+    reports = []
+    done: set[str] = set()
+    for name, path in configured_roots():
+        reports.append(index_recordings(root=path, name=name, full=full, progress=progress))
+        done.add(name)
+    for row in Root.objects.exclude(name__in=done):
+        if Path(row.path).is_dir():
+            reports.append(index_recordings(root=Path(row.path), name=row.name, full=full, progress=progress))
+    return reports
+
+
+def drop_root(*, name: str) -> int:
+    """Forget a root and its rows (the files are untouched)."""
+    deleted, _ = Root.objects.filter(name=name).delete()
+    return deleted
+
+
+def iter_roots() -> Iterator[Root]:
+    yield from Root.objects.order_by("name")
+
+
+# Keeping the index fresh while the server runs: a page request starts a background re-scan at most every
+# AUTO_REFRESH_SECONDS. The scan only stats files; it parses just the ones that changed.
+_refresh_lock = threading.Lock()
+_last_refresh = 0.0
+_refresh_state: dict[str, object] = {"running": False, "reports": [], "error": "", "finished_at": None}
+
+
+def refresh_state() -> dict[str, object]:
+    """What the last background refresh did, for the overview page."""
+    return dict(_refresh_state)
+
+
+def refresh_if_stale(*, wait: bool = False, force: bool = False) -> bool:
+    """Start a re-scan of every known root when the last one is older than AUTO_REFRESH_SECONDS."""
+    global _last_refresh
+    interval = settings.AUTO_REFRESH_SECONDS
+    now = time.monotonic()
+    if not force and (interval <= 0 or now - _last_refresh < interval):
+        return False
+    if not _refresh_lock.acquire(blocking=False):
+        return False  # one is running already
+    _last_refresh = now
+    _refresh_state["running"] = True
+    if wait:
+        _refresh_run()
+        return True
+    threading.Thread(target=_refresh_run, name="recorder-ui-refresh", daemon=True).start()
+    return True
+
+
+def _refresh_run() -> None:
+    try:
+        reports = []
+        for row in list(Root.objects.all()):
+            if Path(row.path).is_dir():
+                reports.append(index_recordings(root=Path(row.path), name=row.name).as_dict())
+        _refresh_state.update(reports=reports, error="")
+    except Exception as exc:  # a background thread has nobody to raise to: keep it for the overview page
+        log.exception("background re-index failed")
+        _refresh_state["error"] = f"{type(exc).__name__}: {exc}"
+    finally:
+        _refresh_state["running"] = False
+        _refresh_state["finished_at"] = timezone.now().isoformat()
+        _refresh_lock.release()
+        close_old_connections()

@@ -1,0 +1,64 @@
+"""Run the domain checks over a folder of recording files, straight from disk (no database)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from recorder_ui.domain import checks, loader
+from recorder_ui.domain.model import Kind
+from recorder_ui.indexer import scan
+
+
+@dataclass(frozen=True, slots=True)
+class LintFinding:
+    path: str
+    rule: str
+    test_id: str | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class LintReport:
+    files: int
+    errors: tuple[tuple[str, str], ...]  # (path, error) of files that are not readable recordings
+    findings: tuple[LintFinding, ...]
+    summary: dict[str, int]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "errors": [{"path": path, "error": error} for path, error in self.errors],
+            "findings": [
+                {"path": f.path, "rule": f.rule, "test_id": f.test_id, "message": f.message} for f in self.findings
+            ],
+            "summary": self.summary,
+        }
+
+    def as_text(self) -> str:
+        lines = [f"{f.path}: {f.rule}: {f.message}" for f in self.findings]
+        counts = ", ".join(f"{rule} {count}" for rule, count in self.summary.items() if count) or "no findings"
+        lines.append(f"{self.files} files checked: {counts}")
+        return "\n".join(lines)
+
+
+def check_path(*, path: Path, max_bytes: int) -> LintReport:
+    """Lint one file, or every recording under a folder."""
+    if path.is_file():
+        base = path.parent
+        names = [path.name]
+    else:
+        base = path
+        names = sorted(scan(path).files)
+    errors: list[tuple[str, str]] = []
+    findings: list[LintFinding] = []
+    summary = dict.fromkeys(checks.RULES, 0)
+    for name in names:
+        rec = loader.load(base / name, name=name, max_bytes=max_bytes)
+        if rec.kind == Kind.INVALID:
+            errors.append((name, rec.error))
+        for finding in checks.run(rec):
+            findings.append(LintFinding(name, finding.rule, rec.test_id, finding.message))
+            summary[finding.rule] = summary.get(finding.rule, 0) + 1
+    return LintReport(files=len(names), errors=tuple(errors), findings=tuple(findings), summary=summary)

@@ -1,0 +1,82 @@
+"""index_recordings [PATH] [--name NAME] [--full]: bring the index in line with the recording files."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from recorder_ui import indexer
+
+
+class Command(BaseCommand):
+    help = (
+        "Index recording files incrementally: new, changed and deleted files are found by size and mtime; "
+        "unchanged files are not read again. Without PATH, every configured root (RECORDINGS_DIR or "
+        "RECORDER_UI_ROOTS) is indexed."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path", nargs="?", type=Path, help="a recordings folder or a llama-stack checkout")
+        parser.add_argument("--name", help="the root's name in the catalog (default: the folder name)")
+        parser.add_argument("--full", action="store_true", help="re-read every file, changed or not")
+        parser.add_argument("--drop", metavar="NAME", help="forget a root and its rows (files are untouched)")
+
+    def handle(self, *args: object, **options: Any) -> None:
+        if options["drop"]:
+            if not indexer.drop_root(name=options["drop"]):
+                raise CommandError(f"no root named {options['drop']!r}")
+            self.stdout.write(f"dropped root {options['drop']}")
+            return
+        verbosity = options["verbosity"]
+        progress = _Bar(self.stderr) if verbosity >= 1 and sys.stderr.isatty() else None
+        try:
+            if options["path"] is not None:
+                reports = [
+                    indexer.index_recordings(
+                        root=options["path"], name=options["name"], full=options["full"], progress=progress
+                    )
+                ]
+            else:
+                reports = indexer.index_configured_roots(full=options["full"], progress=progress)
+        except indexer.RootError as exc:
+            raise CommandError(str(exc)) from exc
+        if progress:
+            progress.done()
+        if verbosity < 1:
+            return
+        for report in reports:
+            self.stdout.write(
+                f"{report.root} ({report.path}): {report.added} added, {report.updated} updated, "
+                f"{report.removed} removed, {report.unchanged} unchanged, {len(report.failed)} failed "
+                f"in {report.seconds:.2f} s"
+            )
+            for failure in report.failed[: 20 if verbosity < 2 else None]:
+                self.stdout.write(f"  failed: {failure.path}: {failure.error}")
+            if len(report.failed) > 20 and verbosity < 2:
+                self.stdout.write(f"  ... and {len(report.failed) - 20} more (-v 2 lists all)")
+            for skip in report.skipped:
+                self.stdout.write(f"  skipped: {skip.path}: {skip.error}")
+
+
+class _Bar:
+    """A one-line progress bar for a terminal."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.shown = False
+
+    def __call__(self, number: int, total: int) -> None:
+        if total < 50 or (number % 25 and number != total):
+            return
+        width = 30
+        filled = width * number // total
+        self.stream.write(f"\rindexing [{'#' * filled}{'.' * (width - filled)}] {number}/{total}", ending="")
+        self.stream.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            self.stream.write("")

@@ -1,0 +1,109 @@
+"""Plain-data views of domain values for the command line and JSON: the scripting contract."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from recorder_ui.domain.model import Message, Recording, Usage
+
+
+def usage_dict(usage: Usage | None) -> dict[str, int | None] | None:
+    if usage is None:
+        return None
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+        "cached_tokens": usage.cached_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+    }
+
+
+def message_dict(message: Message) -> dict[str, Any]:
+    return {
+        "index": message.index,
+        "role": message.role,
+        "content": message.content,
+        "reasoning": message.reasoning,
+        "refusal": message.refusal,
+        "tool_calls": [
+            {
+                "id": call.id,
+                "name": call.name,
+                "arguments": call.parsed_arguments if call.arguments_valid else call.arguments,
+                "arguments_valid": call.arguments_valid,
+            }
+            for call in message.tool_calls
+        ],
+        "finish_reason": message.finish_reason or None,
+    }
+
+
+def recording_summary(rec: Recording) -> dict[str, Any]:
+    """The reassembled recording as show_recording --format json prints it."""
+    return {
+        "path": rec.path,
+        "test_id": rec.test_id,
+        "kind": str(rec.kind),
+        "endpoint": rec.endpoint,
+        "model": rec.model,
+        "provider": rec.provider,
+        "streaming": rec.streaming,
+        "chunks": rec.chunk_count,
+        "usage": usage_dict(rec.usage),
+        "include_usage": rec.include_usage,
+        "messages": len(rec.request_messages),
+        "tools": list(rec.tools),
+        "choices": [message_dict(choice) for choice in rec.choices],
+        "summary": rec.summary or None,
+        "status": rec.status,
+        "error": rec.error or None,
+    }
+
+
+def recording_text(data: dict[str, Any]) -> str:
+    """A human reading of recording_summary()."""
+    lines = [
+        f"path:      {data['path']}",
+        f"test:      {data['test_id'] or '(no test)'}",
+        f"kind:      {data['kind']}{' (streamed, %d chunks)' % data['chunks'] if data['streaming'] else ''}",
+        f"endpoint:  {data['endpoint'] or '-'}",
+        f"provider:  {data['provider'] or '-'}",
+        f"model:     {data['model'] or '-'}",
+    ]
+    usage = data["usage"]
+    if usage:
+        lines.append(
+            f"usage:     prompt {usage['prompt_tokens']}, completion {usage['completion_tokens']}, "
+            f"total {usage['total_tokens']}"
+        )
+    else:
+        lines.append("usage:     none")
+    if data["summary"]:
+        lines.append(f"summary:   {data['summary']}")
+    if data["error"]:
+        lines.append(f"error:     {data['error']}")
+    for choice in data["choices"]:
+        lines.append("")
+        lines.append(f"--- choice {choice['index']} ({choice['role']}, finish: {choice['finish_reason'] or '-'}) ---")
+        if choice["reasoning"]:
+            lines.append("[reasoning]")
+            lines.append(choice["reasoning"])
+            lines.append("[answer]")
+        if choice["content"]:
+            lines.append(choice["content"])
+        if choice["refusal"]:
+            lines.append(f"[refusal] {choice['refusal']}")
+        for call in choice["tool_calls"]:
+            flag = "" if call["arguments_valid"] else "  (arguments are not valid JSON)"
+            args = call["arguments"]
+            lines.append(f"tool call {call['id'] or '-'}: {call['name']}({_compact(args)}){flag}")
+    return "\n".join(lines)
+
+
+def _compact(value: Any) -> str:
+    import orjson
+
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()
