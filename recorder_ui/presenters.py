@@ -66,7 +66,7 @@ def recording_text(data: dict[str, Any]) -> str:
     lines = [
         f"path:      {data['path']}",
         f"test:      {data['test_id'] or '(no test)'}",
-        f"kind:      {data['kind']}{' (streamed, %d chunks)' % data['chunks'] if data['streaming'] else ''}",
+        f"kind:      {data['kind']}" + (f" (streamed, {data['chunks']} chunks)" if data["streaming"] else ""),
         f"endpoint:  {data['endpoint'] or '-'}",
         f"provider:  {data['provider'] or '-'}",
         f"model:     {data['model'] or '-'}",
