@@ -27,3 +27,9 @@ def corpus() -> Path:
     if not path.is_dir():
         pytest.fail(f"RECORDER_UI_CORPUS={root} is set but is not a folder")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _no_background_refresh(settings):  # type: ignore[no-untyped-def]
+    """Page requests in tests must not start the background re-scan thread; tests call it directly."""
+    settings.AUTO_REFRESH_SECONDS = 0

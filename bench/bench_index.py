@@ -1,0 +1,104 @@
+"""Index benchmark on the real corpus: cold index, no-change re-scan, one-file-changed re-scan, peak memory.
+
+Each figure is printed beside a floor measured in the same run: a bare loop that reads and orjson-parses the
+same files. The corpus is copied to a temporary folder first (recordings are read-only to us, and the
+one-file-changed case has to change a file). Run with RECORDER_UI_CORPUS set: `make bench`.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> int:
+    corpus = os.environ.get("RECORDER_UI_CORPUS")
+    if not corpus or not Path(corpus).is_dir():
+        print("bench_index: set RECORDER_UI_CORPUS to the corpus folder", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="recorder-ui-bench-"))
+    try:
+        return run(Path(corpus), work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def floor(files: list[Path]) -> float:
+    import orjson
+
+    started = time.perf_counter()
+    for path in files:
+        orjson.loads(path.read_bytes())
+    return time.perf_counter() - started
+
+
+def run(corpus: Path, work: Path) -> int:
+    tree = work / "llama-stack"
+    shutil.copytree(corpus, tree)
+    os.environ["RECORDER_UI_DB"] = str(work / "bench.sqlite3")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recorder_ui.settings")
+    os.environ["RECORDER_UI_AUTO_REFRESH_SECONDS"] = "0"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from recorder_ui import indexer
+
+    call_command("migrate", verbosity=0)
+    files = sorted(tree.rglob("*.json"))
+    floors = [floor(files) for _ in range(3)]
+    floor_s = statistics.median(floors)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    started = time.perf_counter()
+    cold = indexer.index_recordings(root=tree, name="corpus")
+    cold_s = time.perf_counter() - started
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    rescans = []
+    for _ in range(5):
+        started = time.perf_counter()
+        again = indexer.index_recordings(root=tree, name="corpus")
+        rescans.append(time.perf_counter() - started)
+        assert not again.changed, again
+    rescan_s = statistics.median(rescans)
+
+    target = files[len(files) // 2]
+    one = []
+    for round_ in range(3):
+        text = target.read_bytes()
+        target.write_bytes(text.rstrip(b"\n") + b"\n" * (round_ % 2 + 1))  # same JSON, new size and mtime
+        started = time.perf_counter()
+        changed = indexer.index_recordings(root=tree, name="corpus")
+        one.append(time.perf_counter() - started)
+        assert changed.updated == 1, changed
+    one_s = statistics.median(one)
+
+    print(f"corpus: {len(files)} files, {sum(f.stat().st_size for f in files) / 1e6:.1f} MB; {len(cold.failed)} failed")
+    print(f"floor (read + orjson.loads, median of 3): {floor_s:.2f} s")
+    ratio = cold_s / floor_s
+    print(f"cold index:             {cold_s:6.2f} s  = {ratio:.2f} x floor   (target <= 1.5 x)  {_ok(ratio <= 1.5)}")
+    share = rescan_s / cold_s * 100
+    print(f"no-change re-scan:      {rescan_s * 1000:6.0f} ms = {share:.1f}% of cold (target <= 5%)  {_ok(share <= 5)}")
+    print(f"one-file-changed scan:  {one_s * 1000:6.0f} ms = {one_s / cold_s * 100:.1f}% of cold")
+    print(f"peak RSS:               {rss_after:6.0f} MB (before indexing {rss_before:.0f} MB; target <= 200 MB)  "
+          f"{_ok(rss_after <= 200)}")
+    return 0
+
+
+def _ok(flag: bool) -> str:
+    return "ok" if flag else "MISSED"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

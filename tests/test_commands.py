@@ -1,0 +1,97 @@
+"""The command-line contract: index_recordings, show_recording, check_recordings."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from recorder_ui.models import RecordingEntry
+from tests.builders import stream_recording, write
+
+TEST_ID = "tests/integration/inference/test_chat.py::test_stream[txt=openai/gpt-4o-mini]"
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    root = tmp_path / "checkout"
+    write(root, "inference", stream_recording(test_id=TEST_ID, text="With usage"), name="a" * 64 + ".json")
+    write(root, "inference", stream_recording(test_id=TEST_ID, text="No usage", usage=False), name="b" * 64 + ".json")
+    write(root, "inference", stream_recording(test_id=TEST_ID, text="", tool=("calc", '{"x": 1')), name="c" * 64 + ".json")
+    write(root, "inference", "{not json", name="d" * 64 + ".json")
+    return root
+
+
+def _run(*args: str) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_index_recordings_prints_a_closing_report(tree: Path) -> None:
+    out = _run("index_recordings", str(tree), "--name", "ci")
+    assert "4 added, 0 updated, 0 removed, 0 unchanged, 1 failed" in out
+    assert "dddd" in out  # the failed file is named
+    assert RecordingEntry.objects.count() == 4
+    assert "0 added, 0 updated, 0 removed, 4 unchanged" in _run("index_recordings", str(tree), "--name", "ci")
+
+
+@pytest.mark.django_db
+def test_index_recordings_rejects_a_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match="is not a folder"):
+        _run("index_recordings", str(tmp_path / "missing"))
+
+
+def test_show_recording_json_contract(tree: Path) -> None:
+    path = tree / "tests/integration/inference/recordings" / ("a" * 64 + ".json")
+    data = json.loads(_run("show_recording", str(path), "--format", "json"))
+    for key in ("path", "test_id", "kind", "endpoint", "model", "provider", "streaming", "usage", "choices", "error"):
+        assert key in data
+    assert data["kind"] == "chat" and data["streaming"] is True and data["test_id"] == TEST_ID
+    assert data["usage"] == {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15,
+                             "cached_tokens": None, "reasoning_tokens": None}
+    [choice] = data["choices"]
+    assert choice["content"] == "With usage" and choice["finish_reason"] == "stop" and choice["role"] == "assistant"
+    assert set(choice) >= {"index", "role", "content", "reasoning", "refusal", "tool_calls", "finish_reason"}
+    assert data["error"] is None
+
+
+def test_show_recording_text_shows_the_tool_call(tree: Path) -> None:
+    out = _run("show_recording", str(tree / "tests/integration/inference/recordings" / ("c" * 64 + ".json")))
+    assert "tool call call_1: calc(" in out and "not valid JSON" in out
+
+
+def test_show_recording_of_a_broken_file_reports_the_error(tree: Path) -> None:
+    data = json.loads(_run("show_recording", str(next(tree.rglob("dddd*.json"))), "--format", "json"))
+    assert data["kind"] == "invalid" and data["error"]
+
+
+def test_check_recordings_json_lists_findings_and_errors(tree: Path) -> None:
+    data = json.loads(_run("check_recordings", str(tree), "--format", "json"))
+    assert data["files"] == 4
+    assert [e["path"].split("/")[-1][:4] for e in data["errors"]] == ["dddd"]
+    rules = {(f["rule"], f["path"].split("/")[-1][:4]) for f in data["findings"]}
+    assert ("missing-usage", "bbbb") in rules
+    assert ("invalid-tool-arguments", "cccc") in rules
+    assert ("parse-error", "dddd") in rules
+    missing = next(f for f in data["findings"] if f["rule"] == "missing-usage")
+    assert missing["test_id"] == TEST_ID and "include_usage" in missing["message"]
+    assert data["summary"]["missing-usage"] == 1 and data["summary"]["parse-error"] == 1
+
+
+def test_check_recordings_fails_only_on_named_rules(tree: Path) -> None:
+    _run("check_recordings", str(tree), "--format", "json")  # no --fail-on: exit 0
+    with pytest.raises(SystemExit) as exit_info:
+        _run("check_recordings", str(tree), "--fail-on", "missing-usage")
+    assert exit_info.value.code == 1
+    clean = tree / "tests/integration/inference/recordings" / ("a" * 64 + ".json")
+    _run("check_recordings", str(clean), "--fail-on", "missing-usage,parse-error")
+
+
+def test_check_recordings_rejects_unknown_rules(tree: Path) -> None:
+    with pytest.raises(CommandError, match="unknown rule"):
+        _run("check_recordings", str(tree), "--fail-on", "no-such-rule")

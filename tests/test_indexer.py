@@ -1,0 +1,162 @@
+"""The indexer: one row per file, incremental by (size, mtime), read-only on the recordings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from recorder_ui import indexer
+from recorder_ui.models import RecordingEntry, Root
+from tests.builders import stream_recording, write
+
+pytestmark = pytest.mark.django_db
+
+TEST_ID = "tests/integration/inference/test_chat.py::TestChat::test_stream[client-txt=openai/gpt-4o-mini]"
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    root = tmp_path / "checkout"
+    write(root, "inference", stream_recording(test_id=TEST_ID, text="Paris is the capital."))
+    write(root, "inference", stream_recording(test_id=TEST_ID, text="No usage here", usage=False))
+    write(root, "responses", stream_recording(test_id=None, tool=("get_weather", '{"city": "Tokyo"}')))
+    write(root, "responses", '{"test_id": "x", "request": {', name="f" * 64 + ".json")  # truncated
+    (root / "package.json").write_text("{}")  # outside any recordings/ folder: not a recording
+    return root
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
+    return {str(p): (p.stat().st_mtime_ns, p.read_bytes()) for p in root.rglob("*") if p.is_file()}
+
+
+def test_index_recordings_adds_one_row_per_recording_file(tree: Path) -> None:
+    before = _snapshot(tree)
+    report = indexer.index_recordings(root=tree, name="main")
+    assert (report.added, report.updated, report.removed) == (4, 0, 0)
+    assert [f.path for f in report.failed] == ["tests/integration/responses/recordings/" + "f" * 64 + ".json"]
+    assert "JSON" in report.failed[0].error or "json" in report.failed[0].error
+    assert _snapshot(tree) == before  # nothing written into the recordings
+    rows = {row.path.split("/")[2]: row for row in RecordingEntry.objects.all()}
+    assert set(rows) == {"inference", "responses"}
+    streamed = RecordingEntry.objects.get(search_text__contains="Paris is the capital.")
+    assert streamed.suite == "inference"
+    assert streamed.test_file == "tests/integration/inference/test_chat.py"
+    assert streamed.test_name == "TestChat::test_stream"
+    assert streamed.test_params == "client-txt=openai/gpt-4o-mini"
+    assert (streamed.kind, streamed.provider, streamed.model) == ("chat", "api.openai.com", "gpt-4o-mini")
+    assert (streamed.prompt_tokens, streamed.completion_tokens, streamed.total_tokens) == (10, 5, 15)
+    assert streamed.streaming and not streamed.missing_usage and streamed.include_usage is True
+    assert len(streamed.sha256) == 64
+    no_usage = RecordingEntry.objects.get(search_text__contains="No usage here")
+    assert no_usage.missing_usage and no_usage.total_tokens is None
+    assert "include_usage" in no_usage.missing_usage_reason
+    tool = RecordingEntry.objects.get(tool_call_count=1)
+    assert tool.tool_names == "get_weather" and tool.finish_reason == "tool_calls" and tool.test_id == ""
+    assert "Tokyo" in tool.search_text
+    broken = RecordingEntry.objects.get(kind="invalid")
+    assert broken.parse_error and broken.suite == "responses"
+    assert Root.objects.get(name="main").last_indexed_at is not None
+
+
+def test_second_run_reads_nothing_when_nothing_changed(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    indexer.index_recordings(root=tree, name="main")
+    parsed: list[str] = []
+    real = indexer.loader.parse
+    monkeypatch.setattr(indexer.loader, "parse", lambda data, *, path: parsed.append(path) or real(data, path=path))
+    report = indexer.index_recordings(root=tree, name="main")
+    assert (report.added, report.updated, report.removed, report.unchanged) == (0, 0, 0, 4)
+    assert parsed == []
+
+
+def test_changed_new_and_deleted_files_are_found(tree: Path) -> None:
+    indexer.index_recordings(root=tree, name="main")
+    ids = dict(RecordingEntry.objects.values_list("path", "pk"))
+    victim = next(tree.rglob("recordings/*.json"))
+    victim.unlink()
+    changed = next(p for p in tree.rglob("recordings/*.json") if b"Paris" in p.read_bytes())
+    changed.write_text(changed.read_text().replace("Paris is the capital.", "Lyon is not the capital."))
+    os.utime(changed, ns=(changed.stat().st_atime_ns, changed.stat().st_mtime_ns + 10**9))
+    write(tree, "agents", stream_recording(test_id=TEST_ID, text="A new one"))
+    report = indexer.index_recordings(root=tree, name="main")
+    assert (report.added, report.updated, report.removed) == (1, 1, 1)
+    rel = changed.relative_to(tree).as_posix()
+    row = RecordingEntry.objects.get(path=rel)
+    assert row.pk == ids[rel]  # permalinks survive a change
+    assert "Lyon" in row.search_text
+    assert RecordingEntry.objects.count() == 4
+
+
+def test_touched_but_identical_file_is_not_reparsed(tree: Path) -> None:
+    indexer.index_recordings(root=tree, name="main")
+    path = next(tree.rglob("recordings/*.json"))
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 5 * 10**9))
+    report = indexer.index_recordings(root=tree, name="main")
+    assert (report.added, report.updated, report.unchanged) == (0, 0, 4)
+    assert RecordingEntry.objects.get(path=path.relative_to(tree).as_posix()).mtime_ns == path.stat().st_mtime_ns
+
+
+def test_full_reindex_rereads_every_file(tree: Path) -> None:
+    indexer.index_recordings(root=tree, name="main")
+    report = indexer.index_recordings(root=tree, name="main", full=True)
+    assert report.updated == 4 and report.added == 0
+
+
+def test_two_roots_are_kept_apart(tree: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    write(other, "safety", stream_recording(test_id=TEST_ID, text="Second root"))
+    indexer.index_recordings(root=tree, name="main")
+    indexer.index_recordings(root=other, name="branch")
+    assert RecordingEntry.objects.filter(root__name="branch").count() == 1
+    assert RecordingEntry.objects.filter(root__name="main").count() == 4
+    indexer.drop_root(name="branch")
+    assert RecordingEntry.objects.count() == 4
+
+
+def test_a_recordings_folder_as_root_takes_every_json(tmp_path: Path) -> None:
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    (folder / "a.json").write_text('{"request": {}, "response": {"body": null, "is_streaming": false}}')
+    report = indexer.index_recordings(root=folder)
+    assert report.added == 1 and Root.objects.get().name == "recordings"
+
+
+def test_missing_root_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(indexer.RootError, match="is not a folder"):
+        indexer.index_recordings(root=tmp_path / "nope")
+
+
+def test_entry_path_never_leaves_the_root(tree: Path) -> None:
+    indexer.index_recordings(root=tree, name="main")
+    row = RecordingEntry.objects.first()
+    assert row is not None
+    assert indexer.entry_path(row) == (tree / row.path).resolve()
+    row.path = "../../etc/passwd"
+    assert indexer.entry_path(row) is None
+
+
+@pytest.mark.parametrize(
+    ("test_id", "expected"),
+    [
+        ("tests/integration/a/test_x.py::test_y", ("tests/integration/a/test_x.py", "test_y", "")),
+        ("tests/a.py::C::test_y[p-q[1]]", ("tests/a.py", "C::test_y", "p-q[1]")),
+        ("", ("", "", "")),
+    ],
+)
+def test_split_test_id(test_id: str, expected: tuple[str, str, str]) -> None:
+    assert indexer.split_test_id(test_id) == expected
+
+
+def test_suite_comes_from_the_area_folder() -> None:
+    assert indexer.suite_for("tests/integration/providers/nvidia/recordings/a.json", "") == "providers/nvidia"
+    assert indexer.suite_for("a.json", "tests/integration/safety/test_s.py") == "safety"
+
+
+def test_refresh_if_stale_picks_up_a_new_file(tree: Path, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.AUTO_REFRESH_SECONDS = 0.001
+    indexer.index_recordings(root=tree, name="main")
+    write(tree, "agents", stream_recording(test_id=TEST_ID, text="Arrived later"))
+    assert indexer.refresh_if_stale(wait=True, force=True)
+    assert RecordingEntry.objects.filter(search_text__contains="Arrived later").exists()
+    assert indexer.refresh_state()["running"] is False
