@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
 import os
 import stat
 import threading
@@ -339,8 +340,12 @@ def index_recordings(
     full: bool = False,
     progress: Progress | None = None,
     max_bytes: int | None = None,
+    jobs: int = 1,
 ) -> IndexReport:
-    """Bring RecordingEntry rows in line with the recording files under root: new, changed and deleted files."""
+    """Bring RecordingEntry rows in line with the recording files under root: new, changed and deleted files.
+
+    With jobs > 1 a large batch of files is parsed in that many worker processes (the writes stay here).
+    """
     started = time.perf_counter()
     root = Path(root).expanduser()
     if not root.is_dir():
@@ -373,17 +378,17 @@ def index_recordings(
         touched: list[RecordingEntry] = []
         failed: list[FileError] = []
         vanished = 0
-        for number, rel in enumerate(todo, 1):
-            if progress:
-                progress(number, len(todo))
+        to_parse = []
+        for rel in todo:
             size, mtime = found.files[rel]
-            if rel in known and not full:
-                old_sha = known[rel][3]
-                same = _same_content(real_root / rel, old_sha, limit)
-                if same:
-                    touched.append(RecordingEntry(pk=known[rel][0], size=size, mtime_ns=mtime))
-                    continue
-            parsed = _parse_file(real_root, rel, limit)
+            if rel in known and not full and _same_content(real_root / rel, known[rel][3], limit):
+                touched.append(RecordingEntry(pk=known[rel][0], size=size, mtime_ns=mtime))
+            else:
+                to_parse.append(rel)
+        for number, (rel, parsed) in enumerate(_parse_all(real_root, to_parse, limit, jobs), 1):
+            if progress:
+                progress(number, len(to_parse))
+            size, mtime = found.files[rel]
             if parsed is None:
                 vanished += 1
                 if rel in known:
@@ -425,6 +430,32 @@ def index_recordings(
     return report
 
 
+PARALLEL_MIN_FILES = 200
+
+
+def _parse_all(
+    real_root: Path, names: list[str], limit: int, jobs: int
+) -> Iterator[tuple[str, tuple[dict[str, object], str, str] | None]]:
+    """Parse files in order, in worker processes when there are many (the parse is pure: no database)."""
+    if jobs <= 1 or len(names) < PARALLEL_MIN_FILES or "fork" not in multiprocessing.get_all_start_methods():
+        for rel in names:
+            yield rel, _parse_file(real_root, rel, limit)
+        return
+    context = multiprocessing.get_context("fork")
+    with context.Pool(jobs) as pool:
+        args = [(real_root, rel, limit) for rel in names]
+        yield from zip(names, pool.imap(_parse_star, args, chunksize=32), strict=True)
+
+
+def _parse_star(args: tuple[Path, str, int]) -> tuple[dict[str, object], str, str] | None:
+    return _parse_file(*args)
+
+
+def default_jobs() -> int:
+    """Worker processes for a large index run: the cores there are, at most 4."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def _same_content(path: Path, old_sha: str, limit: int) -> bool:
     if not old_sha:
         return False
@@ -432,16 +463,18 @@ def _same_content(path: Path, old_sha: str, limit: int) -> bool:
     return data is not None and hashlib.sha256(data).hexdigest() == old_sha
 
 
-def index_configured_roots(*, full: bool = False, progress: Progress | None = None) -> list[IndexReport]:
+def index_configured_roots(*, full: bool = False, progress: Progress | None = None, jobs: int = 1) -> list[IndexReport]:
     """Index every root named in settings, then every other root already in the catalog that still exists."""
     reports = []
     done: set[str] = set()
     for name, path in configured_roots():
-        reports.append(index_recordings(root=path, name=name, full=full, progress=progress))
+        reports.append(index_recordings(root=path, name=name, full=full, progress=progress, jobs=jobs))
         done.add(name)
     for row in Root.objects.exclude(name__in=done):
         if Path(row.path).is_dir():
-            reports.append(index_recordings(root=Path(row.path), name=row.name, full=full, progress=progress))
+            reports.append(
+                index_recordings(root=Path(row.path), name=row.name, full=full, progress=progress, jobs=jobs)
+            )
     return reports
 
 

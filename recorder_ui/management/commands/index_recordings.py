@@ -22,6 +22,9 @@ class Command(BaseCommand):
         parser.add_argument("path", nargs="?", type=Path, help="a recordings folder or a llama-stack checkout")
         parser.add_argument("--name", help="the root's name in the catalog (default: the folder name)")
         parser.add_argument("--full", action="store_true", help="re-read every file, changed or not")
+        parser.add_argument(
+            "--jobs", type=int, default=indexer.default_jobs(), help="worker processes for parsing (default: cores)"
+        )
         parser.add_argument("--drop", metavar="NAME", help="forget a root and its rows (files are untouched)")
 
     def handle(self, *args: object, **options: Any) -> None:
@@ -36,11 +39,15 @@ class Command(BaseCommand):
             if options["path"] is not None:
                 reports = [
                     indexer.index_recordings(
-                        root=options["path"], name=options["name"], full=options["full"], progress=progress
+                        root=options["path"],
+                        name=options["name"],
+                        full=options["full"],
+                        progress=progress,
+                        jobs=options["jobs"],
                     )
                 ]
             else:
-                reports = indexer.index_configured_roots(full=options["full"], progress=progress)
+                reports = indexer.index_configured_roots(full=options["full"], progress=progress, jobs=options["jobs"])
         except indexer.RootError as exc:
             raise CommandError(str(exc)) from exc
         if progress:
