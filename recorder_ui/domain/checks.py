@@ -1,0 +1,88 @@
+"""Lint rules over one recording: each rule is one small function listed in RULES."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from recorder_ui.domain.model import Finding, Kind, Recording
+
+NOT_REQUESTED = (
+    "No token usage: the request did not set stream_options.include_usage, so the provider sent no usage chunk. "
+    "Re-record with it set to get token counts."
+)
+IGNORED = (
+    "No token usage although the request asked for it. The provider ignored include_usage, or the stream was cut short."
+)
+FIX = (
+    'Pass stream_options={"include_usage": True} in the test\'s streaming chat completion call '
+    "(or let the client set it), then re-record this test."
+)
+
+
+def misses_usage(rec: Recording) -> bool:
+    """A streamed chat completion whose chunks carry no usage (format doc, section 6)."""
+    return rec.kind == Kind.CHAT and rec.streaming and rec.usage is None
+
+
+def missing_usage_reason(rec: Recording) -> str:
+    """The section-6 explanation, or "" when the recording does not miss usage."""
+    if not misses_usage(rec):
+        return ""
+    return IGNORED if rec.include_usage is True else NOT_REQUESTED
+
+
+def missing_usage(rec: Recording) -> Finding | None:
+    """Flag streamed replies that carry no usage chunk."""
+    # Usage only arrives in a trailing chunk when the client asked for stream_options.include_usage.
+    if misses_usage(rec):
+        return Finding(rule="missing-usage", message=missing_usage_reason(rec))
+    return None
+
+
+def invalid_tool_arguments(rec: Recording) -> Finding | None:
+    """Flag tool calls whose joined arguments are not valid JSON."""
+    bad = [
+        call.name or f"call #{call.index}"
+        for choice in rec.choices
+        for call in choice.tool_calls
+        if not call.arguments_valid
+    ]
+    if bad:
+        return Finding(rule="invalid-tool-arguments", message=f"tool arguments are not valid JSON: {', '.join(bad)}")
+    return None
+
+
+def parse_error(rec: Recording) -> Finding | None:
+    """Flag files that are not readable recordings."""
+    if rec.kind == Kind.INVALID:
+        return Finding(rule="parse-error", message=rec.error or "not a readable recording")
+    return None
+
+
+def exception(rec: Recording) -> Finding | None:
+    """Flag recorded provider exceptions: replay raises them again."""
+    if rec.kind == Kind.EXCEPTION:
+        return Finding(rule="exception", message=rec.summary or rec.error)
+    return None
+
+
+def http_error(rec: Recording) -> Finding | None:
+    """Flag passthrough recordings whose HTTP status is an error."""
+    if rec.status is not None and rec.status >= 400:
+        return Finding(rule="http-error", message=rec.error or f"HTTP {rec.status}")
+    return None
+
+
+RULES: dict[str, Callable[[Recording], Finding | None]] = {
+    "missing-usage": missing_usage,
+    "invalid-tool-arguments": invalid_tool_arguments,
+    "parse-error": parse_error,
+    "exception": exception,
+    "http-error": http_error,
+}
+
+
+def run(rec: Recording) -> tuple[Finding, ...]:
+    """Every finding of every rule for one recording."""
+    found = (rule(rec) for rule in RULES.values())
+    return tuple(f for f in found if f is not None)
