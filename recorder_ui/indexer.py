@@ -378,6 +378,7 @@ def index_recordings(
         touched: list[RecordingEntry] = []
         failed: list[FileError] = []
         vanished = 0
+        now = timezone.now()
         to_parse = []
         for rel in todo:
             size, mtime = found.files[rel]
@@ -397,7 +398,9 @@ def index_recordings(
             values, digest, error = parsed
             if error:
                 failed.append(FileError(rel, error))
-            entry = RecordingEntry(root=root_row, path=rel, size=size, mtime_ns=mtime, sha256=digest, **values)
+            entry = RecordingEntry(
+                root=root_row, path=rel, size=size, mtime_ns=mtime, sha256=digest, indexed_at=now, **values
+            )
             if rel in known:
                 entry.pk = known[rel][0]
                 updated.append(entry)

@@ -11,40 +11,74 @@ CHUNK = "openai.types.chat.chat_completion_chunk.ChatCompletionChunk"
 COMPLETION = "openai.types.chat.chat_completion.ChatCompletion"
 
 
-def chunk(*, content: str | None = None, tool: dict[str, Any] | None = None, finish: str | None = None,
-          usage: dict[str, int] | None = None, choices: bool = True) -> dict[str, Any]:
-    delta: dict[str, Any] = {"role": None, "content": content, "refusal": None, "function_call": None,
-                             "tool_calls": [tool] if tool else None}
+def chunk(
+    *,
+    content: str | None = None,
+    tool: dict[str, Any] | None = None,
+    finish: str | None = None,
+    usage: dict[str, int] | None = None,
+    choices: bool = True,
+) -> dict[str, Any]:
+    delta: dict[str, Any] = {
+        "role": None,
+        "content": content,
+        "refusal": None,
+        "function_call": None,
+        "tool_calls": [tool] if tool else None,
+    }
     data: dict[str, Any] = {
-        "id": "rec-000000000000", "object": "chat.completion.chunk", "created": 0, "model": "gpt-4o-mini",
-        "service_tier": "default", "system_fingerprint": "fp_1", "usage": usage, "obfuscation": "abc",
+        "id": "rec-000000000000",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "gpt-4o-mini",
+        "service_tier": "default",
+        "system_fingerprint": "fp_1",
+        "usage": usage,
+        "obfuscation": "abc",
         "choices": [{"index": 0, "finish_reason": finish, "logprobs": None, "delta": delta}] if choices else [],
     }
     return {"__type__": CHUNK, "__data__": data}
 
 
-def stream_recording(*, test_id: str | None, text: str = "Hello there", usage: bool = True,
-                     tool: tuple[str, str] | None = None, messages: list[dict[str, Any]] | None = None,
-                     model: str = "gpt-4o-mini") -> dict[str, Any]:
+def stream_recording(
+    *,
+    test_id: str | None,
+    text: str = "Hello there",
+    usage: bool = True,
+    tool: tuple[str, str] | None = None,
+    messages: list[dict[str, Any]] | None = None,
+    model: str = "gpt-4o-mini",
+) -> dict[str, Any]:
     """A streamed OpenAI chat completion, split into a few chunks, with or without a usage chunk."""
     chunks = [chunk(content=piece) for piece in _pieces(text)] if text else []
     if tool:
         name, args = tool
-        chunks.append(chunk(tool={"index": 0, "id": "call_1", "type": "function",
-                                  "function": {"name": name, "arguments": ""}}))
+        chunks.append(
+            chunk(tool={"index": 0, "id": "call_1", "type": "function", "function": {"name": name, "arguments": ""}})
+        )
         for piece in _pieces(args):
-            chunks.append(chunk(tool={"index": 0, "id": None, "type": None,
-                                      "function": {"name": None, "arguments": piece}}))
+            chunks.append(
+                chunk(tool={"index": 0, "id": None, "type": None, "function": {"name": None, "arguments": piece}})
+            )
     chunks.append(chunk(finish="tool_calls" if tool else "stop"))
-    body: dict[str, Any] = {"model": model, "messages": messages or [{"role": "user", "content": "Say hello"}],
-                            "stream": True}
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": messages or [{"role": "user", "content": "Say hello"}],
+        "stream": True,
+    }
     if usage:
         body["stream_options"] = {"include_usage": True}
         chunks.append(chunk(choices=False, usage={"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}))
     return {
         "test_id": test_id,
-        "request": {"method": "POST", "url": "https://api.openai.com/v1/v1/chat/completions", "headers": {},
-                    "body": body, "endpoint": "/v1/chat/completions", "model": model},
+        "request": {
+            "method": "POST",
+            "url": "https://api.openai.com/v1/v1/chat/completions",
+            "headers": {},
+            "body": body,
+            "endpoint": "/v1/chat/completions",
+            "model": model,
+        },
         "response": {"body": chunks, "is_streaming": True},
         "id_normalization_mapping": {},
     }

@@ -20,7 +20,9 @@ def tree(tmp_path: Path) -> Path:
     root = tmp_path / "checkout"
     write(root, "inference", stream_recording(test_id=TEST_ID, text="With usage"), name="a" * 64 + ".json")
     write(root, "inference", stream_recording(test_id=TEST_ID, text="No usage", usage=False), name="b" * 64 + ".json")
-    write(root, "inference", stream_recording(test_id=TEST_ID, text="", tool=("calc", '{"x": 1')), name="c" * 64 + ".json")
+    write(
+        root, "inference", stream_recording(test_id=TEST_ID, text="", tool=("calc", '{"x": 1')), name="c" * 64 + ".json"
+    )
     write(root, "inference", "{not json", name="d" * 64 + ".json")
     return root
 
@@ -52,8 +54,13 @@ def test_show_recording_json_contract(tree: Path) -> None:
     for key in ("path", "test_id", "kind", "endpoint", "model", "provider", "streaming", "usage", "choices", "error"):
         assert key in data
     assert data["kind"] == "chat" and data["streaming"] is True and data["test_id"] == TEST_ID
-    assert data["usage"] == {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15,
-                             "cached_tokens": None, "reasoning_tokens": None}
+    assert data["usage"] == {
+        "prompt_tokens": 10,
+        "completion_tokens": 5,
+        "total_tokens": 15,
+        "cached_tokens": None,
+        "reasoning_tokens": None,
+    }
     [choice] = data["choices"]
     assert choice["content"] == "With usage" and choice["finish_reason"] == "stop" and choice["role"] == "assistant"
     assert set(choice) >= {"index", "role", "content", "reasoning", "refusal", "tool_calls", "finish_reason"}

@@ -73,10 +73,10 @@ def test_second_run_reads_nothing_when_nothing_changed(tree: Path, monkeypatch: 
 def test_changed_new_and_deleted_files_are_found(tree: Path) -> None:
     indexer.index_recordings(root=tree, name="main")
     ids = dict(RecordingEntry.objects.values_list("path", "pk"))
-    victim = next(tree.rglob("recordings/*.json"))
+    victim = tree / RecordingEntry.objects.get(search_text__contains="No usage here").path
     victim.unlink()
-    changed = next(p for p in tree.rglob("recordings/*.json") if b"Paris" in p.read_bytes())
-    changed.write_text(changed.read_text().replace("Paris is the capital.", "Lyon is not the capital."))
+    changed = tree / RecordingEntry.objects.get(search_text__contains="Paris is the capital.").path
+    write(tree, "inference", stream_recording(test_id=TEST_ID, text="Lyon is not the capital."), name=changed.name)
     os.utime(changed, ns=(changed.stat().st_atime_ns, changed.stat().st_mtime_ns + 10**9))
     write(tree, "agents", stream_recording(test_id=TEST_ID, text="A new one"))
     report = indexer.index_recordings(root=tree, name="main")
