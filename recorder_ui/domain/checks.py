@@ -68,7 +68,7 @@ def exception(rec: Recording) -> Finding | None:
 
 def http_error(rec: Recording) -> Finding | None:
     """Flag passthrough recordings whose HTTP status is an error."""
-    if rec.status is not None and rec.status >= 400:
+    if rec.kind != Kind.EXCEPTION and rec.status is not None and rec.status >= 400:
         return Finding(rule="http-error", message=rec.error or f"HTTP {rec.status}")
     return None
 
