@@ -89,6 +89,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
             ],
+            "builtins": ["recorder_ui.templatetags.recorder"],
         },
     },
 ]
@@ -127,7 +128,12 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(env("RECORDER_UI_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# collectstatic writes here; a laptop serves straight from static/ (WHITENOISE_USE_FINDERS) and needs none.
+STATIC_ROOT = (
+    Path(env("RECORDER_UI_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+    if PRODUCTION or env("RECORDER_UI_STATIC_ROOT")
+    else None
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -1,0 +1,250 @@
+"""Thin function views: read the request, call one selector, render a page, a partial or the JSON twin."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import orjson
+from django.contrib.auth.decorators import login_not_required
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.middleware import HtmxDetails
+
+from recorder_ui import indexer, selectors
+from recorder_ui.domain.checks import FIX
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _default(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    return str(value)
+
+
+def json_response(data: object, status: int = 200) -> HttpResponse:
+    """orjson serialises dataclasses natively; default covers the rest (Path, datetime in dicts)."""
+    body = orjson.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS)
+    return HttpResponse(body, content_type="application/json", status=status)
+
+
+def wants_json(request: HttpRequest) -> bool:
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _page(request: HtmxHttpRequest, template: str, partial: str, context: dict[str, Any]) -> HttpResponse:
+    name = f"{template}#{partial}" if request.htmx and partial else template
+    return render(request, name, context)
+
+
+def _refresh() -> None:
+    indexer.refresh_if_stale()
+
+
+@require_GET
+@vary_on_headers("HX-Request", "Accept")
+def overview(request: HtmxHttpRequest) -> HttpResponse:
+    _refresh()
+    data = selectors.overview()
+    if wants_json(request):
+        return json_response(data)
+    return _page(request, "recordings/overview.html", "", {"data": data})
+
+
+@require_GET
+def overview_json(request: HttpRequest) -> HttpResponse:
+    return json_response(selectors.overview())
+
+
+def _list_params(request: HttpRequest) -> dict[str, str]:
+    return {key: request.GET.get(key, "")[:500] for key in request.GET}
+
+
+@require_GET
+@vary_on_headers("HX-Request", "Accept")
+def recording_list(request: HtmxHttpRequest) -> HttpResponse:
+    _refresh()
+    page = selectors.recording_page(params=_list_params(request))
+    if wants_json(request):
+        return json_response(page)
+    return _page(request, "recordings/list.html", "results", {"page": page})
+
+
+@require_GET
+def recording_list_json(request: HttpRequest) -> HttpResponse:
+    return json_response(selectors.recording_page(params=_list_params(request)))
+
+
+@require_GET
+@vary_on_headers("Accept")
+def recording_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    detail = selectors.recording_get(pk=pk)
+    if wants_json(request):
+        return json_response(_detail_json(detail))
+    return render(request, "recordings/detail.html", {"detail": detail})
+
+
+def _detail_json(detail: selectors.RecordingDetail) -> dict[str, Any]:
+    return {**detail.summary, "entry": detail.entry, "findings": detail.findings,
+            "prev": detail.prev_pk, "next": detail.next_pk}  # fmt: skip
+
+
+@require_GET
+def recording_detail_json(request: HttpRequest, pk: int) -> HttpResponse:
+    return json_response(_detail_json(selectors.recording_get(pk=pk)))
+
+
+@require_GET
+def recording_chunks(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    chunks = selectors.recording_chunks(pk=pk)
+    if wants_json(request):
+        return json_response({"chunks": chunks})
+    return render(request, "recordings/chunks.html", {"chunks": chunks, "pk": pk})
+
+
+@require_GET
+def recording_raw(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    entry, data = selectors.recording_raw(pk=pk)
+    if data is None:
+        return render(request, "recordings/raw.html", {"entry": entry, "missing": True}, status=404)
+    if request.GET.get("download") or len(data) > selectors.settings.RAW_VIEW_MAX_BYTES:
+        if not request.GET.get("download"):
+            return render(request, "recordings/raw.html", {"entry": entry, "too_large": True, "size": len(data)})
+        response = HttpResponse(data, content_type="application/json")
+        response["Content-Disposition"] = f'attachment; filename="{entry.path.rsplit("/", 1)[-1]}"'
+        return response
+    try:
+        pretty = orjson.dumps(orjson.loads(data), option=orjson.OPT_INDENT_2).decode()
+    except orjson.JSONDecodeError:
+        pretty = data.decode("utf-8", errors="replace")
+    return render(request, "recordings/raw.html", {"entry": entry, "pretty": pretty})
+
+
+@require_GET
+@vary_on_headers("HX-Request", "Accept")
+def test_list(request: HtmxHttpRequest) -> HttpResponse:
+    _refresh()
+    query = request.GET.get("q", "")[:500]
+    groups = selectors.test_list(query=query, suite=request.GET.get("suite", "")[:500])
+    if wants_json(request):
+        return json_response({"groups": groups})
+    return _page(request, "tests/list.html", "results", {"groups": groups, "query": query})
+
+
+@require_GET
+def test_list_json(request: HttpRequest) -> HttpResponse:
+    groups = selectors.test_list(query=request.GET.get("q", "")[:500], suite=request.GET.get("suite", "")[:500])
+    return json_response({"groups": groups})
+
+
+def _test_json(detail: selectors.TestDetail) -> dict[str, Any]:
+    threads = [
+        [
+            {"path": s.recording.path, "pk": detail.pk_by_path.get(s.recording.path), "depth": s.depth, "link": s.link,
+             "parent": s.parent_path, "tokens": s.tokens, "variant": s.variant_label,
+             "answer": [t.message.content for t in s.answer],
+             "tool_calls": [{"name": c.name, "arguments": c.arguments, "result": r.content if r else None}
+                            for t in s.answer for c, r in t.results]}
+            for s in thread.steps
+        ]
+        for thread in detail.stitched.threads
+    ]  # fmt: skip
+    side = [
+        {"path": s.recording.path, "label": s.label, "attached_to": s.attached_to} for s in detail.stitched.side_calls
+    ]
+    return {"test_id": detail.test_id, "recordings": detail.recordings, "tokens": detail.tokens,
+            "missing_usage": detail.missing, "threads": threads, "side_calls": side,
+            "unreadable": detail.unreadable}  # fmt: skip
+
+
+@require_GET
+@vary_on_headers("Accept")
+def test_detail(request: HtmxHttpRequest) -> HttpResponse:
+    detail = selectors.test_get(test_id=request.GET.get("id", ""))
+    if wants_json(request):
+        return json_response(_test_json(detail))
+    return render(request, "tests/detail.html", {"detail": detail})
+
+
+@require_GET
+def test_detail_json(request: HttpRequest) -> HttpResponse:
+    return json_response(_test_json(selectors.test_get(test_id=request.GET.get("id", ""))))
+
+
+@require_GET
+@vary_on_headers("Accept")
+def missing_usage(request: HtmxHttpRequest) -> HttpResponse:
+    groups = selectors.missing_usage_list()
+    if wants_json(request):
+        return json_response({"groups": groups, "fix": FIX})
+    return render(request, "usage/missing.html", {"groups": groups, "fix": FIX})
+
+
+@require_GET
+def missing_usage_json(request: HttpRequest) -> HttpResponse:
+    return json_response({"groups": selectors.missing_usage_list(), "fix": FIX})
+
+
+@require_GET
+@vary_on_headers("Accept")
+def error_list(request: HtmxHttpRequest) -> HttpResponse:
+    errors = selectors.error_list()
+    if wants_json(request):
+        return json_response({"errors": errors})
+    return render(request, "recordings/errors.html", {"errors": errors})
+
+
+@require_GET
+def error_list_json(request: HttpRequest) -> HttpResponse:
+    return json_response({"errors": selectors.error_list()})
+
+
+@require_POST
+def reindex(request: HtmxHttpRequest) -> HttpResponse:
+    started = indexer.refresh_if_stale(force=True)
+    return render(request, "recordings/overview.html#refresh", {"state": indexer.refresh_state(), "started": started})
+
+
+@require_GET
+@never_cache
+def reindex_status(request: HtmxHttpRequest) -> HttpResponse:
+    state = indexer.refresh_state()
+    if wants_json(request):
+        return json_response(state)
+    return render(request, "recordings/overview.html#refresh", {"state": state})
+
+
+@login_not_required
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> HttpResponse:
+    try:
+        return json_response(selectors.health())
+    except Exception as exc:  # the database is down: say so with a 503 rather than a 500 page
+        return json_response({"status": "error", "error": type(exc).__name__}, status=503)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return HttpResponseBadRequest("bad request")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.endswith(".json") or wants_json(request):
+        return json_response({"error": "not found"}, status=404)
+    return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return render(request, "500.html", status=500)
+
+
+__all__ = ["FileResponse"]

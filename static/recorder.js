@@ -1,0 +1,48 @@
+// Keyboard navigation and small conveniences. No inline scripts anywhere: the CSP forbids them.
+(function () {
+  "use strict";
+  let selected = -1;
+  function rows() {
+    const table = document.querySelector("table[data-rows]");
+    return table ? Array.from(table.querySelectorAll("tbody tr")).filter((tr) => tr.querySelector("a")) : [];
+  }
+  function select(index) {
+    const all = rows();
+    if (!all.length) return;
+    selected = Math.max(0, Math.min(index, all.length - 1));
+    all.forEach((tr, i) => tr.classList.toggle("selected", i === selected));
+    all[selected].scrollIntoView({ block: "nearest" });
+  }
+  function typing(target) {
+    return target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "SELECT" || target.isContentEditable);
+  }
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (typing(event.target)) {
+      if (event.key === "Escape") event.target.blur();
+      return;
+    }
+    if (event.key === "/") {
+      const box = document.querySelector("[data-list-search]") || document.querySelector("[data-search]");
+      if (box) { event.preventDefault(); box.focus(); box.select(); }
+    } else if (event.key === "j") {
+      select(selected + 1);
+    } else if (event.key === "k") {
+      select(selected - 1);
+    } else if (event.key === "Enter" && selected >= 0) {
+      const row = rows()[selected];
+      const link = row && (row.querySelector("a[data-open]") || row.querySelector("a"));
+      if (link) link.click();
+    }
+  });
+  // A swap replaces the rows: start again from the top.
+  document.addEventListener("htmx:afterSwap", () => { selected = -1; });
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-copy]");
+    if (!button) return;
+    const source = document.querySelector(button.getAttribute("data-copy"));
+    if (source && navigator.clipboard) {
+      navigator.clipboard.writeText(source.textContent).then(() => { button.textContent = "copied"; }, () => {});
+    }
+  });
+})();
