@@ -35,6 +35,18 @@
       if (link) link.click();
     }
   });
+  // Keep permalinks short: filters left at "all" are not sent, so they do not clutter the pushed URL.
+  document.addEventListener("htmx:configRequest", (event) => {
+    const params = event.detail.parameters;
+    if (event.detail.verb !== "get" || !params) return;
+    const keys = typeof params.keys === "function" ? Array.from(params.keys()) : Object.keys(params);
+    for (const key of keys) {
+      const value = typeof params.get === "function" ? params.get(key) : params[key];
+      if (value === "" || (key === "sort" && value === "path")) {
+        if (typeof params.delete === "function") params.delete(key); else delete params[key];
+      }
+    }
+  });
   // A swap replaces the rows: start again from the top.
   document.addEventListener("htmx:afterSwap", () => { selected = -1; });
   document.addEventListener("click", (event) => {

@@ -1,0 +1,127 @@
+"""The pages in a real browser: filters, search, keyboard, threads, escaping, a quiet console."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import expect
+
+from recorder_ui.models import RecordingEntry
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SAMPLES = Path(__file__).resolve().parents[2] / "recordings"
+THREAD_TEST = "trip_planner"
+
+
+@pytest.fixture
+def site(live_server: Any) -> str:
+    call_command("index_recordings", str(SAMPLES), "--name", "samples", "--jobs", "1", verbosity=0)
+    return str(live_server.url)
+
+
+@pytest.fixture
+def console(page: Any) -> list[str]:
+    messages: list[str] = []
+    page.on("console", lambda msg: messages.append(f"{msg.type}: {msg.text}") if msg.type in ("error", "warning") else None)
+    page.on("pageerror", lambda exc: messages.append(f"pageerror: {exc}"))
+    page.on("dialog", lambda dialog: (messages.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    return messages
+
+
+def test_overview_shows_totals_and_charts(site: str, page: Any, console: list[str], shot: Any) -> None:
+    page.goto(site + "/")
+    assert page.locator(".card .big").first.inner_text() == str(RecordingEntry.objects.count())
+    assert page.locator("table.bars rect").count() >= 3
+    shot(page, "overview")
+    assert console == []
+
+
+def test_filter_and_search_update_the_list_in_place(site: str, page: Any, console: list[str], shot: Any) -> None:
+    page.goto(site + "/recordings/")
+    page.evaluate("() => { window.__marker = 'same page'; }")  # survives only if the page is not reloaded
+    total = page.locator("#results tbody tr").count()
+    page.select_option("select[name=kind]", "chat")
+    expect(page).to_have_url(re.compile(r"kind=chat"))  # pushed by htmx: no navigation
+    expect(page.locator("#results tbody tr")).not_to_have_count(total)
+    kinds = page.locator("#results tbody tr td:nth-child(2)").all_inner_texts()
+    assert kinds and set(kinds) == {"chat"}
+    page.fill("form.filters input[name=q]", "Titan")
+    expect(page).to_have_url(re.compile(r"q=Titan"))
+    expect(page.locator("#results tbody tr")).to_have_count(1)
+    assert "kind=chat" in page.url
+    assert page.evaluate("() => window.__marker") == "same page"
+    shot(page, "recordings-filtered")
+    page.goto(page.url)  # the permalink restores the same state
+    assert page.locator("#results tbody tr").count() == 1
+    assert page.input_value("form.filters input[name=q]") == "Titan"
+    assert console == []
+
+
+def test_keyboard_moves_through_rows_and_opens_one(site: str, page: Any, console: list[str]) -> None:
+    page.goto(site + "/recordings/?sort=path")
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    page.keyboard.press("k")
+    selected = page.locator("tr.selected")
+    assert selected.count() == 1
+    href = selected.locator("a[data-open]").get_attribute("href")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(re.escape(href)))
+    page.keyboard.press("/")
+    assert page.evaluate("() => document.activeElement.name") == "q"
+    assert console == []
+
+
+def test_thread_shows_each_tool_call_beside_its_result(site: str, page: Any, console: list[str], shot: Any) -> None:
+    test_id = RecordingEntry.objects.filter(test_id__contains=THREAD_TEST).values_list("test_id", flat=True).first()
+    page.goto(site + "/test/?" + urlencode({"id": test_id}))
+    steps = page.locator("article.step")
+    assert steps.count() == 3
+    pairs = page.locator(".toolpair")
+    assert pairs.count() == 2
+    first = pairs.nth(0)
+    assert "get_weather" in first.locator(".toolcall").inner_text()
+    assert "sunny" in first.locator(".toolresult").inner_text()
+    second = pairs.nth(1)
+    assert "find_train" in second.locator(".toolcall").inner_text()
+    assert "07:35" in second.locator(".toolresult").inner_text()
+    assert "Tomorrow looks sunny" in steps.nth(2).inner_text()
+    shot(page, "test-thread")
+    assert console == []
+
+
+def test_recording_page_tabs_and_script_payload_stays_text(site: str, page: Any, console: list[str], shot: Any) -> None:
+    entry = RecordingEntry.objects.get(search_text__contains="onerror=alert")
+    page.goto(f"{site}/recordings/{entry.pk}/")
+    assert "<script>alert(\"xss\")</script>" in page.locator(".response pre.text").first.inner_text()
+    assert page.locator(".response script").count() == 0
+    assert page.locator(".response img").count() == 0
+    page.click("a.tab:has-text('Raw')")
+    page.wait_for_selector("pre.raw")
+    shot(page, "recording-raw")
+    stream = RecordingEntry.objects.get(search_text__contains="Oslo")
+    page.goto(f"{site}/recordings/{stream.pk}/")
+    shot(page, "recording")
+    page.click("a.tab:has-text('Chunks')")
+    page.wait_for_selector("table.chunks")
+    assert page.locator("table.chunks tbody tr").count() == 11
+    assert "no choices" in page.locator("table.chunks tbody tr").first.inner_text()
+    assert console == []  # no dialog from alert(), no CSP violation, no error
+
+
+def test_missing_usage_and_errors_pages(site: str, page: Any, console: list[str], shot: Any) -> None:
+    page.goto(site + "/missing-usage/")
+    assert "include_usage" in page.inner_text("main")
+    shot(page, "missing-usage")
+    page.goto(site + "/errors/")
+    assert "not valid JSON" in page.inner_text("main")
+    shot(page, "errors")
+    page.goto(site + "/tests/")
+    shot(page, "tests")
+    assert console == []
