@@ -514,7 +514,7 @@ def refresh_if_stale(*, wait: bool = False, force: bool = False) -> bool:
         return False  # one is running already
     _last_refresh = now
     _refresh_state["running"] = True
-    if wait:
+    if wait or not settings.REFRESH_IN_BACKGROUND:
         _refresh_run()
         return True
     threading.Thread(target=_refresh_run, name="recorder-ui-refresh", daemon=True).start()
@@ -535,4 +535,5 @@ def _refresh_run() -> None:
         _refresh_state["running"] = False
         _refresh_state["finished_at"] = timezone.now().isoformat()
         _refresh_lock.release()
-        close_old_connections()
+        if threading.current_thread() is not threading.main_thread():
+            close_old_connections()  # this thread's own connection: do not leave it open

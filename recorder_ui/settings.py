@@ -48,6 +48,8 @@ MAX_RECORDING_BYTES = int(env("RECORDER_UI_MAX_RECORDING_BYTES", str(20 * 1024 *
 RAW_VIEW_MAX_BYTES = int(env("RECORDER_UI_RAW_VIEW_MAX_BYTES", str(512 * 1024)))
 # How often (seconds) a page request may trigger a cheap stat re-scan of the roots; 0 turns it off.
 AUTO_REFRESH_SECONDS = float(env("RECORDER_UI_AUTO_REFRESH_SECONDS", "5"))
+# Re-scans run in a background thread so pages never wait; tests turn this off to run them in line.
+REFRESH_IN_BACKGROUND = _flag("RECORDER_UI_REFRESH_IN_BACKGROUND", True)
 REQUIRE_LOGIN = _flag("RECORDER_UI_REQUIRE_LOGIN")
 
 INSTALLED_APPS = [

@@ -33,3 +33,4 @@ def corpus() -> Path:
 def _no_background_refresh(settings):  # type: ignore[no-untyped-def]
     """Page requests in tests must not start the background re-scan thread; tests call it directly."""
     settings.AUTO_REFRESH_SECONDS = 0
+    settings.REFRESH_IN_BACKGROUND = False

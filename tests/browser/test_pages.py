@@ -28,7 +28,9 @@ def site(live_server: Any) -> str:
 @pytest.fixture
 def console(page: Any) -> list[str]:
     messages: list[str] = []
-    page.on("console", lambda msg: messages.append(f"{msg.type}: {msg.text}") if msg.type in ("error", "warning") else None)
+    page.on(
+        "console", lambda msg: messages.append(f"{msg.type}: {msg.text}") if msg.type in ("error", "warning") else None
+    )
     page.on("pageerror", lambda exc: messages.append(f"pageerror: {exc}"))
     page.on("dialog", lambda dialog: (messages.append(f"dialog: {dialog.message}"), dialog.dismiss()))
     return messages
@@ -99,7 +101,7 @@ def test_thread_shows_each_tool_call_beside_its_result(site: str, page: Any, con
 def test_recording_page_tabs_and_script_payload_stays_text(site: str, page: Any, console: list[str], shot: Any) -> None:
     entry = RecordingEntry.objects.get(search_text__contains="onerror=alert")
     page.goto(f"{site}/recordings/{entry.pk}/")
-    assert "<script>alert(\"xss\")</script>" in page.locator(".response pre.text").first.inner_text()
+    assert '<script>alert("xss")</script>' in page.locator(".response pre.text").first.inner_text()
     assert page.locator(".response script").count() == 0
     assert page.locator(".response img").count() == 0
     page.click("a.tab:has-text('Raw')")

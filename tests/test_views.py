@@ -1,0 +1,184 @@
+"""Each page with the test client: the full page, the htmx partial, and the JSON twin."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from django.test import Client
+
+from recorder_ui import indexer
+from recorder_ui.models import RecordingEntry
+
+pytestmark = pytest.mark.django_db
+
+SAMPLES = Path(__file__).resolve().parent.parent / "recordings"
+HTMX = {"HTTP_HX_REQUEST": "true"}
+JSON = {"HTTP_ACCEPT": "application/json"}
+
+
+@pytest.fixture
+def indexed() -> None:
+    indexer.index_recordings(root=SAMPLES, name="samples")
+
+
+def _entry(text: str) -> RecordingEntry:
+    return RecordingEntry.objects.get(search_text__contains=text)
+
+
+def test_overview_page_partial_free_and_json(client: Client, indexed: None) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "<html" in body and "Tokens per suite" in body
+    assert 'rel="alternate" type="application/json"' in body
+    data = client.get("/overview.json").json()
+    assert data["recordings"] == RecordingEntry.objects.count() == 16
+    assert data["missing_usage"] == 1 and data["parse_errors"] == 1
+    assert data["tokens"] == sum(e.total_tokens or 0 for e in RecordingEntry.objects.all())
+    assert {bar["label"] for bar in data["by_suite"]} >= {"agents", "inference"}
+    assert client.get("/", **JSON).json()["recordings"] == 16
+
+
+def test_recording_list_filters_search_sort_and_partial(client: Client, indexed: None) -> None:
+    full = client.get("/recordings/", {"kind": "chat", "streaming": "yes"})
+    assert full.status_code == 200 and "<html" in full.content.decode()
+    partial = client.get("/recordings/", {"kind": "chat", "streaming": "yes"}, **HTMX)
+    assert "<html" not in partial.content.decode() and 'id="results"' in partial.content.decode()
+    assert partial["Vary"] and "HX-Request" in partial["Vary"]
+    data = client.get("/recordings.json", {"kind": "chat", "streaming": "yes"}).json()
+    assert data["total"] == RecordingEntry.objects.filter(kind="chat", streaming=True).count() > 0
+    assert all(row["kind"] == "chat" and row["streaming"] for row in data["rows"])
+    searched = client.get("/recordings.json", {"q": "Titan"}).json()
+    assert [row["test_params"].endswith("streaming_01") for row in searched["rows"]] == [True]
+    tools = client.get("/recordings.json", {"q": "Lucerne", "tools": "yes", "sort": "-tokens"}).json()
+    tokens = [row["total_tokens"] for row in tools["rows"]]
+    assert len(tokens) == 2 and tokens == sorted(tokens, reverse=True)
+    missing = client.get("/recordings.json", {"missing": "yes"}).json()
+    assert missing["total"] == 1 and missing["rows"][0]["missing_usage"]
+    errors = client.get("/recordings.json", {"errors": "yes"}).json()
+    assert {row["kind"] for row in errors["rows"]} == {"invalid", "exception"}
+    assert "q=Lucerne" in tools["permalink"] and "sort=-tokens" in tools["permalink"]
+
+
+def test_recording_list_paginates(client: Client, indexed: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from recorder_ui import selectors
+
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 5)
+    first = client.get("/recordings.json").json()
+    assert first["pages"] == 4 and len(first["rows"]) == 5 and first["next_query"] == "page=2"
+    last = client.get("/recordings.json", {"page": "99"}).json()
+    assert last["number"] == 4 and len(last["rows"]) == 1
+    assert client.get("/recordings.json", {"page": "x"}).json()["number"] == 1
+
+
+def test_recording_detail_shows_the_reassembled_answer(client: Client, indexed: None) -> None:
+    entry = _entry("Oslo")
+    page = client.get(f"/recordings/{entry.pk}/")
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "get_weather" in body and "&quot;city&quot;: &quot;Oslo&quot;" in body and "&quot;Lima&quot;" in body
+    data = client.get(f"/recordings/{entry.pk}.json").json()
+    assert data["usage"]["total_tokens"] == 117
+    [choice] = data["choices"]
+    assert [c["arguments"] for c in choice["tool_calls"]] == [{"city": "Oslo"}, {"city": "Lima"}]
+    chunks = client.get(f"/recordings/{entry.pk}/chunks/", **HTMX).content.decode()
+    assert "<html" not in chunks and chunks.count("<tr>") == 12  # header row + 11 chunks
+    raw = client.get(f"/recordings/{entry.pk}/raw/").content.decode()
+    assert "ChatCompletionChunk" in raw
+    download = client.get(f"/recordings/{entry.pk}/raw/", {"download": "1"})
+    assert download["Content-Disposition"].startswith("attachment") and json.loads(download.content)["test_id"]
+
+
+def test_raw_tab_offers_a_download_above_the_cap(client: Client, indexed: None, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.RAW_VIEW_MAX_BYTES = 100
+    entry = _entry("Oslo")
+    body = client.get(f"/recordings/{entry.pk}/raw/").content.decode()
+    assert "too large to show" in body and "download=1" in body
+
+
+def test_previous_and_next_link_the_same_tests_recordings(client: Client, indexed: None) -> None:
+    rows = list(RecordingEntry.objects.filter(test_id__contains="trip_planner").order_by("path"))
+    data = client.get(f"/recordings/{rows[1].pk}.json").json()
+    assert (data["prev"], data["next"]) == (rows[0].pk, rows[2].pk)
+
+
+def test_script_in_content_is_escaped(client: Client, indexed: None) -> None:
+    entry = _entry("onerror=alert")
+    body = client.get(f"/recordings/{entry.pk}/").content.decode()
+    assert "&lt;script&gt;alert(&quot;xss&quot;)&lt;/script&gt;" in body
+    assert '<script>alert("xss")' not in body and "<img src=x" not in body
+    listing = client.get("/recordings/", {"q": "html_snippet"}).content.decode()
+    assert "html_snippet&lt;b&gt;" in listing and "html_snippet<b>" not in listing
+
+
+def test_page_has_a_strict_content_security_policy(client: Client, indexed: None) -> None:
+    policy = client.get("/")["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "unsafe-eval" not in policy
+
+
+def test_tests_list_groups_by_file_and_test_page_stitches_threads(client: Client, indexed: None) -> None:
+    groups = client.get("/tests.json").json()["groups"]
+    files = {g["test_file"] for g in groups}
+    assert "tests/integration/agents/test_openai_responses.py" in files
+    partial = client.get("/tests/", {"q": "trip"}, **HTMX).content.decode()
+    assert "<html" not in partial and "trip_planner" in partial and "test_safety" not in partial
+    test_id = RecordingEntry.objects.filter(test_id__contains="trip_planner").first().test_id  # type: ignore[union-attr]
+    page = client.get("/test/", {"id": test_id})
+    assert page.status_code == 200 and page.content.decode().count('class="toolpair"') == 2
+    data = client.get("/test.json", {"id": test_id}).json()
+    [thread] = data["threads"]
+    assert [step["link"] for step in thread] == ["root", "exact", "exact"]
+    assert [call["name"] for step in thread for call in step["tool_calls"]] == ["get_weather", "find_train"]
+    assert thread[0]["tool_calls"][0]["result"] == '{"forecast": "sunny", "high_c": 21}'
+    assert data["tokens"] == 540
+
+
+def test_missing_usage_and_errors_pages(client: Client, indexed: None) -> None:
+    page = client.get("/missing-usage/").content.decode()
+    assert "stream_options.include_usage" in page and "streaming_02" in page
+    data = client.get("/missing-usage.json").json()
+    [group] = data["groups"]
+    assert group["provider"] == "api.openai.com" and "include_usage" in group["rows"][0]["missing_usage_reason"]
+    errors = client.get("/errors.json").json()["errors"]
+    assert len(errors) == 1 and "not valid JSON" in errors[0]["parse_error"]
+    assert "not valid JSON" in client.get("/errors/").content.decode()
+
+
+def test_unreadable_and_vanished_files_never_give_a_500(client: Client, tmp_path: Path) -> None:
+    root = tmp_path / "recordings"
+    root.mkdir()
+    (root / "broken.json").write_text("{")
+    (root / "gone.json").write_text('{"request": {}, "response": {"body": null}}')
+    indexer.index_recordings(root=root)
+    (root / "gone.json").unlink()
+    for entry in RecordingEntry.objects.all():
+        for url in (f"/recordings/{entry.pk}/", f"/recordings/{entry.pk}.json", f"/recordings/{entry.pk}/chunks/"):
+            assert client.get(url).status_code == 200, url
+        assert client.get(f"/recordings/{entry.pk}/raw/").status_code in (200, 404)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/recordings/999999/",
+        "/recordings/99999999999999999999999/",
+        "/recordings/999999.json",
+        "/recordings/999999/raw/",
+        "/recordings/../../etc/passwd",
+        "/test/?" + urlencode({"id": "../../etc/passwd"}),
+        "/test/",
+        "/test.json?id=nope",
+    ],
+)
+def test_unknown_ids_and_paths_are_404(client: Client, indexed: None, url: str) -> None:
+    assert client.get(url).status_code == 404
+
+
+def test_reindex_button_and_health(client: Client, indexed: None) -> None:
+    response = client.post("/reindex/", **HTMX)
+    assert response.status_code == 200 and 'id="refresh"' in response.content.decode()
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok" and health["recordings"] == 16
