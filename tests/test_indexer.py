@@ -160,3 +160,28 @@ def test_refresh_if_stale_picks_up_a_new_file(tree: Path, settings) -> None:  # 
     assert indexer.refresh_if_stale(wait=True, force=True)
     assert RecordingEntry.objects.filter(search_text__contains="Arrived later").exists()
     assert indexer.refresh_state()["running"] is False
+
+
+@pytest.mark.corpus
+def test_index_the_whole_corpus_and_read_the_doc_figures_from_the_index(corpus: Path) -> None:
+    from django.db.models import Count, Q, Sum
+
+    report = indexer.index_recordings(root=corpus, name="corpus", jobs=2)
+    assert (report.added, report.failed, report.skipped) == (3162, (), ())
+    rows = RecordingEntry.objects.filter(root__name="corpus")
+    streams = rows.filter(kind="chat", streaming=True)
+    figures = streams.aggregate(
+        all=Count("pk"),
+        usage=Count("pk", filter=Q(total_tokens__isnull=False)),
+        missing=Count("pk", filter=Q(missing_usage=True)),
+        tools=Count("pk", filter=Q(tool_call_count__gt=0)),
+    )
+    assert figures == {"all": 1634, "usage": 1451, "missing": 183, "tools": 422}
+    kinds = dict(rows.values_list("kind").annotate(n=Count("pk")))
+    assert kinds["chat"] == 2600 and kinds["model-list"] == 228 and kinds["genai"] == 151 and kinds["embeddings"] == 63
+    assert rows.aggregate(t=Sum("total_tokens"))["t"] == 1_036_178
+    assert rows.values("test_id").exclude(test_id="").distinct().count() == 858
+    suites = dict(rows.values_list("suite").annotate(n=Count("pk")))
+    assert suites["responses"] == 1867 and suites["agents"] == 864 and suites["providers/nvidia"] == 1
+    again = indexer.index_recordings(root=corpus, name="corpus")
+    assert (again.added, again.updated, again.removed, again.unchanged) == (0, 0, 0, 3162)

@@ -76,12 +76,14 @@ def _decode(data: bytes) -> Any:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         message = str(exc)
-        if "utf-8" in message.lower() or "surrogate" in message.lower():
+        lowered = message.lower()
+        at = data[exc.pos : exc.pos + 9] if isinstance(exc.pos, int) else b""
+        if "utf-8" in lowered or "surrogate" in lowered:
             raise RecordingError(f"not valid UTF-8 text: {message}") from None
-        if "recursion" in message.lower():
+        if "recursion" in lowered or "depth limit" in lowered:
             raise RecordingError("nested too deeply to read (over 1,024 levels)") from None
-        if "NaN" in message or "Infinity" in message:
-            raise RecordingError(f"not valid JSON (NaN or Infinity is not JSON): {message}") from None
+        if at.startswith((b"NaN", b"Infinity", b"-Infinity")):
+            raise RecordingError(f"not valid JSON: NaN or Infinity is not JSON ({message})") from None
         raise RecordingError(f"not valid JSON: {message}") from None
 
 
