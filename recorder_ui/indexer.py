@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, connections, transaction
 from django.utils import timezone
 
 from recorder_ui.domain import checks, loader, threads
@@ -355,45 +355,56 @@ def index_recordings(
     limit = max_bytes if max_bytes is not None else settings.MAX_RECORDING_BYTES
     found = scan(real_root)
 
+    # Read and parse outside the write transaction: readers and other writers are not held up meanwhile.
+    existing = Root.objects.filter(name=name).first()
+    if existing is not None and existing.path != str(real_root):
+        full = True  # the same name now points elsewhere: every row is stale
+    known_before = (
+        {
+            path: (size, mtime, sha)
+            for path, size, mtime, sha in existing.entries.values_list("path", "size", "mtime_ns", "sha256")
+        }
+        if existing is not None
+        else {}
+    )
+    todo = sorted(
+        rel
+        for rel, (size, mtime) in found.files.items()
+        if full or rel not in known_before or known_before[rel][:2] != (size, mtime)
+    )
+    touched_paths: list[str] = []
+    to_parse: list[str] = []
+    for rel in todo:
+        if rel in known_before and not full and _same_content(real_root / rel, known_before[rel][2], limit):
+            touched_paths.append(rel)
+        else:
+            to_parse.append(rel)
+    parsed_files: list[tuple[str, tuple[dict[str, object], str, str] | None]] = []
+    for number, item in enumerate(_parse_all(real_root, to_parse, limit, jobs), 1):
+        if progress:
+            progress(number, len(to_parse))
+        parsed_files.append(item)
+
     with transaction.atomic():
         root_row, _ = Root.objects.select_for_update().get_or_create(name=name, defaults={"path": str(real_root)})
         if root_row.path != str(real_root):
-            # The same name now points elsewhere: every row is stale.
             root_row.path = str(real_root)
             root_row.save(update_fields=["path"])
             root_row.entries.all().delete()
-        known = {
-            path: (pk, size, mtime, sha)
-            for pk, path, size, mtime, sha in root_row.entries.values_list("pk", "path", "size", "mtime_ns", "sha256")
-        }
-        gone = [known[p][0] for p in known.keys() - found.files.keys()]
-        todo = [
-            rel
-            for rel, (size, mtime) in found.files.items()
-            if full or rel not in known or known[rel][1] != size or known[rel][2] != mtime
-        ]
-        todo.sort()
+        # Re-read under the lock: another run may have written since we looked.
+        known = dict(root_row.entries.values_list("path", "pk"))
+        gone = [known[p] for p in known.keys() - found.files.keys()]
         added: list[RecordingEntry] = []
         updated: list[RecordingEntry] = []
-        touched: list[RecordingEntry] = []
         failed: list[FileError] = []
         vanished = 0
         now = timezone.now()
-        to_parse = []
-        for rel in todo:
-            size, mtime = found.files[rel]
-            if rel in known and not full and _same_content(real_root / rel, known[rel][3], limit):
-                touched.append(RecordingEntry(pk=known[rel][0], size=size, mtime_ns=mtime))
-            else:
-                to_parse.append(rel)
-        for number, (rel, parsed) in enumerate(_parse_all(real_root, to_parse, limit, jobs), 1):
-            if progress:
-                progress(number, len(to_parse))
+        for rel, parsed in parsed_files:
             size, mtime = found.files[rel]
             if parsed is None:
                 vanished += 1
                 if rel in known:
-                    gone.append(known[rel][0])
+                    gone.append(known[rel])
                 continue
             values, digest, error = parsed
             if error:
@@ -402,10 +413,15 @@ def index_recordings(
                 root=root_row, path=rel, size=size, mtime_ns=mtime, sha256=digest, indexed_at=now, **values
             )
             if rel in known:
-                entry.pk = known[rel][0]
+                entry.pk = known[rel]
                 updated.append(entry)
             else:
                 added.append(entry)
+        touched = [
+            RecordingEntry(pk=known[rel], size=found.files[rel][0], mtime_ns=found.files[rel][1])
+            for rel in touched_paths
+            if rel in known
+        ]
         if gone:
             for start in range(0, len(gone), 500):
                 RecordingEntry.objects.filter(pk__in=gone[start : start + 500]).delete()
@@ -440,10 +456,12 @@ def _parse_all(
     real_root: Path, names: list[str], limit: int, jobs: int
 ) -> Iterator[tuple[str, tuple[dict[str, object], str, str] | None]]:
     """Parse files in order, in worker processes when there are many (the parse is pure: no database)."""
-    if jobs <= 1 or len(names) < PARALLEL_MIN_FILES or "fork" not in multiprocessing.get_all_start_methods():
+    serial = jobs <= 1 or len(names) < PARALLEL_MIN_FILES or "fork" not in multiprocessing.get_all_start_methods()
+    if serial or connection.in_atomic_block:  # a forked child must not share an open transaction's connection
         for rel in names:
             yield rel, _parse_file(real_root, rel, limit)
         return
+    connections.close_all()  # the children never touch the database; the parent reconnects when it needs to
     context = multiprocessing.get_context("fork")
     with context.Pool(jobs) as pool:
         args = [(real_root, rel, limit) for rel in names]
