@@ -1,0 +1,83 @@
+"""Server time of the main pages on the real corpus: Django's test client, warm, median of repeated runs.
+
+Run with RECORDER_UI_CORPUS set: `make bench`. It indexes the corpus into a temporary SQLite database.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+RUNS = 15
+HEAVY_TEST = (
+    "tests/integration/agents/test_openai_responses.py::test_output_safety_guardrails_unsafe_content"
+    "[openai_client-txt=ollama/llama3.2:3b-instruct-fp16-False]"
+)
+LARGEST = "tests/integration/responses/recordings/0ea735928993b5a2de3a444256136d53ab666dbfb7582e5562268f809aa8d5f3.json"
+
+
+def main() -> int:
+    corpus = os.environ.get("RECORDER_UI_CORPUS")
+    if not corpus or not Path(corpus).is_dir():
+        print("bench_pages: set RECORDER_UI_CORPUS to the corpus folder", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="recorder-ui-pages-"))
+    os.environ["RECORDER_UI_DB"] = str(work / "pages.sqlite3")
+    os.environ["RECORDER_UI_AUTO_REFRESH_SECONDS"] = "0"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recorder_ui.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+
+    from recorder_ui import indexer
+    from recorder_ui.models import RecordingEntry
+
+    call_command("migrate", verbosity=0)
+    indexer.index_recordings(root=Path(corpus), name="corpus", jobs=indexer.default_jobs())
+    largest = RecordingEntry.objects.get(path=LARGEST)
+    client = Client()
+    cases = [
+        ("overview", "/", None),
+        ("list", "/recordings/", None),
+        ("list filtered", "/recordings/?" + urlencode({"suite": "responses", "kind": "chat", "streaming": "yes"}), 50),
+        ("list searched", "/recordings/?" + urlencode({"q": "get_weather Tokyo"}), 50),
+        ("list sorted by tokens", "/recordings/?sort=-tokens", 50),
+        ("list htmx partial", "/recordings/?" + urlencode({"q": "weather", "kind": "chat"}), 50),
+        ("largest recording (1.1 MB)", f"/recordings/{largest.pk}/", 150),
+        ("largest recording chunks tab", f"/recordings/{largest.pk}/chunks/", None),
+        ("331-recording test page", "/test/?" + urlencode({"id": HEAVY_TEST}), 300),
+        ("tests list", "/tests/", None),
+        ("missing usage", "/missing-usage/", None),
+        ("overview JSON", "/overview.json", None),
+    ]
+    print(f"{'page':32} {'median':>9} {'p90':>9}  target")
+    for label, url, target in cases:
+        headers = {"HTTP_HX_REQUEST": "true"} if "partial" in label else {}
+        response = client.get(url, **headers)
+        assert response.status_code == 200, (url, response.status_code)
+        times = []
+        deadline = time.monotonic() + 60
+        for _ in range(RUNS):
+            started = time.perf_counter()
+            client.get(url, **headers)
+            times.append((time.perf_counter() - started) * 1000)
+            if time.monotonic() > deadline:
+                break
+        median = statistics.median(times)
+        p90 = sorted(times)[int(len(times) * 0.9) - 1]
+        verdict = "" if target is None else f"<= {target} ms  {'ok' if median <= target else 'MISSED'}"
+        print(f"{label:32} {median:7.1f} ms {p90:7.1f} ms  {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
