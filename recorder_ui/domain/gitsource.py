@@ -1,0 +1,167 @@
+"""Read recordings straight from git, read-only: changed paths between two revisions, and blob contents."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+WORKTREE = "worktree"
+_GIT = ("git", "-c", "core.fsmonitor=false", "-c", "core.quotepath=off", "--no-optional-locks")
+
+
+class GitError(ValueError):
+    """A repository, revision or path that git cannot use; the message is fit to show a user."""
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["GIT_OPTIONAL_LOCKS"] = "0"  # never refresh the index behind the user's back
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env.pop("GIT_DIR", None)
+    env.pop("GIT_WORK_TREE", None)
+    return env
+
+
+def git(repo: Path, *args: str) -> bytes:
+    """Run one read-only git command in repo and return its output."""
+    try:
+        done = subprocess.run(
+            [*_GIT, "-C", str(repo), *args], capture_output=True, env=_env(), check=False, timeout=120
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed") from None
+    except subprocess.TimeoutExpired:
+        raise GitError(f"git {args[0]} took too long") from None
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(message[-1] if message else f"git {args[0]} failed")
+    return done.stdout
+
+
+def repo_root(path: Path) -> Path:
+    """The top folder of the git repository that holds path."""
+    folder = path if path.is_dir() else path.parent
+    if not folder.exists():
+        raise GitError(f"{path} does not exist")
+    try:
+        return Path(git(folder, "rev-parse", "--show-toplevel").decode().strip())
+    except GitError:
+        raise GitError(f"{path} is not inside a git repository") from None
+
+
+def resolve(repo: Path, rev: str) -> str:
+    """The commit a revision names; anything that could pass as an option is refused."""
+    rev = rev.strip()
+    if not rev or rev.startswith("-") or any(c in rev for c in "\0\n\r") or len(rev) > 256:
+        raise GitError(f"not a revision: {rev!r}")
+    try:
+        return git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}").decode().strip()
+    except GitError:
+        raise GitError(f"unknown revision {rev!r}") from None
+
+
+def branches(repo: Path) -> tuple[str, ...]:
+    """Local and remote branch names, newest commit first."""
+    out = git(repo, "for-each-ref", "--sort=-committerdate", "--format=%(refname:short)", "refs/heads", "refs/remotes")
+    return tuple(line for line in out.decode("utf-8", "replace").splitlines() if line and not line.endswith("/HEAD"))
+
+
+def is_recording(path: str) -> bool:
+    """A JSON file inside a recordings/ folder."""
+    return path.endswith(".json") and "/recordings/" in f"/{path}"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    status: str  # "A" added, "D" deleted, "M" modified
+    path: str
+
+
+def changes(repo: Path, *, base: str, head: str, pathspec: str = "") -> tuple[Change, ...]:
+    """Recording files that differ between base and head (a commit, or WORKTREE for uncommitted files)."""
+    args = ["diff", "--name-status", "-z", "--no-renames", "--no-ext-diff", base]
+    if head != WORKTREE:
+        args.append(head)
+    args += ["--", pathspec] if pathspec else ["--"]
+    out = git(repo, *args).split(b"\0")
+    found: list[Change] = []
+    for status, path in zip(out[0::2], out[1::2], strict=False):
+        name = path.decode("utf-8", "surrogateescape")
+        if is_recording(name):
+            found.append(Change(status.decode()[:1], name))
+    if head == WORKTREE:
+        untracked = git(
+            repo, "ls-files", "--others", "--exclude-standard", "-z", "--", *([pathspec] if pathspec else [])
+        )
+        for raw in untracked.split(b"\0"):
+            name = raw.decode("utf-8", "surrogateescape")
+            if name and is_recording(name):
+                found.append(Change("A", name))
+    return tuple(found)
+
+
+class BlobReader:
+    """Reads many blobs through one long-lived `git cat-file --batch`."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self._process = process
+        assert process.stdin is not None and process.stdout is not None
+        self._in: IO[bytes] = process.stdin
+        self._out: IO[bytes] = process.stdout
+
+    def read(self, rev: str, path: str) -> bytes | None:
+        """The content of path at rev, or None when it is not there."""
+        if "\n" in path or "\0" in path:
+            return None
+        self._in.write(f"{rev}:{path}\n".encode("utf-8", "surrogateescape"))
+        self._in.flush()
+        header = self._out.readline().split()
+        if len(header) < 3 or header[-1] == b"missing" or header[1] != b"blob":
+            return None
+        size = int(header[2])
+        data = self._out.read(size)
+        self._out.read(1)  # the newline after each blob
+        return data
+
+
+@contextmanager
+def blob_reader(repo: Path) -> Iterator[BlobReader]:
+    """A BlobReader on repo, closed afterwards."""
+    try:
+        process = subprocess.Popen(
+            [*_GIT, "-C", str(repo), "cat-file", "--batch"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=_env(),
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed") from None
+    try:
+        yield BlobReader(process)
+    finally:
+        if process.stdin:
+            process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        if process.stdout:
+            process.stdout.close()
+
+
+def read_worktree(repo: Path, path: str) -> bytes | None:
+    """A file of the working tree, never from outside the repository."""
+    top = repo.resolve()
+    target = (top / path).resolve()
+    if not target.is_relative_to(top) or not target.is_file():
+        return None
+    try:
+        return target.read_bytes()
+    except OSError:
+        return None
