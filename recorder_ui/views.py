@@ -14,7 +14,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
-from recorder_ui import indexer, selectors
+from recorder_ui import diffing, indexer, selectors
+from recorder_ui.domain import gitsource
 from recorder_ui.domain.checks import FIX
 
 
@@ -206,6 +207,70 @@ def error_list(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 def error_list_json(request: HttpRequest) -> HttpResponse:
     return json_response({"errors": selectors.error_list()})
+
+
+def _diff_args(request: HttpRequest) -> dict[str, str]:
+    return {
+        "base": request.GET.get("base", "").strip()[:256],
+        "head": request.GET.get("head", "").strip()[:256] or gitsource.WORKTREE,
+        "path": request.GET.get("path", "").strip()[:1024],
+    }
+
+
+@require_GET
+@vary_on_headers("Accept")
+def recording_diff(request: HtmxHttpRequest) -> HttpResponse:
+    args = _diff_args(request)
+    context: dict[str, Any] = {"args": args, "branches": (), "report": None, "error": ""}
+    try:
+        repo = diffing.default_repo()
+        context["repo"] = str(repo)
+        context["branches"] = gitsource.branches(repo)
+        if args["base"]:
+            context["report"] = diffing.diff_revisions(
+                repo=repo, base=args["base"], head=args["head"], subpath=args["path"]
+            )
+    except (diffing.DiffError, gitsource.GitError) as exc:
+        context["error"] = str(exc)
+    if wants_json(request):
+        if context["report"] is not None:
+            return HttpResponse(diffing.as_json(context["report"]), content_type="application/json")
+        return json_response({"error": context["error"] or "give ?base=REV&head=REV"}, status=400)
+    return render(request, "recordings/diff.html", context, status=400 if context["error"] and args["base"] else 200)
+
+
+@require_GET
+def recording_diff_json(request: HttpRequest) -> HttpResponse:
+    args = _diff_args(request)
+    try:
+        report = diffing.diff_revisions(
+            repo=diffing.default_repo(), base=args["base"] or "HEAD", head=args["head"], subpath=args["path"]
+        )
+    except diffing.DiffError as exc:
+        return json_response({"error": str(exc)}, status=400)
+    return HttpResponse(diffing.as_json(report), content_type="application/json")
+
+
+@require_GET
+def recording_diff_pair(request: HtmxHttpRequest) -> HttpResponse:
+    args = _diff_args(request)
+    try:
+        view = diffing.pair_view(
+            repo=diffing.default_repo(), base=args["base"], head=args["head"], key=request.GET.get("key", ""),
+            subpath=args["path"],
+        )  # fmt: skip
+    except diffing.DiffError as exc:
+        return render(
+            request, "recordings/diff_pair.html" + ("#pair" if request.htmx else ""), {"error": str(exc)}, status=400
+        )
+    if view is None:
+        return render(
+            request,
+            "recordings/diff_pair.html" + ("#pair" if request.htmx else ""),
+            {"error": "no such pair in this diff"},
+            status=404,
+        )
+    return render(request, "recordings/diff_pair.html" + ("#pair" if request.htmx else ""), {"view": view})
 
 
 @require_POST

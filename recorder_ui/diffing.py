@@ -1,0 +1,292 @@
+"""Diff two versions of the recordings (git revisions, the working tree, or two folders) and render the report."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from django.conf import settings
+
+from recorder_ui.domain import diff, gitsource, loader
+from recorder_ui.domain.model import Recording
+
+CACHE_SECONDS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class DiffReport:
+    repo: str
+    base: str
+    head: str
+    base_commit: str
+    head_commit: str  # "" for the working tree or folders
+    diffs: tuple[diff.RecordingDiff, ...]
+    summary: diff.Summary
+
+    def changed(self) -> tuple[diff.RecordingDiff, ...]:
+        return tuple(d for d in self.diffs if d.categories != ("noise-only",))
+
+
+@dataclass(frozen=True, slots=True)
+class PairView:
+    diff: diff.RecordingDiff
+    raw: str
+
+
+class DiffError(ValueError):
+    """Bad repository, revision or folder: the message is fit for a user."""
+
+
+def default_repo() -> Path:
+    """The git repository that holds the recordings root."""
+    try:
+        return gitsource.repo_root(Path(settings.RECORDINGS_DIR))
+    except gitsource.GitError as exc:
+        raise DiffError(str(exc)) from None
+
+
+def _parse(data: bytes | None, path: str) -> Recording | None:
+    if data is None:
+        return None
+    if len(data) > settings.MAX_RECORDING_BYTES:
+        data = b"{}"  # too large to compare; show it as unreadable rather than read it
+    return loader.parse(data, path=path)
+
+
+_cache: dict[tuple[str, str, str, str], tuple[float, DiffReport, dict[str, tuple[bytes | None, bytes | None]]]] = {}
+_cache_lock = threading.Lock()
+
+
+def diff_revisions(*, repo: Path, base: str, head: str = gitsource.WORKTREE, subpath: str = "") -> DiffReport:
+    """Compare the recordings of two revisions (head may be the working tree), reading git without changing it."""
+    report, _ = _diff_revisions(repo=repo, base=base, head=head, subpath=subpath)
+    return report
+
+
+def _diff_revisions(
+    *, repo: Path, base: str, head: str, subpath: str
+) -> tuple[DiffReport, dict[str, tuple[bytes | None, bytes | None]]]:
+    try:
+        top = gitsource.repo_root(repo)
+        base_commit = gitsource.resolve(top, base)
+        head_commit = "" if head == gitsource.WORKTREE else gitsource.resolve(top, head)
+        if subpath and (subpath.startswith(("-", "/")) or ".." in Path(subpath).parts):
+            raise gitsource.GitError(f"not a path inside the repository: {subpath!r}")
+        key = (str(top), base_commit, head_commit or gitsource.WORKTREE, subpath)
+        now = time.monotonic()
+        with _cache_lock:
+            cached = _cache.get(key)
+        if cached and head_commit and now - cached[0] < CACHE_SECONDS:
+            return cached[1], cached[2]
+        changes = gitsource.changes(top, base=base_commit, head=head_commit or gitsource.WORKTREE, pathspec=subpath)
+        blobs: dict[str, tuple[bytes | None, bytes | None]] = {}
+        old: list[Recording] = []
+        new: list[Recording] = []
+        with gitsource.blob_reader(top) as reader:
+            for change in changes:
+                before = reader.read(base_commit, change.path) if change.status != "A" else None
+                if head_commit:
+                    after = reader.read(head_commit, change.path) if change.status != "D" else None
+                else:
+                    after = gitsource.read_worktree(top, change.path) if change.status != "D" else None
+                blobs[change.path] = (before, after)
+                if (rec := _parse(before, change.path)) is not None:
+                    old.append(rec)
+                if (rec := _parse(after, change.path)) is not None:
+                    new.append(rec)
+    except gitsource.GitError as exc:
+        raise DiffError(str(exc)) from None
+    report = _report(str(top), base, head, base_commit, head_commit, old, new)
+    with _cache_lock:
+        _cache[key] = (now, report, blobs)
+        for stale in [k for k, v in _cache.items() if now - v[0] > CACHE_SECONDS]:
+            _cache.pop(stale, None)
+    return report, blobs
+
+
+def diff_folders(*, old: Path, new: Path) -> DiffReport:
+    """Compare two folders of recordings (for example two checkouts)."""
+    from recorder_ui.indexer import scan
+
+    for folder in (old, new):
+        if not folder.is_dir():
+            raise DiffError(f"{folder} is not a folder")
+    old_files, new_files = scan(old).files, scan(new).files
+    olds, news = [], []
+    for rel in sorted(old_files.keys() | new_files.keys()):
+        a = loader.load(old / rel, name=rel, max_bytes=settings.MAX_RECORDING_BYTES) if rel in old_files else None
+        b = loader.load(new / rel, name=rel, max_bytes=settings.MAX_RECORDING_BYTES) if rel in new_files else None
+        if a is not None and b is not None and (old / rel).read_bytes() == (new / rel).read_bytes():
+            continue
+        if a is not None:
+            olds.append(a)
+        if b is not None:
+            news.append(b)
+    return _report("", str(old), str(new), "", "", olds, news)
+
+
+def _report(
+    repo: str, base: str, head: str, base_commit: str, head_commit: str, old: list[Recording], new: list[Recording]
+) -> DiffReport:
+    diffs = tuple(
+        sorted(
+            (diff.compare(p.old, p.new, how=p.how) for p in diff.pair(old, new)),
+            key=lambda d: (d.test_id, d.old_path or d.new_path),
+        )
+    )
+    return DiffReport(
+        repo=repo,
+        base=base,
+        head=head,
+        base_commit=base_commit,
+        head_commit=head_commit,
+        diffs=diffs,
+        summary=diff.summarize(diffs),
+    )
+
+
+def pair_view(*, repo: Path, base: str, head: str, key: str, subpath: str = "") -> PairView | None:
+    """One pair's semantic view and its raw JSON diff, for the page's on-demand detail."""
+    report, blobs = _diff_revisions(repo=repo, base=base, head=head, subpath=subpath)
+    found = next((d for d in report.diffs if d.key == key), None)
+    if found is None:
+        return None
+    old = blobs.get(found.old_path, (None, None))[0] if found.old_path else None
+    new = blobs.get(found.new_path, (None, None))[1] if found.new_path else None
+    raw = diff.raw_diff(old, new, old_name=f"{base}:{found.old_path}", new_name=f"{head}:{found.new_path}")
+    return PairView(diff=found, raw=raw)
+
+
+def as_json(report: DiffReport) -> bytes:
+    """The report for scripts: changed recordings with their paths, test ids and categories, and the summary."""
+    data: dict[str, Any] = {
+        "base": report.base,
+        "head": report.head,
+        "base_commit": report.base_commit,
+        "head_commit": report.head_commit or None,
+        "summary": {
+            "counts": report.summary.counts,
+            "tokens_before": report.summary.tokens_old,
+            "tokens_after": report.summary.tokens_new,
+        },
+        "recordings": [
+            {
+                "old_path": d.old_path or None,
+                "new_path": d.new_path or None,
+                "test_id": d.test_id or None,
+                "categories": list(d.categories),
+                "pairing": d.pairing or None,
+                "request_fields": list(d.request_fields),
+                "tokens_before": d.tokens_old if d.usage_old else None,
+                "tokens_after": d.tokens_new if d.usage_new else None,
+            }
+            for d in report.diffs
+        ],
+    }
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2)
+
+
+def _segments_text(segments: tuple[tuple[str, str], ...], width: int = 400) -> str:
+    out = []
+    for op, text in segments:
+        if op == "=":
+            out.append(text if len(text) < 80 else text[:35] + " … " + text[-35:])
+        else:
+            out.append(f"[{op}{text}]")
+    joined = "".join(out).replace("\n", " ")
+    return joined if len(joined) <= width else joined[:width] + " …"
+
+
+def as_text(report: DiffReport) -> str:
+    """A terminal reading: the summary, then each change that is not only noise."""
+    lines = [f"recordings diff {report.base}..{report.head}: {len(report.diffs)} changed files"]
+    lines.append(
+        "  " + ", ".join(f"{k} {v}" for k, v in report.summary.counts.items()) if report.diffs else "  no changes"
+    )
+    lines.append(f"  tokens {report.summary.tokens_old} -> {report.summary.tokens_new}")
+    for d in report.changed():
+        lines.append("")
+        lines.append(f"{', '.join(d.categories)}: {d.test_id or '(no test)'}")
+        if d.old_path == d.new_path:
+            lines.append(f"  {d.new_path}")
+        else:
+            lines.append(f"  {d.old_path or '-'} -> {d.new_path or '-'}  ({d.pairing or 'unpaired'})")
+        if d.request_fields:
+            lines.append(f"  request fields: {', '.join(d.request_fields)}")
+        for text in d.text:
+            lines.append(f"  answer: {_segments_text(text.segments)}")
+        for change in d.tool_changes[:10]:
+            lines.append(f"  {change.path}: {_short(change.old)} -> {_short(change.new)}")
+        if d.usage_delta:
+            lines.append(f"  tokens {d.tokens_old} -> {d.tokens_new} ({d.usage_delta['total_tokens']:+d})")
+    return "\n".join(lines)
+
+
+def _short(value: Any) -> str:
+    text = orjson.dumps(value, default=str).decode()
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _md_code(text: str) -> str:
+    """Inline code that survives any content: a fence longer than any backtick run inside."""
+    text = text.replace("\n", " ")
+    fence = "`"
+    while fence in text:
+        fence += "`"
+    return f"{fence} {text} {fence}"
+
+
+def _md_block(text: str) -> str:
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return f"{fence}diff\n{text}\n{fence}"
+
+
+def as_markdown(report: DiffReport) -> str:
+    """A pull-request comment: a summary table, then per test file the changes, details folded."""
+    counts = report.summary.counts
+    lines = [f"### Recording changes `{report.base}` → `{report.head}`", ""]
+    if not report.diffs:
+        return "\n".join([*lines, "No recording changed."])
+    noise = counts.get("noise-only", 0)
+    lines.append(
+        f"{len(report.diffs)} recordings changed; {len(report.diffs) - noise} with a real change, {noise} noise only. "
+        f"Tokens {report.summary.tokens_old:,} → {report.summary.tokens_new:,}."
+    )
+    lines += ["", "| category | recordings |", "|---|---:|"]
+    lines += [f"| {k} | {v} |" for k, v in counts.items()]
+    for file in report.summary.files:
+        changed = [d for t in file.tests for d in t.diffs if d.categories != ("noise-only",)]
+        folded = sum(1 for t in file.tests for d in t.diffs if d.categories == ("noise-only",))
+        summary = ", ".join(f"{k} {v}" for k, v in file.counts.items())
+        lines += ["", "<details>", f"<summary>{_md_code(file.test_file)}: {summary}</summary>", ""]
+        for d in changed:
+            lines.append(f"- **{', '.join(d.categories)}** {_md_code(d.test_id.partition('::')[2] or d.test_id)}")
+            body: list[str] = []
+            if d.old_path != d.new_path:
+                body.append(f"{d.old_path or '-'} -> {d.new_path or '-'} ({d.pairing or 'unpaired'})")
+            if d.request_fields:
+                body.append("request fields: " + ", ".join(d.request_fields))
+            for text in d.text:
+                old = "".join(t for op, t in text.segments if op != "+")
+                new = "".join(t for op, t in text.segments if op != "-")
+                body += [f"- {line}" for line in old[:600].splitlines()] + [
+                    f"+ {line}" for line in new[:600].splitlines()
+                ]
+            for change in d.tool_changes[:10]:
+                body.append(f"{change.path}: {_short(change.old)} -> {_short(change.new)}")
+            if d.usage_delta:
+                body.append(f"tokens {d.tokens_old} -> {d.tokens_new} ({d.usage_delta['total_tokens']:+d})")
+            if body:
+                lines += ["", "  " + _md_block("\n".join(body)).replace("\n", "\n  "), ""]
+        if folded:
+            lines.append(
+                f"- {folded} noise-only change{'s' if folded != 1 else ''} (ids, fingerprints, chunk boundaries)"
+            )
+        lines += ["", "</details>"]
+    return "\n".join(lines)

@@ -1,0 +1,52 @@
+"""diff_recordings BASE [HEAD] [--repo PATH] [--format text|markdown|json] [--fail-on CATEGORY,...]."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from recorder_ui import diffing
+from recorder_ui.domain import diff, gitsource
+
+
+class Command(BaseCommand):
+    help = (
+        "Compare the recordings of two git revisions (HEAD defaults to the working tree) and say what really "
+        "changed: answers, tool calls, finish reasons, usage, requests, models; noise-only changes are counted "
+        "apart. Reads git without changing it. Exits 1 when a category named in --fail-on appears."
+    )
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("base", help="a revision: a branch, tag or commit")
+        parser.add_argument("head", nargs="?", default=gitsource.WORKTREE, help="a revision, or 'worktree' (default)")
+        parser.add_argument("--repo", type=Path, help="the git repository (default: the one holding RECORDINGS_DIR)")
+        parser.add_argument("--path", default="", help="only recordings under this path inside the repository")
+        parser.add_argument("--folders", action="store_true", help="BASE and HEAD are two folders, not revisions")
+        parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+        parser.add_argument("--fail-on", default="", help=f"comma-separated categories: {', '.join(diff.CATEGORIES)}")
+
+    def handle(self, *args: object, **options: Any) -> None:
+        fail_on = [c.strip() for c in options["fail_on"].split(",") if c.strip()]
+        unknown = [c for c in fail_on if c not in diff.CATEGORIES]
+        if unknown:
+            raise CommandError(f"unknown categories {', '.join(unknown)}; known: {', '.join(diff.CATEGORIES)}")
+        try:
+            if options["folders"]:
+                report = diffing.diff_folders(old=Path(options["base"]), new=Path(options["head"]))
+            else:
+                repo = options["repo"] or diffing.default_repo()
+                report = diffing.diff_revisions(
+                    repo=repo, base=options["base"], head=options["head"], subpath=options["path"]
+                )
+        except diffing.DiffError as exc:
+            raise CommandError(str(exc)) from exc
+        render = {"text": diffing.as_text, "markdown": diffing.as_markdown}.get(options["format"])
+        self.stdout.write(render(report) if render else diffing.as_json(report).decode())
+        failing = [c for c in fail_on if report.summary.counts.get(c)]
+        if failing:
+            self.stderr.write(f"failing: {', '.join(f'{c} ({report.summary.counts[c]})' for c in failing)}")
+            sys.exit(1)

@@ -1,0 +1,243 @@
+"""The semantic diff on real git repositories built in a temporary folder."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import io
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from recorder_ui import diffing
+from recorder_ui.domain import diff, gitsource
+from tests.builders import chunk, stream_recording
+
+AREA = "tests/integration/inference/recordings"
+TID = "tests/integration/inference/test_chat.py::test_{}[txt=openai/gpt-4o-mini]"
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false", "-C", str(repo), *args],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+
+
+def _write(repo: Path, name: str, rec: dict[str, Any]) -> str:
+    path = repo / AREA / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rec, indent=2) + "\n")
+    return f"{AREA}/{name}"
+
+
+def _name(tag: str) -> str:
+    return hashlib.sha256(tag.encode()).hexdigest() + ".json"
+
+
+def _rechunk(rec: dict[str, Any], size: int) -> dict[str, Any]:
+    """The same answer cut at other chunk boundaries."""
+    text = "".join(c["__data__"]["choices"][0]["delta"]["content"] or "" for c in rec["response"]["body"]
+                   if c["__data__"]["choices"])  # fmt: skip
+    new = copy.deepcopy(rec)
+    body = [chunk(content=text[i : i + size]) for i in range(0, len(text), size)]
+    body += [
+        c
+        for c in rec["response"]["body"]
+        if not c["__data__"]["choices"] or c["__data__"]["choices"][0]["finish_reason"]
+    ]
+    new["response"]["body"] = body
+    return new
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "llama-stack"
+    root.mkdir()
+    _git(root, "init", "-q", "-b", "main")
+    _write(root, _name("noise"), stream_recording(test_id=TID.format("noise"), text="Stable answer here."))
+    _write(root, _name("chunks"), stream_recording(test_id=TID.format("chunks"), text="Cut in other places."))
+    _write(root, _name("answer"), stream_recording(test_id=TID.format("answer"), text="The capital is Paris."))
+    _write(
+        root,
+        _name("tool"),
+        stream_recording(test_id=TID.format("tool"), text="", tool=("get_weather", '{"city": "Oslo"}')),
+    )
+    _write(root, _name("usage-old"), stream_recording(test_id=TID.format("usage"), text="Counted.", usage=False))
+    _write(
+        root,
+        _name("deleted"),
+        stream_recording(
+            test_id=TID.format("deleted"), text="Soon gone.", messages=[{"role": "user", "content": "Old question"}]
+        ),
+    )
+    _write(root, _name("dirty"), stream_recording(test_id=TID.format("dirty"), text="Committed text."))
+    (root / "README.md").write_text("not a recording\n")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", "before")
+    _git(root, "checkout", "-q", "-b", "rerecord")
+    noise = stream_recording(test_id=TID.format("noise"), text="Stable answer here.")
+    for c in noise["response"]["body"]:
+        c["__data__"]["obfuscation"] = "changed"
+        c["__data__"]["system_fingerprint"] = "fp_new"
+    _write(root, _name("noise"), noise)
+    old_chunks = json.loads((root / AREA / _name("chunks")).read_text())
+    _write(root, _name("chunks"), _rechunk(old_chunks, 2))
+    _write(root, _name("answer"), stream_recording(test_id=TID.format("answer"), text="The capital is Lyon."))
+    _write(
+        root,
+        _name("tool"),
+        stream_recording(test_id=TID.format("tool"), text="", tool=("get_weather", '{"city": "Bergen"}')),
+    )
+    (root / AREA / _name("usage-old")).unlink()
+    _write(root, _name("usage-new"), stream_recording(test_id=TID.format("usage"), text="Counted."))
+    (root / AREA / _name("deleted")).unlink()
+    _write(
+        root,
+        _name("added"),
+        stream_recording(
+            test_id=TID.format("added"), text="Brand new.", messages=[{"role": "user", "content": "New question"}]
+        ),
+    )
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", "re-record")
+    # An uncommitted re-recording on top.
+    _write(root, _name("dirty"), stream_recording(test_id=TID.format("dirty"), text="Uncommitted text."))
+    return root
+
+
+def _state(repo: Path) -> tuple[str, str, bytes]:
+    return (
+        _git(repo, "status", "--porcelain"),
+        _git(repo, "rev-parse", "HEAD"),
+        (repo / ".git" / "index").read_bytes(),
+    )
+
+
+def _by_test(report: diffing.DiffReport) -> dict[str, diff.RecordingDiff]:
+    return {d.test_id.split("::test_")[1].split("[")[0]: d for d in report.diffs}
+
+
+def test_diff_between_two_revisions_categorises_each_pair(repo: Path) -> None:
+    before = _state(repo)
+    report = diffing.diff_revisions(repo=repo, base="main", head="rerecord")
+    assert _state(repo) == before  # read-only: no checkout, no index refresh
+    found = _by_test(report)
+    assert found["noise"].categories == ("noise-only",) and found["noise"].pairing == "same path"
+    assert "system_fingerprint" in found["noise"].noise
+    assert found["chunks"].categories == ("noise-only",)
+    assert any("chunk boundaries" in n for n in found["chunks"].noise)
+    assert found["answer"].categories == ("content-changed",)
+    segments = found["answer"].text[0].segments
+    assert ("-", "Paris") in segments and ("+", "Lyon") in segments
+    assert found["tool"].categories == ("tool-calls-changed",)
+    [change] = found["tool"].tool_changes
+    assert (change.path, change.old, change.new) == ("tool_calls[0].arguments.city", "Oslo", "Bergen")
+    usage = found["usage"]
+    assert set(usage.categories) == {"usage-added", "request-changed"} and usage.pairing == "same request"
+    assert usage.old_path.endswith(_name("usage-old")) and usage.new_path.endswith(_name("usage-new"))
+    assert "stream_options" in usage.request_fields
+    assert found["deleted"].categories == ("removed",) and found["added"].categories == ("added",)
+    assert "dirty" not in found  # the uncommitted change is not in the commit
+    assert report.summary.counts["noise-only"] == 2
+
+
+def test_a_renamed_test_is_paired_by_request_content(repo: Path) -> None:
+    moved = json.loads((repo / AREA / _name("answer")).read_text())
+    moved["test_id"] = TID.format("answer_renamed")
+    (repo / AREA / _name("answer")).unlink()
+    _write(repo, _name("renamed"), moved)
+    report = diffing.diff_revisions(repo=repo, base="rerecord", head=gitsource.WORKTREE)
+    [renamed] = [d for d in report.diffs if "renamed" in d.test_id]
+    assert renamed.pairing == "test renamed" and renamed.categories == ("request-changed",)
+    assert renamed.request_fields == ("test_id",)
+
+
+def test_diff_against_the_working_tree_sees_uncommitted_changes(repo: Path) -> None:
+    before = _state(repo)
+    report = diffing.diff_revisions(repo=repo, base="rerecord", head=gitsource.WORKTREE)
+    assert _state(repo) == before
+    [only] = report.diffs
+    assert only.categories == ("content-changed",) and "dirty" in only.test_id
+    untracked = repo / AREA / _name("untracked")
+    untracked.write_text(json.dumps(stream_recording(test_id=TID.format("fresh"), text="Not added to git")))
+    report = diffing.diff_revisions(repo=repo, base="rerecord", head=gitsource.WORKTREE)
+    assert {d.categories for d in report.diffs} == {("content-changed",), ("added",)}
+
+
+def test_bad_revisions_and_options_are_refused(repo: Path) -> None:
+    for bad in ("--output=/tmp/x", "no-such-branch", "main\nHEAD", ""):
+        with pytest.raises(diffing.DiffError):
+            diffing.diff_revisions(repo=repo, base=bad, head="rerecord")
+    with pytest.raises(diffing.DiffError, match="not a path"):
+        diffing.diff_revisions(repo=repo, base="main", head="rerecord", subpath="../outside")
+
+
+def test_word_and_json_diff() -> None:
+    assert diff.word_diff("a b c", "a x c") == (("=", "a "), ("-", "b"), ("+", "x"), ("=", " c"))
+    changes = diff.json_diff({"a": 1, "b": [1, 2]}, {"a": 1, "b": [1, 3], "c": True})
+    assert [(c.path, c.old, c.new) for c in changes] == [("b[1]", 2, 3), ("c", None, True)]
+
+
+def _command(*args: str) -> str:
+    out = io.StringIO()
+    call_command("diff_recordings", *args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def test_command_formats_and_fail_on(repo: Path) -> None:
+    data = json.loads(_command("main", "rerecord", "--repo", str(repo), "--format", "json"))
+    rows = {r["test_id"].split("::test_")[1].split("[")[0]: r for r in data["recordings"]}
+    assert rows["usage"]["old_path"].endswith(_name("usage-old")) and rows["usage"]["new_path"].endswith(
+        _name("usage-new")
+    )
+    assert rows["deleted"]["new_path"] is None and rows["added"]["old_path"] is None
+    assert data["summary"]["counts"]["content-changed"] == 1
+    markdown = _command("main", "rerecord", "--repo", str(repo), "--format", "markdown")
+    assert "<details>" in markdown and "| content-changed | 1 |" in markdown and "+ The capital is Lyon." in markdown
+    text = _command("main", "rerecord", "--repo", str(repo))
+    assert "tool_calls[0].arguments.city" in text
+    with pytest.raises(SystemExit) as failed:
+        _command("main", "rerecord", "--repo", str(repo), "--fail-on", "content-changed")
+    assert failed.value.code == 1
+    _command("main", "rerecord", "--repo", str(repo), "--fail-on", "model-changed")  # absent: exit 0
+    with pytest.raises(CommandError, match="unknown categories"):
+        _command("main", "--repo", str(repo), "--fail-on", "everything")
+    with pytest.raises(CommandError, match="unknown revision"):
+        _command("nope", "--repo", str(repo))
+
+
+def test_folder_mode(tmp_path: Path) -> None:
+    old, new = tmp_path / "old" / "recordings", tmp_path / "new" / "recordings"
+    for folder, text in ((old, "one"), (new, "two")):
+        folder.mkdir(parents=True)
+        (folder / "a.json").write_text(json.dumps(stream_recording(test_id=TID.format("f"), text=text)))
+    data = json.loads(_command(str(old), str(new), "--folders", "--format", "json"))
+    assert [r["categories"] for r in data["recordings"]] == [["content-changed"]]
+
+
+@pytest.mark.django_db
+def test_diff_page_and_pair_view(repo: Path, client: Client, settings: Any) -> None:
+    settings.RECORDINGS_DIR = repo
+    page = client.get("/diff/", {"base": "main", "head": "rerecord"})
+    body = page.content.decode()
+    assert page.status_code == 200 and "content-changed" in body and "rerecord" in body
+    assert 'hx-trigger="toggle once"' in body
+    report = diffing.diff_revisions(repo=repo, base="main", head="rerecord")
+    key = _by_test(report)["answer"].key
+    pair = client.get(
+        "/diff/pair/?" + urlencode({"base": "main", "head": "rerecord", "key": key}), HTTP_HX_REQUEST="true"
+    )
+    html = pair.content.decode()
+    assert "<html" not in html and "<del>Paris</del>" in html and "<ins>Lyon</ins>" in html and "raw JSON diff" in html
+    assert client.get("/diff.json", {"base": "main", "head": "rerecord"}).json()["summary"]["counts"]["added"] == 1
+    form = client.get("/diff/").content.decode()
+    assert '<option value="rerecord">' in form and '<option value="main">' in form
+    assert client.get("/diff/", {"base": "--exec=x"}).status_code == 400
+    assert client.get("/diff/pair/", {"base": "main", "head": "rerecord", "key": "nope"}).status_code == 404
