@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -30,10 +29,10 @@ DEBUG = _flag("RECORDER_UI_DEBUG")  # off unless asked for, so a forgotten varia
 PRODUCTION = _flag("RECORDER_UI_PRODUCTION")
 SECRET_KEY = env("RECORDER_UI_SECRET_KEY", "")
 if not SECRET_KEY:
-    if PRODUCTION:
-        raise ImproperlyConfigured(
-            "RECORDER_UI_SECRET_KEY is not set. Production mode needs a long random secret, for example: "
-            'python -c "import secrets; print(secrets.token_urlsafe(50))"'
+    if PRODUCTION:  # a one-line error, not a traceback: the operator's next step is all that matters
+        sys.exit(
+            "recorder-ui: RECORDER_UI_SECRET_KEY is not set. Production mode needs a long random secret, e.g. "
+            'RECORDER_UI_SECRET_KEY=$(python3 -c "import secrets; print(secrets.token_urlsafe(50))")'
         )
     SECRET_KEY = "dev-only-not-secret-" + "x" * 40  # `check --deploy` flags it: never used in production mode
 ALLOWED_HOSTS = _list("RECORDER_UI_HOSTS", "localhost,127.0.0.1,[::1],testserver")
