@@ -274,7 +274,7 @@ def entry_values(rec: Recording, *, rel_path: str) -> dict[str, object]:
     tool_calls = [call for choice in rec.choices for call in choice.tool_calls]
     finish = next((c.finish_reason for c in rec.choices if c.finish_reason), "")
     invalid = rec.kind == Kind.INVALID
-    return {
+    values: dict[str, object] = {
         "test_id": rec.test_id or "",
         "test_file": test_file,
         "test_name": test_name,
@@ -305,6 +305,8 @@ def entry_values(rec: Recording, *, rel_path: str) -> dict[str, object]:
         "summary": rec.summary[:2000],
         "search_text": search_text_for(rec),
     }
+    # PostgreSQL text cannot hold NUL characters, and recordings may: show them as U+FFFD instead.
+    return {k: v.replace("\x00", "\ufffd") if isinstance(v, str) else v for k, v in values.items()}
 
 
 def _read(path: Path, max_bytes: int) -> tuple[bytes | None, str]:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 
 OPEN_PATHS = ("/healthz", "/accounts/login/", "/static/")
 
@@ -21,4 +21,16 @@ class LoginRequiredMiddleware:
             if wants_json:
                 return JsonResponse({"error": "login required"}, status=401)
             return redirect_to_login(request.get_full_path())
+        return self.get_response(request)
+
+
+class RejectNulMiddleware:
+    """A NUL character in a query string is never meaningful here, and PostgreSQL cannot compare with one."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path or any("\x00" in key or "\x00" in value for key, value in request.GET.items()):
+            return HttpResponseBadRequest("bad request: NUL character in the URL")
         return self.get_response(request)

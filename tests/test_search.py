@@ -35,7 +35,9 @@ def test_search_covers_output_tool_names_and_arguments() -> None:
     assert any("reasoning" in t for t in _found("42"))  # assembled output
 
 
-@pytest.mark.parametrize("query", ['get_weather(', '"unterminated', "*", "AND OR NOT", "%_\\", "'; drop table x; --", "-", "日本"])
+@pytest.mark.parametrize(
+    "query", ["get_weather(", '"unterminated', "*", "AND OR NOT", "%_\\", "'; drop table x; --", "-", "日本"]
+)
 def test_hostile_queries_never_raise(query: str) -> None:
     page = selectors.recording_page(params={"q": query})
     assert page.total >= 0

@@ -1,0 +1,128 @@
+"""Faults while indexing: files changing under the indexer, a lost database, two runs at once."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from recorder_ui import indexer
+from recorder_ui.models import RecordingEntry
+from tests.builders import stream_recording, write
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _tree(tmp_path: Path, count: int = 12) -> Path:
+    root = tmp_path / "checkout"
+    for n in range(count):
+        write(
+            root,
+            "inference",
+            stream_recording(test_id=f"tests/integration/inference/test_a.py::test_{n}", text=f"answer {n}"),
+        )
+    return root
+
+
+@pytest.mark.django_db
+def test_files_changed_truncated_or_deleted_while_indexing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _tree(tmp_path)
+    files = sorted(root.rglob("*.json"))
+    real = indexer._parse_file
+    calls = {"n": 0}
+
+    def meddle(real_root: Path, rel: str, limit: int):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 1:
+            files[5].unlink()  # deleted after the scan saw it
+            files[6].write_text(files[6].read_text()[:100])  # truncated after the scan
+            files[7].write_text(json.dumps(stream_recording(test_id="tests/x.py::test_changed", text="rewritten")))
+        return real(real_root, rel, limit)
+
+    monkeypatch.setattr(indexer, "_parse_file", meddle)
+    report = indexer.index_recordings(root=root, name="r")
+    assert report.added == 11  # the deleted file is not indexed
+    assert [f.path for f in report.failed] == [files[6].relative_to(root).as_posix()]
+    monkeypatch.setattr(indexer, "_parse_file", real)
+    again = indexer.index_recordings(root=root, name="r")  # the next run sees the new sizes and mtimes
+    assert again.removed == 0 and RecordingEntry.objects.filter(test_id="tests/x.py::test_changed").exists()
+    assert RecordingEntry.objects.count() == 11
+
+
+def _manage(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "RECORDER_UI_DB": str(db), "RECORDER_UI_AUTO_REFRESH_SECONDS": "0"}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def _rows(db: Path) -> list[tuple[object, ...]]:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        return conn.execute(
+            "SELECT path, sha256, test_id, kind, total_tokens, missing_usage, search_text FROM recorder_ui_recordingentry ORDER BY path"
+        ).fetchall()
+
+
+def test_a_deleted_database_rebuilds_from_the_recordings_with_nothing_lost(tmp_path: Path) -> None:
+    db = tmp_path / "index.sqlite3"
+    root = _tree(tmp_path)
+    assert _manage(db, "migrate", "-v", "0").returncode == 0
+    assert _manage(db, "index_recordings", str(root), "--name", "main").returncode == 0
+    before = _rows(db)
+    for leftover in tmp_path.glob("index.sqlite3*"):
+        leftover.unlink()
+    assert _manage(db, "migrate", "-v", "0").returncode == 0
+    done = _manage(db, "index_recordings", str(root), "--name", "main")
+    assert done.returncode == 0 and "12 added" in done.stdout
+    assert _rows(db) == before and len(before) == 12
+
+
+def test_two_index_runs_at_once_as_two_processes(tmp_path: Path) -> None:
+    db = tmp_path / "index.sqlite3"
+    root = _tree(tmp_path, 40)
+    assert _manage(db, "migrate", "-v", "0").returncode == 0
+    env = {"PATH": "/usr/bin:/bin", "RECORDER_UI_DB": str(db)}
+    runs = [
+        subprocess.Popen([sys.executable, "manage.py", "index_recordings", str(root), "--name", "main"], cwd=ROOT, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]  # fmt: skip
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert len(_rows(db)) == 40
+    added = sorted(int(out.split(" added")[0].rsplit(" ", 1)[-1]) for out, _ in outputs)
+    assert added in ([0, 40], [40, 0])  # the second writer saw the first one's rows and added nothing twice
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_index_runs_at_once_in_threads(tmp_path: Path) -> None:
+    if (
+        connection.vendor == "sqlite"
+        and connection.settings_dict["NAME"] in ("", ":memory:")
+        or "memory" in str(connection.settings_dict.get("TEST", {}).get("NAME") or connection.settings_dict["NAME"])
+    ):
+        pytest.skip("threads need a shared database: the in-memory SQLite test database is per connection")
+    root = _tree(tmp_path, 30)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            indexer.index_recordings(root=root, name="main")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == [] and RecordingEntry.objects.count() == 30
