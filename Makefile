@@ -1,5 +1,5 @@
 # recorder-ui: every target sets up what it needs, so a fresh clone needs nothing else.
-.PHONY: run serve test test-fast lint format bench clean index check-python
+.PHONY: run serve test lint format bench load clean index
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -31,7 +31,7 @@ index: $(VENV)/ready
 serve: $(VENV)/ready  ## production: gunicorn behind your proxy; configure with environment variables (README)
 	$(PY) manage.py migrate --verbosity 0
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(VENV)/bin/gunicorn recorder_ui.wsgi --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-3} --threads 2 --access-logfile -
+	$(VENV)/bin/gunicorn recorder_ui.wsgi --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} --threads 4 --worker-class gthread --access-logfile -
 
 lint: $(VENV)/ready
 	$(VENV)/bin/ruff format --check .
@@ -50,6 +50,10 @@ bench: $(VENV)/ready  ## speed and memory figures on the corpus (RECORDER_UI_COR
 	$(PY) bench/bench_index.py
 	$(PY) bench/bench_pages.py
 	$(PY) bench/bench_diff.py
+
+load: $(VENV)/ready  ## gunicorn on 127.0.0.1 with the corpus, 50 clients for 30 s
+	@if [ -z "$$RECORDER_UI_CORPUS" ]; then echo "make load needs RECORDER_UI_CORPUS=../shared/corpus/llama-stack" >&2; exit 1; fi
+	$(PY) bench/load_test.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles artifacts

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -376,11 +379,34 @@ class TestDetail:
     unreadable: tuple[dict[str, Any], ...]
 
 
+_test_cache: OrderedDict[tuple[str, tuple[tuple[int, str], ...]], TestDetail] = OrderedDict()
+_test_cache_lock = threading.Lock()
+TEST_CACHE_SIZE = 32
+
+
 def test_get(*, test_id: str) -> TestDetail:
-    """One test's recordings stitched into conversation threads; raises Http404."""
+    """One test's recordings stitched into conversation threads; raises Http404.
+
+    Stitching reads every file of the test, so the result is kept per process until one of them changes.
+    """
     entries = list(RecordingEntry.objects.select_related("root").filter(test_id=test_id).order_by("path"))
     if not test_id or not entries:
         raise Http404("no such test")
+    key = (test_id, tuple((e.pk, e.sha256) for e in entries))
+    with _test_cache_lock:
+        cached = _test_cache.get(key)
+        if cached is not None:
+            _test_cache.move_to_end(key)
+            return cached
+    detail = _test_build(test_id, entries)
+    with _test_cache_lock:
+        _test_cache[key] = detail
+        while len(_test_cache) > TEST_CACHE_SIZE:
+            _test_cache.popitem(last=False)
+    return detail
+
+
+def _test_build(test_id: str, entries: list[RecordingEntry]) -> TestDetail:
     recordings = []
     unreadable = []
     for entry in entries:
@@ -388,7 +414,7 @@ def test_get(*, test_id: str) -> TestDetail:
         if rec.kind == Kind.INVALID:
             unreadable.append({"pk": entry.pk, "path": entry.path, "error": rec.error})
         else:
-            recordings.append(rec)
+            recordings.append(dataclasses.replace(rec, raw=None))  # the page never needs the raw JSON
     return TestDetail(
         test_id=test_id,
         recordings=len(entries),

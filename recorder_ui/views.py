@@ -173,7 +173,7 @@ def test_detail(request: HtmxHttpRequest) -> HttpResponse:
     detail = selectors.test_get(test_id=request.GET.get("id", ""))
     if wants_json(request):
         return json_response(_test_json(detail))
-    return render(request, "tests/detail.html", {"detail": detail})
+    return render(request, "tests/detail.html", {"detail": detail, "show_all_side": request.GET.get("side") == "all"})
 
 
 @require_GET
