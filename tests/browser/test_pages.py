@@ -127,3 +127,36 @@ def test_missing_usage_and_errors_pages(site: str, page: Any, console: list[str]
     page.goto(site + "/tests/")
     shot(page, "tests")
     assert console == []
+
+
+XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def test_markup_in_every_field_never_runs_in_the_browser(
+    live_server: Any, page: Any, console: list[str], tmp_path: Path
+) -> None:
+    import json
+
+    from recorder_ui import indexer
+    from tests.builders import stream_recording
+
+    root = tmp_path / "recordings"
+    root.mkdir()
+    rec = stream_recording(test_id=f"tests/integration/a/test_{XSS}.py::test_{XSS}[{XSS}]", text=XSS,
+                           tool=(f"tool{XSS}", json.dumps({"q": XSS})), model=f"model{XSS}")  # fmt: skip
+    rec["request"]["body"]["messages"] = [{"role": "user", "content": [
+        {"type": "text", "text": XSS}, {"type": "image_url", "image_url": {"url": f"javascript:alert(1)//{XSS}"}}]}]  # fmt: skip
+    (root / f"file{XSS.replace('/', '')}.json").write_text(json.dumps(rec))
+    indexer.index_recordings(root=root, name=f"root{XSS}")
+    entry = RecordingEntry.objects.get()
+    site = str(live_server.url)
+    for url in ("/", "/recordings/", f"/recordings/{entry.pk}/", "/test/?" + urlencode({"id": entry.test_id}), "/tests/",
+                "/missing-usage/", "/recordings/?" + urlencode({"q": XSS})):  # fmt: skip
+        page.goto(site + url)
+        assert page.locator("img[src=x]").count() == 0, url
+        assert page.locator("main script").count() == 0, url
+    page.goto(f"{site}/recordings/{entry.pk}/")
+    assert XSS in page.locator(".response pre.text").first.inner_text()
+    page.click("a.tab:has-text('Chunks')")
+    page.wait_for_selector("table.chunks")
+    assert console == []  # no alert dialog, no CSP report, no error
