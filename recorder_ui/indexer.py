@@ -300,6 +300,7 @@ def entry_values(rec: Recording, *, rel_path: str) -> dict[str, object]:
         "message_count": len(rec.request_messages),
         "finish_reason": finish[:64],
         "is_side_call": (not invalid) and threads.is_side_call(rec),
+        "request_key": threads.messages_key(rec.request_messages),
         "error": "" if invalid else rec.error,
         "parse_error": rec.error if invalid else "",
         "summary": rec.summary[:2000],

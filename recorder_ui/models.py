@@ -53,6 +53,7 @@ class RecordingEntry(models.Model):
     invalid_tool_args = models.BooleanField(default=False)
     message_count = models.IntegerField(default=0)
     finish_reason = models.CharField(max_length=64, blank=True)
+    request_key = models.CharField(max_length=64, blank=True)  # digest of the normalised request messages
     is_side_call = models.BooleanField(default=False)  # model lists, embeddings, safety checks, tool runs
     error = models.TextField(blank=True)  # recorded exception, HTTP error, or parse error
     parse_error = models.TextField(blank=True)  # set when the file is not a readable recording
@@ -70,6 +71,7 @@ class RecordingEntry(models.Model):
             models.Index(fields=["provider"]),
             models.Index(fields=["total_tokens"]),
             models.Index(fields=["missing_usage"]),
+            models.Index(fields=["test_id", "request_key"]),
         ]
 
     def __str__(self) -> str:

@@ -196,6 +196,7 @@ def _options() -> dict[str, tuple[str, ...]]:
     return {
         "root": tuple(Root.objects.order_by("name").values_list("name", flat=True)),
         "suite": distinct("suite"),
+        "test_file": distinct("test_file"),
         "kind": distinct("kind"),
         "provider": distinct("provider"),
         "model": distinct("model"),
@@ -440,9 +441,27 @@ def missing_usage_list() -> tuple[MissingGroup, ...]:
         "test_file", "provider", "model", "test_id", "path"
     )
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
-    for row in rows.values(
-        "pk", "path", "test_id", "test_file", "provider", "model", "missing_usage_reason", "include_usage"
-    ):
+    found = list(
+        rows.values(
+            "pk", "path", "test_id", "test_file", "provider", "model", "missing_usage_reason", "include_usage",
+            "request_key",
+        )
+    )  # fmt: skip
+    # A variant of the same call (same test, same messages) that was recorded with usage: link it.
+    keys = {(row["test_id"], row["request_key"]) for row in found if row["request_key"]}
+    with_usage: dict[tuple[str, str], int] = {}
+    if keys:
+        candidates = RecordingEntry.objects.filter(
+            test_id__in={k[0] for k in keys},
+            request_key__in={k[1] for k in keys},
+            total_tokens__isnull=False,
+            kind="chat",
+            streaming=True,
+        ).values_list("test_id", "request_key", "pk")
+        for test_id, request_key, pk in candidates:
+            with_usage.setdefault((test_id, request_key), pk)
+    for row in found:
+        row["variant_with_usage"] = with_usage.get((row["test_id"], row["request_key"]))
         groups.setdefault((row["test_file"], row["provider"], row["model"]), []).append(row)
     return tuple(MissingGroup(test_file=k[0], provider=k[1], model=k[2], rows=tuple(v)) for k, v in groups.items())
 

@@ -185,3 +185,20 @@ def test_index_the_whole_corpus_and_read_the_doc_figures_from_the_index(corpus: 
     assert suites["responses"] == 1867 and suites["agents"] == 864 and suites["providers/nvidia"] == 1
     again = indexer.index_recordings(root=corpus, name="corpus")
     assert (again.added, again.updated, again.removed, again.unchanged) == (0, 0, 0, 3162)
+
+
+@pytest.mark.corpus
+def test_missing_usage_links_variants_that_have_usage(corpus: Path) -> None:
+    from recorder_ui import selectors
+
+    indexer.index_recordings(root=corpus, name="corpus")
+    rows = [row for group in selectors.missing_usage_list() for row in group.rows]
+    assert len(rows) == 183
+    # The format doc counts 61 with byte-equal messages; matching messages normalised as section 8 prescribes
+    # (empty values dropped, text parts joined, whitespace stripped) finds 2 more real variants.
+    assert sum(1 for row in rows if row["variant_with_usage"]) == 63
+    example = next(
+        r for r in rows if r["path"].endswith("d1c19e856c523b3f52754ce4c79690a12c451726e76c7f51d623804405234402.json")
+    )
+    variant = RecordingEntry.objects.get(pk=example["variant_with_usage"])
+    assert variant.path.endswith("313ecfe661c7fafd3e6938d5a3b66aabdbe02bb183275bac85d65a5c3c345750.json")

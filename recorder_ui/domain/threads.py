@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -97,6 +98,13 @@ def _key(message: Message) -> bytes:
     if message.tool_call_id:
         parts["tool_call_id"] = message.tool_call_id
     return orjson.dumps(parts, option=orjson.OPT_SORT_KEYS, default=str)
+
+
+def messages_key(messages: Sequence[Message]) -> str:
+    """A digest of a request's normalised messages: equal for variants of one call (section 8, step 3)."""
+    if not messages:
+        return ""
+    return hashlib.sha256(b"\n".join(_key(m) for m in messages)).hexdigest()
 
 
 def _answers(parent: Recording, message: Message) -> bool:
