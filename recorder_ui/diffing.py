@@ -49,6 +49,21 @@ def default_repo() -> Path:
         raise DiffError(str(exc)) from None
 
 
+def repo_for(*, root: str = "") -> Path:
+    """The git repository of a named root of the catalog, or of RECORDINGS_DIR when none is named."""
+    if not root:
+        return default_repo()
+    from recorder_ui.models import Root
+
+    found = Root.objects.filter(name=root).values_list("path", flat=True).first()
+    if found is None:
+        raise DiffError(f"no root named {root!r}")
+    try:
+        return gitsource.repo_root(Path(found))
+    except gitsource.GitError as exc:
+        raise DiffError(str(exc)) from None
+
+
 def _parse(data: bytes | None, path: str) -> Recording | None:
     if data is None:
         return None

@@ -475,6 +475,11 @@ def error_list() -> tuple[dict[str, Any], ...]:
     )
 
 
+def root_names() -> tuple[str, ...]:
+    """The catalog's roots, for pickers."""
+    return tuple(Root.objects.order_by("name").values_list("name", flat=True))
+
+
 def health() -> dict[str, Any]:
     """A liveness answer that also proves the database answers."""
     last = Root.objects.aggregate(last=Max("last_indexed_at"))["last"]

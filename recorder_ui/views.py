@@ -214,6 +214,7 @@ def _diff_args(request: HttpRequest) -> dict[str, str]:
         "base": request.GET.get("base", "").strip()[:256],
         "head": request.GET.get("head", "").strip()[:256] or gitsource.WORKTREE,
         "path": request.GET.get("path", "").strip()[:1024],
+        "root": request.GET.get("root", "").strip()[:200],
     }
 
 
@@ -222,8 +223,9 @@ def _diff_args(request: HttpRequest) -> dict[str, str]:
 def recording_diff(request: HtmxHttpRequest) -> HttpResponse:
     args = _diff_args(request)
     context: dict[str, Any] = {"args": args, "branches": (), "report": None, "error": ""}
+    context["roots"] = selectors.root_names()
     try:
-        repo = diffing.default_repo()
+        repo = diffing.repo_for(root=args["root"])
         context["repo"] = str(repo)
         context["branches"] = gitsource.branches(repo)
         if args["base"]:
@@ -244,7 +246,10 @@ def recording_diff_json(request: HttpRequest) -> HttpResponse:
     args = _diff_args(request)
     try:
         report = diffing.diff_revisions(
-            repo=diffing.default_repo(), base=args["base"] or "HEAD", head=args["head"], subpath=args["path"]
+            repo=diffing.repo_for(root=args["root"]),
+            base=args["base"] or "HEAD",
+            head=args["head"],
+            subpath=args["path"],
         )
     except diffing.DiffError as exc:
         return json_response({"error": str(exc)}, status=400)
@@ -256,9 +261,12 @@ def recording_diff_pair(request: HtmxHttpRequest) -> HttpResponse:
     args = _diff_args(request)
     try:
         view = diffing.pair_view(
-            repo=diffing.default_repo(), base=args["base"], head=args["head"], key=request.GET.get("key", ""),
+            repo=diffing.repo_for(root=args["root"]),
+            base=args["base"],
+            head=args["head"],
+            key=request.GET.get("key", ""),
             subpath=args["path"],
-        )  # fmt: skip
+        )
     except diffing.DiffError as exc:
         return render(
             request, "recordings/diff_pair.html" + ("#pair" if request.htmx else ""), {"error": str(exc)}, status=400

@@ -241,3 +241,18 @@ def test_diff_page_and_pair_view(repo: Path, client: Client, settings: Any) -> N
     assert '<option value="rerecord">' in form and '<option value="main">' in form
     assert client.get("/diff/", {"base": "--exec=x"}).status_code == 400
     assert client.get("/diff/pair/", {"base": "main", "head": "rerecord", "key": "nope"}).status_code == 404
+
+
+@pytest.mark.django_db
+def test_diff_page_can_use_a_named_roots_repository(repo: Path, client: Client, tmp_path: Path) -> None:
+    from recorder_ui import indexer
+
+    other = tmp_path / "elsewhere" / "recordings"
+    other.mkdir(parents=True)
+    indexer.index_recordings(root=repo, name="checkout")
+    indexer.index_recordings(root=other, name="elsewhere")
+    page = client.get("/diff/", {"base": "main", "head": "rerecord", "root": "checkout"})
+    assert page.status_code == 200 and "content-changed" in page.content.decode()
+    assert '<option value="checkout" selected>' in page.content.decode()
+    missing = client.get("/diff/", {"base": "main", "root": "nope"})
+    assert missing.status_code == 400 and "no root named" in missing.content.decode()
