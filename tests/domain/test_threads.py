@@ -1,0 +1,95 @@
+"""threads.stitch: requests ordered by message-prefix growth, tool calls beside results, variants, side calls."""
+
+from __future__ import annotations
+
+from recorder_ui.domain import threads
+from recorder_ui.domain.model import Kind, Message, Recording, ToolCall, Usage
+
+U = Message(role="user", content="Find the weather in Oslo")
+
+
+def _call(id: str, name: str = "get_weather", args: str = '{"city": "Oslo"}') -> ToolCall:
+    import json
+
+    return ToolCall(id=id, name=name, arguments=args, parsed_arguments=json.loads(args))
+
+
+def _chat(path: str, messages: tuple[Message, ...], answer: Message, tokens: int = 10, **params: object) -> Recording:
+    return Recording(path=path, kind=Kind.CHAT, test_id="t", model="gpt-4o", request_messages=messages,
+                     request_params=dict(params), choices=(answer,), usage=Usage(total_tokens=tokens))  # fmt: skip
+
+
+def _asks(call: ToolCall) -> Message:
+    return Message(role="assistant", tool_calls=(call,), finish_reason="tool_calls")
+
+
+def test_a_chain_orders_by_prefix_growth_and_pairs_results() -> None:
+    call = _call("call_1")
+    result = Message(role="tool", tool_call_id="call_1", content="sunny")
+    one = _chat("a.json", (U,), _asks(call), 5)
+    two = _chat("b.json", (U, Message(role="assistant", content="", tool_calls=(call,)), result),
+                Message(role="assistant", content="It is sunny."), 7)  # fmt: skip
+    stitched = threads.stitch([two, one])
+    [thread] = stitched.threads
+    assert [s.recording.path for s in thread.steps] == ["a.json", "b.json"]
+    assert [s.link for s in thread.steps] == ["root", "exact"]
+    [turn] = thread.steps[0].answer
+    assert turn.results == ((call, result),)  # the call beside its result from the next request
+    assert thread.steps[1].new_messages == ()  # the tool result is shown with its call, not again
+    assert thread.tokens == 12
+
+
+def test_a_request_whose_history_differs_from_the_parent_answer_is_probable() -> None:
+    one = _chat("a.json", (U,), Message(role="assistant", content="Let me check."))
+    two = _chat("b.json", (U, Message(role="assistant", content="Something else"), Message(role="user", content="and?")),
+                Message(role="assistant", content="ok"))  # fmt: skip
+    [thread] = threads.stitch([one, two]).threads
+    assert [s.link for s in thread.steps] == ["root", "probable"]
+
+
+def test_variants_of_one_step_are_labelled_by_the_parameters_that_differ() -> None:
+    old = _chat("old.json", (U,), _asks(_call("c1")))
+    new = _chat("new.json", (U,), _asks(_call("c2")), stream_options={"include_usage": True})
+    [thread] = threads.stitch([old, new]).threads
+    labels = {s.recording.path: s.variant_label for s in thread.steps}
+    assert labels == {"old.json": "no stream_options", "new.json": 'stream_options={"include_usage":true}'}
+
+
+def test_normalisation_ignores_empty_values() -> None:
+    call = _call("call_1")
+    one = _chat("a.json", (U,), _asks(call))
+    history = Message(role="assistant", content="   ", tool_calls=(call,))  # "" or spaces where the answer had none
+    two = _chat(
+        "b.json",
+        (U, history, Message(role="tool", tool_call_id="call_1", content="x")),
+        Message(role="assistant", content="done"),
+    )
+    [thread] = threads.stitch([one, two]).threads
+    assert thread.steps[1].link == "exact"
+
+
+def test_side_calls_stand_apart_and_tool_runs_attach_to_their_call() -> None:
+    call = _call("call_9", "web_search", '{"query": "llama 4"}')
+    chat = _chat("a.json", (U,), _asks(call))
+    guard = Recording(path="g.json", kind=Kind.CHAT, model="llama-guard3:1b", test_id="t",
+                      request_messages=(Message(role="user", content=threads.SAFETY_PROMPT + "User'..."),),
+                      choices=(Message(role="assistant", content="safe"),), usage=Usage(total_tokens=200))  # fmt: skip
+    tool = Recording(
+        path="w.json", kind=Kind.TOOL, test_id="t", details={"tool_name": "web_search", "kwargs": {"query": "llama 4"}}
+    )
+    models = Recording(path="m.json", kind=Kind.MODEL_LIST, test_id="t")
+    stitched = threads.stitch([chat, guard, tool, models])
+    assert [s.recording.path for t in stitched.threads for s in t.steps] == ["a.json"]
+    side = {s.recording.path: (s.label, s.attached_to) for s in stitched.side_calls}
+    assert side == {"g.json": ("safety check", ""), "w.json": ("tool run", "call_9"), "m.json": ("model list", "")}
+    assert stitched.side_tokens == 200 and stitched.conversation_tokens == 10
+    assert threads.is_safety_check(guard) and not threads.is_safety_check(chat)
+
+
+def test_pair_tool_results_in_one_request_history() -> None:
+    call = _call("c1")
+    turns = threads.pair_tool_results(
+        [U, _asks(call), Message(role="tool", tool_call_id="c1", content="r"), Message(role="user", content="thanks")]
+    )
+    assert [t.message.role for t in turns] == ["user", "assistant", "user"]
+    assert turns[1].results[0][1].content == "r"  # type: ignore[union-attr]
