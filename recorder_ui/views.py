@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from django.contrib.auth.decorators import login_not_required
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -284,6 +284,8 @@ def recording_diff_pair(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 def reindex(request: HtmxHttpRequest) -> HttpResponse:
     started = indexer.refresh_if_stale(force=True)
+    if not request.htmx:
+        return redirect("overview")  # without JavaScript: back to the page, which shows the run
     return render(request, "recordings/overview.html#refresh", {"state": indexer.refresh_state(), "started": started})
 
 

@@ -180,5 +180,8 @@ def test_unknown_ids_and_paths_are_404(client: Client, indexed: None, url: str) 
 def test_reindex_button_and_health(client: Client, indexed: None) -> None:
     response = client.post("/reindex/", **HTMX)
     assert response.status_code == 200 and 'id="refresh"' in response.content.decode()
+    assert "<html" not in response.content.decode()
+    plain = client.post("/reindex/")
+    assert plain.status_code == 302 and plain["Location"] == "/"
     health = client.get("/healthz").json()
     assert health["status"] == "ok" and health["recordings"] == 16
