@@ -362,23 +362,24 @@ def index_recordings(
     existing = Root.objects.filter(name=name).first()
     if existing is not None and existing.path != str(real_root):
         full = True  # the same name now points elsewhere: every row is stale
-    known_before = (
-        {
-            path: (size, mtime, sha)
-            for path, size, mtime, sha in existing.entries.values_list("path", "size", "mtime_ns", "sha256")
-        }
+    known_before: dict[str, tuple[int, int]] = (
+        {path: (size, mtime) for path, size, mtime in existing.entries.values_list("path", "size", "mtime_ns")}
         if existing is not None
         else {}
     )
     todo = sorted(
-        rel
-        for rel, (size, mtime) in found.files.items()
-        if full or rel not in known_before or known_before[rel][:2] != (size, mtime)
+        rel for rel, stamp in found.files.items() if full or rel not in known_before or known_before[rel] != stamp
+    )
+    # A file whose mtime moved but whose bytes did not (a checkout, a touch) is not parsed again.
+    old_sha = (
+        dict(existing.entries.filter(path__in=[r for r in todo if r in known_before]).values_list("path", "sha256"))
+        if existing is not None and not full and todo
+        else {}
     )
     touched_paths: list[str] = []
     to_parse: list[str] = []
     for rel in todo:
-        if rel in known_before and not full and _same_content(real_root / rel, known_before[rel][2], limit):
+        if rel in old_sha and _same_content(real_root / rel, old_sha[rel], limit):
             touched_paths.append(rel)
         else:
             to_parse.append(rel)
@@ -387,6 +388,21 @@ def index_recordings(
         if progress:
             progress(number, len(to_parse))
         parsed_files.append(item)
+
+    if (
+        existing is not None
+        and not full
+        and not parsed_files
+        and not touched_paths
+        and known_before.keys() == found.files.keys()
+    ):
+        # Nothing changed: the common case of a running server's re-scan. Record the scan and stop.
+        report = IndexReport(
+            root=name, path=str(real_root), unchanged=len(found.files), skipped=tuple(found.skipped),
+            seconds=time.perf_counter() - started,
+        )  # fmt: skip
+        Root.objects.filter(pk=existing.pk).update(last_indexed_at=timezone.now(), last_report=report.as_dict())
+        return report
 
     with transaction.atomic():
         root_row, _ = Root.objects.select_for_update().get_or_create(name=name, defaults={"path": str(real_root)})
@@ -397,7 +413,7 @@ def index_recordings(
         # Re-read under the lock: another run may have written since we looked.
         known = dict(root_row.entries.values_list("path", "pk"))
         gone = [known[p] for p in known.keys() - found.files.keys()]
-        added: list[RecordingEntry] = []
+        added: list[dict[str, object]] = []
         updated: list[RecordingEntry] = []
         failed: list[FileError] = []
         vanished = 0
@@ -412,14 +428,11 @@ def index_recordings(
             values, digest, error = parsed
             if error:
                 failed.append(FileError(rel, error))
-            entry = RecordingEntry(
-                root=root_row, path=rel, size=size, mtime_ns=mtime, sha256=digest, indexed_at=now, **values
-            )
+            row = {"path": rel, "size": size, "mtime_ns": mtime, "sha256": digest, **values}
             if rel in known:
-                entry.pk = known[rel]
-                updated.append(entry)
+                updated.append(RecordingEntry(pk=known[rel], root=root_row, indexed_at=now, **row))
             else:
-                added.append(entry)
+                added.append(row)
         touched = [
             RecordingEntry(pk=known[rel], size=found.files[rel][0], mtime_ns=found.files[rel][1])
             for rel in touched_paths
@@ -429,7 +442,7 @@ def index_recordings(
             for start in range(0, len(gone), 500):
                 RecordingEntry.objects.filter(pk__in=gone[start : start + 500]).delete()
         if added:
-            RecordingEntry.objects.bulk_create(added, batch_size=200)
+            _insert(added, root_id=root_row.pk, now=now)
         if updated:
             columns = [f.name for f in RecordingEntry._meta.concrete_fields if f.name not in {"id", "root", "path"}]
             RecordingEntry.objects.bulk_update(updated, columns, batch_size=200)
@@ -450,6 +463,30 @@ def index_recordings(
         root_row.last_report = report.as_dict()
         root_row.save(update_fields=["last_indexed_at", "last_report"])
     return report
+
+
+def _insert(rows: list[dict[str, object]], *, root_id: int, now: object) -> None:
+    """Insert new rows with one prepared statement: on a cold index, the ORM's per-value work costs more than
+    the parse. Values are plain str, int, bool and None, which every backend takes as they are."""
+    fields = [f for f in RecordingEntry._meta.concrete_fields if not f.primary_key]
+    fixed = {
+        "root_id": root_id,
+        "indexed_at": RecordingEntry._meta.get_field("indexed_at").get_db_prep_save(now, connection),
+    }
+    names = [f.attname for f in fields]
+    for name in names:
+        if name not in fixed and name not in rows[0]:
+            raise KeyError(f"no value for column {name}")  # a new column the indexer does not fill yet
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(RecordingEntry._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 500):
+            cursor.executemany(
+                sql, [tuple(fixed[n] if n in fixed else row[n] for n in names) for row in rows[start : start + 500]]
+            )
 
 
 PARALLEL_MIN_FILES = 200
