@@ -62,6 +62,7 @@ def _drive(port: int, urls: list[str], queue: multiprocessing.Queue) -> None:  #
     deadline = time.monotonic() + DURATION
     lock = threading.Lock()
     latencies: list[float] = []
+    by_url: dict[str, list[float]] = {}
     errors: list[str] = []
     sent = [0]
 
@@ -89,6 +90,7 @@ def _drive(port: int, urls: list[str], queue: multiprocessing.Queue) -> None:  #
             elapsed = (time.perf_counter() - started) * 1000
             with lock:
                 latencies.append(elapsed)
+                by_url.setdefault(url, []).append(elapsed)
                 if status and status != 200:
                     errors.append(f"{url}: HTTP {status}")
         conn.close()
@@ -99,7 +101,8 @@ def _drive(port: int, urls: list[str], queue: multiprocessing.Queue) -> None:  #
         thread.start()
     for thread in threads:
         thread.join(timeout=DURATION + 60)
-    queue.put({"latencies": latencies, "errors": errors, "seconds": time.monotonic() - started})
+    slowest = sorted(((statistics.median(v), u) for u, v in by_url.items()), reverse=True)[:5]
+    queue.put({"latencies": latencies, "errors": errors, "seconds": time.monotonic() - started, "slowest": slowest})
 
 
 def main() -> int:
@@ -158,6 +161,8 @@ def main() -> int:
     print(f"{CLIENTS} clients, {WORKERS} gunicorn workers x 4 threads, {result['seconds']:.1f} s, {count} requests")
     print(f"throughput {count / result['seconds']:.0f} requests/s; p50 {statistics.median(latencies):.0f} ms; "
           f"p99 {p99:.0f} ms; errors {len(result['errors'])}")  # fmt: skip
+    for median, url in result["slowest"]:
+        print(f"  slowest: {median:6.0f} ms median  {url[:110]}")
     for error in result["errors"][:10]:
         print(f"  {error}")
     ok = not result["errors"] and p99 < 500

@@ -382,7 +382,7 @@ class TestDetail:
 
 _test_cache: OrderedDict[tuple[str, tuple[tuple[int, str], ...]], TestDetail] = OrderedDict()
 _test_cache_lock = threading.Lock()
-TEST_CACHE_SIZE = 32
+TEST_CACHE_RECORDINGS = 4000  # bound the cache by the recordings it holds, not by tests: tests vary 1 to 331
 
 
 def test_get(*, test_id: str) -> TestDetail:
@@ -402,7 +402,7 @@ def test_get(*, test_id: str) -> TestDetail:
     detail = _test_build(test_id, entries)
     with _test_cache_lock:
         _test_cache[key] = detail
-        while len(_test_cache) > TEST_CACHE_SIZE:
+        while len(_test_cache) > 1 and sum(d.recordings for d in _test_cache.values()) > TEST_CACHE_RECORDINGS:
             _test_cache.popitem(last=False)
     return detail
 
