@@ -62,3 +62,9 @@ def short_path(path: str) -> str:
     stem = name[:-5] if name.endswith(".json") else name
     shown = stem if len(stem) <= 20 else stem[:16] + "…"
     return f"{parts[-3]}/{shown}" if len(parts) >= 3 and parts[-2] == "recordings" else shown
+
+
+@register.filter
+def folder_name(path: str) -> str:
+    """The last part of a folder path (the full path goes in a tooltip)."""
+    return str(path).rstrip("/").rsplit("/", 1)[-1]
