@@ -160,3 +160,36 @@ def test_markup_in_every_field_never_runs_in_the_browser(
     page.click("a.tab:has-text('Chunks')")
     page.wait_for_selector("table.chunks")
     assert console == []  # no alert dialog, no CSP report, no error
+
+
+def test_diff_page_loads_a_pair_view_when_opened(live_server: Any, page: Any, console: list[str], shot: Any,
+                                                 tmp_path: Path, settings: Any) -> None:  # fmt: skip
+    import json
+    import subprocess
+
+    from tests.builders import stream_recording
+
+    repo = tmp_path / "checkout"
+    folder = repo / "tests/integration/inference/recordings"
+    folder.mkdir(parents=True)
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-C", str(repo), *args],
+                       check=True, capture_output=True)  # fmt: skip
+
+    test_id = "tests/integration/inference/test_chat.py::test_capital[txt=openai/gpt-4o-mini]"
+    (folder / "a.json").write_text(
+        json.dumps(stream_recording(test_id=test_id, text="The capital of France is Paris."))
+    )
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-q", "-m", "before")
+    (folder / "a.json").write_text(json.dumps(stream_recording(test_id=test_id, text="The capital of France is Lyon.")))
+    settings.RECORDINGS_DIR = folder
+    page.goto(str(live_server.url) + "/diff/?" + urlencode({"base": "main", "head": "worktree"}))
+    assert "content-changed" in page.inner_text("main")
+    page.click("details.pair > summary")
+    expect(page.locator("details.pair del")).to_have_text("Paris")
+    expect(page.locator("details.pair ins")).to_have_text("Lyon")
+    shot(page, "diff")
+    assert console == []
