@@ -122,6 +122,16 @@ def _answers(parent: Recording, message: Message) -> bool:
     return answer.content.strip() == message.content.strip() and bool(message.content.strip())
 
 
+def _closeness(parent: Recording, rec: Recording, message: Message) -> tuple[bool, int]:
+    """Rank equal candidates: the same tool-call ids first, then the most variant parameters in common."""
+    # Variants of one step answer with the same (name, arguments), so only the ids or the request
+    # parameters tell which variant's earlier step a request continues.
+    ids = {c.id for choice in parent.choices[:1] for c in choice.tool_calls if c.id}
+    same_ids = bool(ids) and ids == {c.id for c in message.tool_calls if c.id}
+    same_params = sum(parent.request_params.get(k) == rec.request_params.get(k) for k in VARIANT_KEYS)
+    return same_ids, same_params
+
+
 def pair_tool_results(messages: Sequence[Message], results: dict[str, Message] | None = None) -> tuple[Turn, ...]:
     """Turn a flat message list into turns, each tool call beside the tool message that answers it."""
     results_by_id = dict(results or {})
@@ -189,7 +199,8 @@ def stitch(recordings: Sequence[Recording]) -> TestThreads:
                 continue
             following = rec.request_messages[length]
             exact = [c for c in candidates if _answers(c, following)]
-            parent_of[id(rec)] = (exact or candidates)[0], "exact" if exact else "probable"
+            best = max(exact or candidates, key=lambda c: _closeness(c, rec, following))
+            parent_of[id(rec)] = best, "exact" if exact else "probable"
             break
     children: dict[int, list[Recording]] = {}
     roots: list[Recording] = []
