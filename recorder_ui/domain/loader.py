@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -10,9 +11,14 @@ from urllib.parse import urlsplit
 import orjson
 
 from recorder_ui.domain import stream, usage
-from recorder_ui.domain.model import Kind, Message, Recording, ToolCall, Usage
+from recorder_ui.domain.model import Kind, Message, Recording, ToolCall
+from recorder_ui.domain.usage import WrongType, type_name
 
-_NOT_PARAMS = frozenset({"messages", "tools", "contents", "input", "prompt", "documents"})
+# Request body keys that are not parameters: they become request_messages and tools.
+_NOT_PARAMS = frozenset({"messages", "tools", "contents"})
+_Fields = dict[str, Any]
+_Where = tuple[str | int, ...]
+_Shape = Callable[[dict[str, Any], dict[str, Any], Any, _Fields], _Fields]
 
 
 class RecordingError(ValueError):
@@ -20,90 +26,141 @@ class RecordingError(ValueError):
 
 
 def load(path: Path, *, name: str | None = None, max_bytes: int | None = None) -> Recording:
-    """Read and parse one file (read-only). Never raises: problems come back as an INVALID recording."""
+    """Read one file (read-only) and parse it. Never raises: problems come back as an INVALID recording."""
     label = name if name is not None else str(path)
     try:
         with open(path, "rb") as handle:
-            if max_bytes is not None:
-                data = handle.read(max_bytes + 1)
-                if len(data) > max_bytes:
-                    size = path.stat().st_size
-                    return _invalid(label, f"too large: {size} bytes (limit {max_bytes})")
-            else:
+            if max_bytes is None:
                 data = handle.read()
+            else:
+                size = os.fstat(handle.fileno()).st_size
+                if size > max_bytes:
+                    return _invalid(label, f"too large: {size} bytes (limit {max_bytes})")
+                # Ask for the size we expect (read(n) allocates n bytes up front), then for the rest if it grew.
+                data = handle.read(size + 1)
+                if size < len(data) <= max_bytes:
+                    data += handle.read(max_bytes + 1 - len(data))
+                if len(data) > max_bytes:  # it grew after the size check: still never read more than the cap
+                    return _invalid(label, f"too large: over {max_bytes} bytes (limit {max_bytes})")
     except IsADirectoryError:
-        return _invalid(label, "is a folder, not a file")
+        return _invalid(label, "cannot read: it is a folder, not a file")
     except OSError as exc:
         return _invalid(label, f"cannot read: {exc.strerror or exc}")
     return parse(data, path=label)
 
 
 def parse(data: bytes, *, path: str) -> Recording:
-    """Parse the bytes of one recording file. Never raises."""
+    """Parse the bytes of one recording file. Never raises: a file that is not a recording comes back INVALID."""
     try:
         raw = _decode(data)
     except RecordingError as exc:
         return _invalid(path, str(exc))
     if not isinstance(raw, dict):
-        return _invalid(path, f"not a recording: the top level is {_type_name(raw)}, not an object", raw=raw)
+        return _invalid(path, f"not a recording: the top level is {type_name(raw)}, not an object", raw=raw)
     try:
-        raw = _apply_mapping(raw, data)
-        return _understand(raw, path)
-    except RecordingError as exc:
+        raw, applied = _apply_mapping(raw)
+        return _understand(raw, path, applied)
+    except (RecordingError, WrongType) as exc:
         return _invalid(path, str(exc), raw=raw)
-    except (TypeError, KeyError, AttributeError, ValueError, IndexError) as exc:
-        return _invalid(path, f"unexpected value in the recording ({type(exc).__name__}: {exc})", raw=raw)
     except RecursionError:
-        return _invalid(path, "nested too deeply to read", raw=None)
+        return _invalid(path, "nested too deeply to read", raw=raw)
+    except (TypeError, KeyError, AttributeError, ValueError, IndexError) as exc:
+        # The safety net: the shape code checks types where it reads them, so this is a case it did not foresee.
+        return _invalid(path, f"unexpected value in the recording ({type(exc).__name__}: {exc})", raw=raw)
+
+
+def parse_mapping(raw: Mapping[str, Any], *, path: str) -> Recording:
+    """Understand an already-decoded recording."""
+    return parse(orjson.dumps(raw), path=path)
 
 
 def _invalid(path: str, error: str, raw: Any = None) -> Recording:
     return Recording(path=path, kind=Kind.INVALID, error=error, raw=raw)
 
 
-def _type_name(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number"}.get(
-        type(value), "null" if value is None else type(value).__name__
-    )
-
-
 def _decode(data: bytes) -> Any:
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]  # a byte-order mark: harmless, so read past it
+    if data[:3] == b"\xef\xbb\xbf":
+        data = data[3:]  # a UTF-8 byte-order mark: harmless, so read past it
     if not data.strip():
         raise RecordingError("empty file")
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         message = str(exc)
-        lowered = message.lower()
-        at = data[exc.pos : exc.pos + 9] if isinstance(exc.pos, int) else b""
-        if "utf-8" in lowered or "surrogate" in lowered:
+        if "UTF-8" in message or "utf-8" in message:
+            try:
+                bytes(data).decode("utf-8")
+            except UnicodeDecodeError as bad:
+                raise RecordingError(
+                    f"not valid UTF-8 text: byte 0x{data[bad.start]:02x} at offset {bad.start}"
+                ) from None
             raise RecordingError(f"not valid UTF-8 text: {message}") from None
-        if "recursion" in lowered or "depth limit" in lowered:
-            raise RecordingError("nested too deeply to read (over 1,024 levels)") from None
-        if at.startswith((b"NaN", b"Infinity", b"-Infinity")):
-            raise RecordingError(f"not valid JSON: NaN or Infinity is not JSON ({message})") from None
+        if "depth limit" in message or "recursion" in message:
+            raise RecordingError("nested too deeply to read: over 1,024 levels of JSON (the parser's limit)") from None
+        if "surrogate" in message:
+            raise RecordingError(f"not valid JSON: a lone UTF-16 surrogate escape ({message})") from None
+        around = data[max(0, exc.pos - 1) : exc.pos + 9] if isinstance(exc.pos, int) else b""
+        if b"NaN" in around or b"Infinity" in around:
+            raise RecordingError(f"not valid JSON: NaN and Infinity are not JSON numbers ({message})") from None
         raise RecordingError(f"not valid JSON: {message}") from None
 
 
-def _apply_mapping(raw: dict[str, Any], data: bytes) -> dict[str, Any]:
-    """Apply id_normalization_mapping (format doc 2.3): plain substring replacement, in key order."""
+def _apply_mapping(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Apply id_normalization_mapping (format doc 2.3): substring replacement on the serialised file, in key order."""
     mapping = raw.get("id_normalization_mapping")
-    if not mapping:
-        return raw
+    if mapping is None or mapping == {}:
+        return raw, {}  # the usual case: nothing to re-serialise
     if not isinstance(mapping, dict):
-        raise RecordingError("id_normalization_mapping is not an object")
+        raise WrongType(("id_normalization_mapping",), "an object", mapping)
+    for normalized, original in mapping.items():
+        if not isinstance(original, str):
+            raise WrongType(("id_normalization_mapping", normalized), "a string", original)
     text = orjson.dumps(raw).decode()
     for normalized, original in mapping.items():
-        if isinstance(original, str) and original:
-            text = text.replace(original, normalized)
+        if original:
+            # Replace the ids as they appear inside JSON strings, escapes included.
+            text = text.replace(orjson.dumps(original).decode()[1:-1], orjson.dumps(normalized).decode()[1:-1])
     result = orjson.loads(text)
-    result["id_normalization_mapping"] = {}
-    return dict(result)
+    result["id_normalization_mapping"] = {}  # applied: from here on it counts as empty
+    return result, dict(mapping)
+
+
+# Small typed readers: each names where the value sits when its type is wrong.
+
+
+def _obj(value: Any, path: _Where) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise WrongType(path, "an object", value)
+    return value
+
+
+def _arr(value: Any, path: _Where) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise WrongType(path, "a list", value)
+    return value
+
+
+def _str(value: Any, path: _Where) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise WrongType(path, "a string", value)
+    return value
+
+
+def _text_or_dump(value: Any) -> str:
+    """Strings as they are, other JSON values as JSON text."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else orjson.dumps(value, default=str).decode()
 
 
 def _class_name(value: Any) -> str:
+    """The class part of a typed object's __type__ (section 3: never the module path, which follows renames)."""
     if isinstance(value, dict):
         name = value.get("__type__")
         if isinstance(name, str):
@@ -111,75 +168,79 @@ def _class_name(value: Any) -> str:
     return ""
 
 
-def _data(value: Any) -> dict[str, Any]:
-    if isinstance(value, dict):
-        inner = value.get("__data__", value)
-        if isinstance(inner, dict):
-            return inner
-    raise RecordingError(f"expected an object in the response body, got {_type_name(value)}")
-
-
-def _dict(value: Any, where: str) -> dict[str, Any]:
-    if value is None:
-        return {}
+def _data(value: Any, path: _Where) -> dict[str, Any]:
+    """The __data__ of a typed object, or a raw dict as it is."""
     if not isinstance(value, dict):
-        raise RecordingError(f"{where} is {_type_name(value)}, expected an object")
-    return value
+        raise WrongType(path, "an object", value)
+    if "__data__" not in value:
+        return value
+    inner = value["__data__"]
+    if not isinstance(inner, dict):
+        raise WrongType((*path, "__data__"), "an object", inner)
+    return inner
 
 
-def _list(value: Any, where: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise RecordingError(f"{where} is {_type_name(value)}, expected a list")
-    return value
+def _as_dict(value: Any) -> dict[str, Any]:
+    """A dict as it is, anything else as {} (for optional, loosely shaped parts such as SSE deltas)."""
+    return value if isinstance(value, dict) else {}
 
 
-def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _understand(raw: dict[str, Any], path: str) -> Recording:
-    request = raw.get("request")
-    response = raw.get("response")
-    if not isinstance(request, dict):
-        raise RecordingError(f"request is {_type_name(request)}, expected an object")
-    if not isinstance(response, dict):
-        raise RecordingError(f"response is {_type_name(response)}, expected an object")
+# Classification (format doc, section 3) -------------------------------------------------------------------
+
+
+def _understand(raw: dict[str, Any], path: str, applied: dict[str, str]) -> Recording:
+    for key in ("request", "response"):
+        if key not in raw:
+            raise RecordingError(f"not a recording: it has no {key!r} key")
+    request = _obj(raw["request"], ("request",)) if raw["request"] is not None else None
+    response = _obj(raw["response"], ("response",)) if raw["response"] is not None else None
+    if request is None or response is None:
+        raise RecordingError(f"not a recording: {'request' if request is None else 'response'} is null")
     test_id = raw.get("test_id")
     if test_id is not None and not isinstance(test_id, str):
-        raise RecordingError(f"test_id is {_type_name(test_id)}, expected a string or null")
-    streaming = response.get("is_streaming") is True
+        raise WrongType(("test_id",), "a string or null", test_id)
+    for flag in ("is_streaming", "is_exception"):
+        if response.get(flag) is not None and not isinstance(response[flag], bool):
+            raise WrongType(("response", flag), "true or false", response[flag])
+    status = response.get("status")
+    if status is not None and (isinstance(status, bool) or not isinstance(status, int)):
+        raise WrongType(("response", "status"), "a whole number", status)
     body = response.get("body")
-    base: dict[str, Any] = {"path": path, "test_id": test_id or None, "streaming": streaming, "raw": raw}
 
+    shape: _Shape
+    fields: _Fields = {"streaming": response.get("is_streaming") is True, "status": status}
     if response.get("is_exception") is True:
-        return _exception(request, response, body, base)
-    if "payload" in request:
-        return _passthrough(request, response, body, base)
-    if "tool_name" in request:
-        return _tool(request, body, base)
-    if "file_id" in request:
-        return _file_processor(request, body, base)
-    info = _inference_request(request)
-    base.update(info)
-    if _str(request.get("url")).startswith("vertexai:"):
-        return _genai(body, base)
-    first = body[0] if isinstance(body, list) and body else body
-    name = _class_name(first)
-    handler = _HANDLERS.get(name)
-    if handler is None:
-        if body is None:
-            raise RecordingError("response.body is null and the recording is not an exception")
-        return Recording(kind=Kind.UNKNOWN, summary=f"unknown response type {name or _type_name(first)}", **base)
-    return handler(body, base)
+        shape = _exception
+    elif "payload" in request:
+        shape = _passthrough
+    elif "tool_name" in request:
+        shape = _tool
+    elif "file_id" in request:
+        shape = _file_processor
+    else:
+        fields.update(_inference_request(request))
+        if fields["url"].startswith("vertexai:"):
+            shape = _genai
+        else:
+            shape = _HANDLERS.get(_class_name(body[0] if isinstance(body, list) and body else body), _unknown)
+    fields.update(shape(request, response, body, fields))
+    kind: Kind = fields["kind"]
+    if kind != Kind.EXCEPTION:
+        fields["usage"] = usage.for_body(kind=kind, body=body, status=status)
+    if applied:
+        fields["details"] = {**fields.get("details", {}), "id_normalization_mapping": applied}
+    return Recording(path=path, test_id=test_id or None, raw=raw, **fields)
 
 
-# Requests ------------------------------------------------------------------------------------------------
+# Requests --------------------------------------------------------------------------------------------------
 
 
 def provider_of(url: str) -> str:
-    """The host of a request URL, which tells providers apart."""
+    """Who served a request, from its URL: the host (with port), "vertexai", or "databricks"."""
     if url.startswith("vertexai:"):
         return "vertexai"
     if url.startswith("__databricks__"):
@@ -190,181 +251,155 @@ def provider_of(url: str) -> str:
         return ""
 
 
-def _inference_request(request: dict[str, Any]) -> dict[str, Any]:
-    body = _dict(request.get("body"), "request.body")
-    url = _str(request.get("url"))
-    model = _str(request.get("model")) or _str(body.get("model"))
-    messages: tuple[Message, ...]
+def _inference_request(request: dict[str, Any]) -> _Fields:
+    body = _obj(request.get("body"), ("request", "body"))
+    url = _str(request.get("url"), ("request", "url"))
+    model = _str(request.get("model"), ("request", "model")) or _str(body.get("model"), ("request", "body", "model"))
     if "contents" in body:
         messages = _genai_messages(body)
     else:
-        messages = tuple(_openai_message(m) for m in _list(body.get("messages"), "request.body.messages"))
+        messages = _messages(body.get("messages"), ("request", "body", "messages"))
+        if not messages and isinstance(body.get("prompt"), (str, list)):  # legacy completions, Ollama generate
+            messages = _prompt_messages(body["prompt"], "user")
     stream_options = body.get("stream_options")
     include = stream_options.get("include_usage") if isinstance(stream_options, dict) else None
+    config = body.get("config")
+    tools = _tool_names(body.get("tools"), ("request", "body", "tools"))
+    if isinstance(config, dict):
+        tools += _tool_names(config.get("tools"), ("request", "body", "config", "tools"))
     return {
-        "endpoint": _str(request.get("endpoint")),
+        "endpoint": _str(request.get("endpoint"), ("request", "endpoint")),
         "url": url,
         "provider": provider_of(url),
         "model": model,
         "request_messages": messages,
         "request_params": {k: v for k, v in body.items() if k not in _NOT_PARAMS},
-        "tools": _tool_names(body.get("tools")) + _genai_tool_names(body),
+        "tools": tools,
         "include_usage": include if isinstance(include, bool) else None,
     }
 
 
-def _parts_text(content: Any) -> tuple[str, tuple[str, ...]]:
-    """Text and image URLs of an OpenAI or Anthropic content value (a string or a list of parts)."""
-    if isinstance(content, str):
-        return content, ()
-    if not isinstance(content, list):
-        return "", ()
-    texts: list[str] = []
-    images: list[str] = []
-    for part in content:
-        if isinstance(part, str):
-            texts.append(part)
-            continue
-        if not isinstance(part, dict):
-            continue
-        kind = part.get("type")
-        if isinstance(part.get("text"), str):
-            texts.append(part["text"])
-        elif kind == "image_url":
-            image = part.get("image_url")
-            url = image.get("url") if isinstance(image, dict) else image
-            if isinstance(url, str):
-                images.append(url)
-        elif kind == "image":
-            source = part.get("source") or {}
-            if isinstance(source, dict) and source.get("type") == "base64":
-                images.append(f"data:{_str(source.get('media_type'))};base64,{_str(source.get('data'))}")
-            elif isinstance(source, dict) and isinstance(source.get("url"), str):
-                images.append(source["url"])
-    return "\n".join(texts), tuple(images)
+def _prompt_messages(prompt: Any, role: str) -> tuple[Message, ...]:
+    """A prompt or input that is a string or a list of strings (token-id lists are skipped)."""
+    items = prompt if isinstance(prompt, list) else [prompt]
+    return tuple(Message(role=role, content=p) for p in items if isinstance(p, str))
 
 
-def _openai_message(message: Any) -> Message:
+def _messages(value: Any, path: _Where) -> tuple[Message, ...]:
+    return tuple(_message(m, (*path, n)) for n, m in enumerate(_arr(value, path)))
+
+
+def _message(message: Any, path: _Where) -> Message:
+    """One OpenAI, Anthropic or Ollama request message."""
     if not isinstance(message, dict):
-        raise RecordingError(f"a request message is {_type_name(message)}, expected an object")
-    role = _str(message.get("role"))
-    content, images = _parts_text(message.get("content"))
-    calls: list[ToolCall] = []
-    content_value = message.get("content")
-    blocks: list[Any] = content_value if isinstance(content_value, list) else []
-    for position, call in enumerate(_list(message.get("tool_calls"), "tool_calls")):
-        if not isinstance(call, dict):
-            continue
-        function = call.get("function") or {}
-        calls.append(
-            stream.tool_call(
-                index=position,
-                id=_str(call.get("id")),
-                name=_str(function.get("name")),
-                arguments=function.get("arguments"),
-            )
-        )
-    # Anthropic history: tool_use blocks in assistant content, tool_result blocks in user content.
+        raise WrongType(path, "an object", message)
+    content = message.get("content")
+    text, images = stream.content_text(content, (*path, "content"))
+    calls = list(stream.openai_tool_calls(message.get("tool_calls"), (*path, "tool_calls")))
     results: list[Message] = []
-    for block in blocks:
-        if not isinstance(block, dict):
-            continue
-        if block.get("type") == "tool_use":
-            calls.append(
-                stream.tool_call(
-                    index=len(calls),
-                    id=_str(block.get("id")),
-                    name=_str(block.get("name")),
-                    arguments=block.get("input"),
+    reasoning = ""
+    if isinstance(content, list):
+        # Anthropic history: tool_use and thinking blocks in assistant content, tool_result blocks in user content.
+        for block in content:
+            kind = block.get("type") if isinstance(block, dict) else None
+            if kind == "tool_use":
+                calls.append(
+                    stream.tool_call(
+                        index=len(calls),
+                        id=_text_or_dump(block.get("id")),
+                        name=_text_or_dump(block.get("name")),
+                        arguments=block.get("input"),
+                    )
                 )
-            )
-        elif block.get("type") == "tool_result":
-            text, _ = _parts_text(block.get("content"))
-            results.append(Message(role="tool", content=text, tool_call_id=_str(block.get("tool_use_id"))))
-    if results and not content:
-        return results[0] if len(results) == 1 else Message(role="tool", content="\n".join(r.content for r in results))
-    raw_images = message.get("images")
-    if isinstance(raw_images, list):  # Ollama native chat: bare base64
-        images = images + tuple(f"data:image/*;base64,{i}" for i in raw_images if isinstance(i, str))
+            elif kind == "thinking":
+                reasoning += _text_or_dump(block.get("thinking"))
+            elif kind == "tool_result":
+                result, _ = stream.content_text(block.get("content"), (*path, "content", "tool_result"))
+                results.append(
+                    Message(role="tool", content=result, tool_call_id=_text_or_dump(block.get("tool_use_id")))
+                )
+    if results and not text.strip():
+        if len(results) == 1:
+            return results[0]
+        return Message(role="tool", content="\n".join(r.content for r in results), tool_call_id=results[0].tool_call_id)
+    ollama_images = message.get("images")
+    if isinstance(ollama_images, list):  # Ollama native chat: bare base64, the type unknown
+        images += tuple(f"data:image/*;base64,{i}" for i in ollama_images if isinstance(i, str))
     return Message(
-        role=role,
-        content=content,
-        reasoning=_str(message.get("reasoning")) or _str(message.get("reasoning_content")),
-        refusal=_str(message.get("refusal")),
+        role=_str(message.get("role"), (*path, "role")),
+        content=text,
+        reasoning=reasoning or _text_or_dump(message.get("reasoning") or message.get("reasoning_content")),
+        refusal=_text_or_dump(message.get("refusal")),
         tool_calls=tuple(calls),
-        tool_call_id=_str(message.get("tool_call_id")),
-        name=_str(message.get("name")),
+        tool_call_id=_text_or_dump(message.get("tool_call_id")),
+        name=_text_or_dump(message.get("name")),
         images=images,
     )
 
 
-def _tool_names(tools: Any) -> tuple[str, ...]:
+def _tool_names(tools: Any, path: _Where) -> tuple[str, ...]:
+    """Names of offered tools: OpenAI function.name, Anthropic and Gemini name, genai function_declarations."""
     names: list[str] = []
-    for tool in tools if isinstance(tools, list) else ():
+    for tool in _arr(tools, path):
         if not isinstance(tool, dict):
             continue
         function = tool.get("function")
         name = function.get("name") if isinstance(function, dict) else tool.get("name")
         if isinstance(name, str) and name:
             names.append(name)
-        for declaration in tool.get("function_declarations") or ():
+        declarations = tool.get("function_declarations")
+        for declaration in declarations if isinstance(declarations, list) else ():
             if isinstance(declaration, dict) and isinstance(declaration.get("name"), str):
                 names.append(declaration["name"])
     return tuple(names)
 
 
-def _genai_tool_names(body: dict[str, Any]) -> tuple[str, ...]:
-    config = body.get("config")
-    if isinstance(config, dict):
-        return _tool_names(config.get("tools"))
-    return ()
-
-
 def _genai_messages(body: dict[str, Any]) -> tuple[Message, ...]:
     messages: list[Message] = []
     config = body.get("config")
-    if isinstance(config, dict) and config.get("system_instruction"):
-        system = config["system_instruction"]
-        text = (
-            system
-            if isinstance(system, str)
-            else _genai_parts(system.get("parts") if isinstance(system, dict) else None)[0]
-        )
-        messages.append(Message(role="system", content=text))
+    system = config.get("system_instruction") if isinstance(config, dict) else None
+    if isinstance(system, str) and system:
+        messages.append(Message(role="system", content=system))
+    elif isinstance(system, dict):
+        messages.append(Message(role="system", content=_genai_parts(system.get("parts"), ())[0]))
     contents = body.get("contents")
     if isinstance(contents, str):
         return (*messages, Message(role="user", content=contents))
-    for content in _list(contents, "request.body.contents"):
+    for number, content in enumerate(_arr(contents, ("request", "body", "contents"))):
         if isinstance(content, str):
             messages.append(Message(role="user", content=content))
             continue
         if not isinstance(content, dict):
-            continue
-        text, calls, results = _genai_parts(content.get("parts"))
-        role = "assistant" if content.get("role") == "model" else _str(content.get("role")) or "user"
-        if results:
-            messages.extend(results)
-        if text or calls or not results:
-            messages.append(Message(role=role, content=text, tool_calls=calls))
+            raise WrongType(("request", "body", "contents", number), "an object or a string", content)
+        text, calls, results, images = _genai_parts(content.get("parts"), ("request", "body", "contents", number))
+        role = _str(content.get("role"), ("request", "body", "contents", number, "role"))
+        messages.extend(results)
+        if text or calls or images or not results:
+            role = "assistant" if role == "model" else role or "user"
+            messages.append(Message(role=role, content=text, tool_calls=calls, images=images))
     return tuple(messages)
 
 
-def _genai_parts(parts: Any) -> tuple[str, tuple[ToolCall, ...], list[Message]]:
+def _genai_parts(parts: Any, path: _Where) -> tuple[str, tuple[ToolCall, ...], list[Message], tuple[str, ...]]:
     texts: list[str] = []
     calls: list[ToolCall] = []
     results: list[Message] = []
-    for part in parts if isinstance(parts, list) else ():
-        if not isinstance(part, dict):
+    images: list[str] = []
+    for number, part in enumerate(_arr(parts, (*path, "parts"))):
+        if isinstance(part, str):
+            texts.append(part)
             continue
-        if isinstance(part.get("text"), str) and not part.get("thought"):
-            texts.append(part["text"])
+        if not isinstance(part, dict):
+            raise WrongType((*path, "parts", number), "an object", part)
+        if part.get("text") is not None and not part.get("thought"):
+            texts.append(_str(part["text"], (*path, "parts", number, "text")))
         call = part.get("function_call")
         if isinstance(call, dict):
             calls.append(
                 stream.tool_call(
                     index=len(calls),
-                    id=_str(call.get("id")),
-                    name=_str(call.get("name")),
+                    id=_text_or_dump(call.get("id")),
+                    name=_text_or_dump(call.get("name")),
                     arguments=call.get("args") or {},
                 )
             )
@@ -372,169 +407,197 @@ def _genai_parts(parts: Any) -> tuple[str, tuple[ToolCall, ...], list[Message]]:
         if isinstance(answer, dict):
             results.append(
                 Message(
-                    role="tool", content=orjson.dumps(answer.get("response")).decode(), name=_str(answer.get("name"))
+                    role="tool",
+                    content=_text_or_dump(answer.get("response")),
+                    name=_text_or_dump(answer.get("name")),
+                    tool_call_id=_text_or_dump(answer.get("id")),
                 )
             )
-    return "".join(texts), tuple(calls), results
+        inline = part.get("inline_data")
+        if isinstance(inline, dict) and isinstance(inline.get("data"), str):
+            images.append(f"data:{_text_or_dump(inline.get('mime_type'))};base64,{inline['data']}")
+        linked = part.get("file_data")
+        if isinstance(linked, dict) and isinstance(linked.get("file_uri"), str):
+            images.append(linked["file_uri"])
+    return "".join(texts), tuple(calls), results, tuple(images)
 
 
-# Responses -----------------------------------------------------------------------------------------------
+# Inference responses ---------------------------------------------------------------------------------------
 
 
-def _chat(body: Any, base: dict[str, Any]) -> Recording:
+def _chunk_data(body: list[Any]) -> list[dict[str, Any]]:
+    """The __data__ of every element of a typed stream."""
+    try:
+        return [element["__data__"] for element in body]
+    except (TypeError, KeyError):
+        for number, element in enumerate(body):
+            _data(element, ("response", "body", number))
+            if "__data__" not in element:
+                raise WrongType(("response", "body", number, "__data__"), "an object", None) from None
+        raise
+
+
+def _reassemble(chunks: list[dict[str, Any]]) -> tuple[Message, ...]:
+    try:
+        return stream.reassemble(chunks)
+    except WrongType as exc:
+        # stream paths start at the chunk number; the loader knows the chunks are response.body[n].__data__
+        number, *rest = exc.path
+        raise exc.moved(("response", "body", number, "__data__", *rest)) from None
+
+
+def _chat(request: dict[str, Any], response: dict[str, Any], body: Any, fields: _Fields) -> _Fields:
     if isinstance(body, list):
-        chunks = [_data(element) for element in body]
-        choices = stream.reassemble(chunks)
-        found = usage.last(_chunk_usage(chunk) for chunk in chunks)
-        model = base["model"] or next((_str(c.get("model")) for c in chunks if c.get("model")), "")
-        return Recording(
-            kind=Kind.CHAT, choices=choices, usage=found, chunk_count=len(chunks), **{**base, "model": model}
-        )
-    data = _data(body)
-    choices = tuple(stream.chat_message(c) for c in _list(data.get("choices"), "choices") if isinstance(c, dict))
-    model = base["model"] or _str(data.get("model"))
-    return Recording(kind=Kind.CHAT, choices=choices, usage=_usage_of(data), **{**base, "model": model})
+        chunks = _chunk_data(body)
+        model = fields["model"] or next((m for c in chunks if isinstance(m := c.get("model"), str) and m), "")
+        return {"kind": Kind.CHAT, "choices": _reassemble(chunks), "chunk_count": len(chunks), "model": model}
+    data = _data(body, ("response", "body"))
+    where = ("response", "body", "__data__", "choices")
+    choices = []
+    for number, choice in enumerate(_arr(data.get("choices"), where)):
+        if not isinstance(choice, dict):
+            raise WrongType((*where, number), "an object", choice)
+        choices.append(stream.chat_message(choice, (*where, number)))
+    model = fields["model"] or _str(data.get("model"), ("response", "body", "__data__", "model"))
+    return {"kind": Kind.CHAT, "choices": tuple(choices), "model": model}
 
 
-def _chunk_usage(chunk: dict[str, Any]) -> Usage | None:
-    return _usage_of(chunk)
-
-
-def _usage_of(data: dict[str, Any]) -> Usage | None:
-    value = data.get("usage")
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise RecordingError(f"usage is {_type_name(value)}, expected an object")
-    for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
-        token = value.get(key)
-        if token is not None and (isinstance(token, bool) or not isinstance(token, (int, float))):
-            raise RecordingError(f"usage.{key} is {_type_name(token)}, expected a number")
-    return usage.from_mapping(value)
-
-
-def _completion(body: Any, base: dict[str, Any]) -> Recording:
-    elements = [_data(e) for e in body] if isinstance(body, list) else [_data(body)]
+def _completion(request: dict[str, Any], response: dict[str, Any], body: Any, fields: _Fields) -> _Fields:
+    elements = body if isinstance(body, list) else [body]
     texts: dict[int, list[str]] = {}
     finish: dict[int, str] = {}
-    for element in elements:
-        for choice in _list(element.get("choices"), "choices"):
+    model = ""
+    for number, element in enumerate(elements):
+        path: _Where = ("response", "body", number) if isinstance(body, list) else ("response", "body")
+        data = _data(element, path)
+        model = model or _text_or_dump(data.get("model"))
+        for position, choice in enumerate(_arr(data.get("choices"), (*path, "__data__", "choices"))):
+            where = (*path, "__data__", "choices", position)
+            if not isinstance(choice, dict):
+                raise WrongType(where, "an object", choice)
             index = choice.get("index") or 0
-            texts.setdefault(index, []).append(_str(choice.get("text")))
+            if not isinstance(index, int):
+                raise WrongType((*where, "index"), "a whole number", index)
+            texts.setdefault(index, []).append(_str(choice.get("text"), (*where, "text")))
             if choice.get("finish_reason"):
-                finish[index] = _str(choice.get("finish_reason"))
+                finish[index] = _str(choice["finish_reason"], (*where, "finish_reason"))
     choices = tuple(
         Message(role="assistant", content="".join(parts), index=index, finish_reason=finish.get(index, ""))
         for index, parts in sorted(texts.items())
     )
-    prompt = base["request_params"].get("prompt") or _dict(base["raw"]["request"].get("body"), "body").get("prompt")
-    messages = base["request_messages"] or tuple(
-        Message(role="user", content=p)
-        for p in (prompt if isinstance(prompt, list) else [prompt])
-        if isinstance(p, str)
+    return {
+        "kind": Kind.COMPLETION,
+        "choices": choices,
+        "chunk_count": len(elements) if isinstance(body, list) else 0,
+        "model": fields["model"] or model,
+    }
+
+
+def _embeddings(request: dict[str, Any], response: dict[str, Any], body: Any, fields: _Fields) -> _Fields:
+    data = _data(body, ("response", "body"))
+    vectors = _arr(data.get("data"), ("response", "body", "__data__", "data"))
+    dims = sorted(
+        {len(v["embedding"]) for v in vectors if isinstance(v, dict) and isinstance(v.get("embedding"), list)}
     )
-    return Recording(
-        kind=Kind.COMPLETION,
-        choices=choices,
-        usage=usage.last(_usage_of(e) for e in elements),
-        chunk_count=len(elements) if isinstance(body, list) else 0,
-        **{**base, "request_messages": messages},
-    )
+    inputs = fields["request_params"].get("input")
+    return {
+        "kind": Kind.EMBEDDINGS,
+        "summary": f"{_plural(len(vectors), 'embedding')} × {'/'.join(map(str, dims)) or '?'} dimensions",
+        "details": {"count": len(vectors), "dimensions": dims},
+        "request_messages": fields["request_messages"] or _prompt_messages(inputs, "input"),
+        "model": fields["model"] or _text_or_dump(data.get("model")),
+    }
 
 
-def _embeddings(body: Any, base: dict[str, Any]) -> Recording:
-    data = _data(body)
-    vectors = _list(data.get("data"), "data")
-    dims = {len(v["embedding"]) for v in vectors if isinstance(v, dict) and isinstance(v.get("embedding"), list)}
-    inputs = _dict(base["raw"]["request"].get("body"), "body").get("input")
-    messages = tuple(
-        Message(role="input", content=i)
-        for i in (inputs if isinstance(inputs, list) else [inputs])
-        if isinstance(i, str)
-    )
-    dim_text = ", ".join(str(d) for d in sorted(dims)) or "?"
-    return Recording(
-        kind=Kind.EMBEDDINGS,
-        usage=_usage_of(data),
-        summary=f"{len(vectors)} embedding{'s' if len(vectors) != 1 else ''} × {dim_text} dimensions",
-        details={"count": len(vectors), "dimensions": sorted(dims)},
-        **{**base, "request_messages": messages, "model": base["model"] or _str(data.get("model"))},
-    )
+def _model_list(request: dict[str, Any], response: dict[str, Any], body: Any, fields: _Fields) -> _Fields:
+    ids = [
+        _text_or_dump(_data(e, ("response", "body", n)).get("id"))
+        for n, e in enumerate(_arr(body, ("response", "body")))
+    ]
+    return {"kind": Kind.MODEL_LIST, "summary": _plural(len(ids), "model"), "details": {"models": ids}}
 
 
-def _model_list(body: Any, base: dict[str, Any]) -> Recording:
-    ids = [_str(_data(e).get("id")) for e in _list(body, "body")]
-    return Recording(
-        kind=Kind.MODEL_LIST, summary=f"{len(ids)} models", details={"models": ids}, **{**base, "streaming": False}
-    )
-
-
-def _ollama_admin(body: Any, base: dict[str, Any]) -> Recording:
-    data = _data(body)
-    models = [m for m in _list(data.get("models"), "models") if isinstance(m, dict)]
-    names = [_str(m.get("model")) or _str(m.get("name")) for m in models]
+def _ollama_admin(request: dict[str, Any], response: dict[str, Any], body: Any, fields: _Fields) -> _Fields:
+    data = _data(body, ("response", "body"))
+    models = [m for m in _arr(data.get("models"), ("response", "body", "__data__", "models")) if isinstance(m, dict)]
+    names = [_text_or_dump(m.get("model") or m.get("name")) for m in models]
     if "models" in data:
-        summary = f"{len(names)} models: {', '.join(names[:5])}" if names else "no models"
-    else:
-        summary = f"status: {_str(data.get('status'))}"
-    return Recording(kind=Kind.OLLAMA_ADMIN, summary=summary, details={"models": names}, **base)
+        summary = f"{_plural(len(names), 'model')}: {', '.join(names[:5])}" if names else "no models loaded"
+    else:  # /api/pull: ProgressResponse
+        summary = f"status: {_text_or_dump(data.get('status'))}"
+    return {"kind": Kind.OLLAMA_ADMIN, "summary": summary, "details": {"models": names}}
 
 
-def _ollama_generate(body: Any, base: dict[str, Any]) -> Recording:
-    elements = [_data(e) for e in body] if isinstance(body, list) else [_data(body)]
-    text = "".join(_str(e.get("response")) or _str((e.get("message") or {}).get("content")) for e in elements)
-    thinking = "".join(_str(e.get("thinking")) or _str((e.get("message") or {}).get("thinking")) for e in elements)
+def _ollama_native(request: dict[str, Any], response: dict[str, Any], body: Any, fields: _Fields) -> _Fields:
+    """Ollama /api/generate and /api/chat, streamed (pieces joined) or not."""
+    elements = body if isinstance(body, list) else [body]
+    texts: list[str] = []
+    thinking: list[str] = []
     calls: list[ToolCall] = []
-    for element in elements:
-        message = element.get("message")
-        for call in (message.get("tool_calls") if isinstance(message, dict) else None) or ():
-            function = call.get("function") or {}
-            calls.append(
-                stream.tool_call(
-                    index=len(calls),
-                    id=_str(call.get("id")),
-                    name=_str(function.get("name")),
-                    arguments=function.get("arguments"),
-                )
-            )
-    last = elements[-1] if elements else {}
-    content, tagged = stream.split_reasoning(text)
+    is_chat = False
+    for number, element in enumerate(elements):
+        at: _Where = ("response", "body", number) if isinstance(body, list) else ("response", "body")
+        data = _data(element, at)
+        path = (*at, "__data__") if "__data__" in element else at
+        texts.append(_str(data.get("response"), (*path, "response")))
+        thinking.append(_str(data.get("thinking"), (*path, "thinking")))
+        if "message" in data:
+            is_chat = True
+            message = _obj(data["message"], (*path, "message"))
+            texts.append(_str(message.get("content"), (*path, "message", "content")))
+            thinking.append(_str(message.get("thinking"), (*path, "message", "thinking")))
+            for call in stream.openai_tool_calls(message.get("tool_calls"), (*path, "message", "tool_calls")):
+                calls.append(ToolCall(**{**_call_fields(call), "index": len(calls)}))
+    last = _data(elements[-1], ("response", "body")) if elements else {}
+    content, tagged = stream.split_reasoning("".join(texts))
     answer = Message(
         role="assistant",
         content=content,
-        reasoning=thinking or tagged,
+        reasoning="".join(thinking) or tagged,
         tool_calls=tuple(calls),
-        finish_reason=_str(last.get("done_reason")),
+        finish_reason=_text_or_dump(last.get("done_reason")),
     )
-    kind = Kind.OLLAMA_CHAT if any("message" in e for e in elements) else Kind.OLLAMA_GENERATE
-    prompt = _dict(base["raw"]["request"].get("body"), "body").get("prompt")
-    messages = base["request_messages"] or ((Message(role="user", content=prompt),) if isinstance(prompt, str) else ())
-    found = usage.last(usage.ollama(e) for e in elements if e.get("done") is not False)
-    return Recording(
-        kind=kind,
-        choices=(answer,),
-        usage=found,
-        chunk_count=len(elements) if isinstance(body, list) else 0,
-        **{**base, "request_messages": messages, "model": base["model"] or _str(last.get("model"))},
-    )
+    return {
+        "kind": Kind.OLLAMA_CHAT if is_chat else Kind.OLLAMA_GENERATE,
+        "choices": (answer,),
+        "chunk_count": len(elements) if isinstance(body, list) else 0,
+        "model": fields["model"] or _text_or_dump(last.get("model")),
+    }
 
 
-def _ollama_embed(body: Any, base: dict[str, Any]) -> Recording:
-    data = _data(body)
-    vectors = _list(data.get("embeddings"), "embeddings")
+def _call_fields(call: ToolCall) -> dict[str, Any]:
+    return {name: getattr(call, name) for name in ToolCall.__slots__}
+
+
+def _ollama_embed(request: dict[str, Any], response: dict[str, Any], body: Any, fields: _Fields) -> _Fields:
+    data = _data(body, ("response", "body"))
+    vectors = _arr(data.get("embeddings"), ("response", "body", "__data__", "embeddings"))
     dims = sorted({len(v) for v in vectors if isinstance(v, list)})
-    prompt = usage.ollama(data)
-    found = Usage(prompt_tokens=prompt.prompt_tokens, total_tokens=prompt.prompt_tokens) if prompt else None
-    return Recording(
-        kind=Kind.OLLAMA_EMBED,
-        usage=found,
-        summary=f"{len(vectors)} embeddings × {', '.join(map(str, dims)) or '?'} dimensions",
-        details={"count": len(vectors), "dimensions": dims},
-        **base,
-    )
+    return {
+        "kind": Kind.OLLAMA_EMBED,
+        "summary": f"{_plural(len(vectors), 'embedding')} × {'/'.join(map(str, dims)) or '?'} dimensions",
+        "details": {"count": len(vectors), "dimensions": dims},
+        "request_messages": fields["request_messages"]
+        or _prompt_messages(fields["request_params"].get("input"), "input"),
+    }
 
 
-_HANDLERS = {
+def _unknown(request: dict[str, Any], response: dict[str, Any], body: Any, fields: _Fields) -> _Fields:
+    """A well-formed recording of a shape this reader does not know (e.g. /v1/responses): show the raw JSON."""
+    first = body[0] if isinstance(body, list) and body else body
+    name = _class_name(first)
+    if name:
+        what = f"response type {name}"
+    elif body is None:
+        what = "an empty response body"
+    elif isinstance(body, list) and not body:
+        what = "an empty response list"
+    else:
+        what = f"a response body that is {type_name(first)} without __type__"
+    return {"kind": Kind.UNKNOWN, "summary": f"unknown shape: {what}"}
+
+
+_HANDLERS: dict[str, _Shape] = {
     "ChatCompletion": _chat,
     "ChatCompletionChunk": _chat,
     "Completion": _completion,
@@ -543,172 +606,205 @@ _HANDLERS = {
     "ListResponse": _ollama_admin,
     "ProcessResponse": _ollama_admin,
     "ProgressResponse": _ollama_admin,
-    "GenerateResponse": _ollama_generate,
-    "ChatResponse": _ollama_generate,
+    "GenerateResponse": _ollama_native,
+    "ChatResponse": _ollama_native,
     "EmbedResponse": _ollama_embed,
 }
 
 
-def _tool(request: dict[str, Any], body: Any, base: dict[str, Any]) -> Recording:
-    data = _data(body) if body is not None else {}
-    kwargs = _dict(request.get("kwargs"), "request.kwargs")
-    tool_name = _str(request.get("tool_name"))
+# Tool runtime, file processor, exceptions ------------------------------------------------------------------
+
+
+def _tool(request: dict[str, Any], response: dict[str, Any], body: Any, fields: _Fields) -> _Fields:
+    data = _data(body, ("response", "body")) if body is not None else {}
+    kwargs = _obj(request.get("kwargs"), ("request", "kwargs"))
+    tool_name = _str(request.get("tool_name"), ("request", "tool_name"))
     content = data.get("content")
     parsed: Any = content
     if isinstance(content, str):
-        try:
+        try:  # content is JSON text (web search results); keep the text when it is not
             parsed = orjson.loads(content)
         except orjson.JSONDecodeError:
             parsed = content
     query = kwargs.get("query")
-    results = parsed.get("top_k") if isinstance(parsed, dict) else None
-    summary = tool_name
+    results = parsed.get("top_k", parsed.get("results")) if isinstance(parsed, dict) else None
+    summary = tool_name or "tool"
     if isinstance(results, list):
-        summary += f": {len(results)} results"
+        summary += f": {_plural(len(results), 'result')}"
     if isinstance(query, str):
         summary += f" for {query!r}"
-    error = _str(data.get("error_message"))
-    text = content if isinstance(content, str) else orjson.dumps(content).decode()
-    return Recording(
-        kind=Kind.TOOL,
-        provider=_str(request.get("provider")),
-        request_messages=(Message(role="user", content=orjson.dumps(kwargs).decode()),),
-        request_params=kwargs,
-        tools=(tool_name,) if tool_name else (),
-        choices=(Message(role="tool", content=text),),
-        error=error,
-        summary=summary,
-        details={"tool_name": tool_name, "kwargs": kwargs, "result": parsed, "error_code": data.get("error_code")},
-        **base,
-    )
+    error = _text_or_dump(data.get("error_message"))
+    return {
+        "kind": Kind.TOOL,
+        "provider": _text_or_dump(request.get("provider")),
+        "request_messages": (Message(role="user", content=_text_or_dump(kwargs)),),
+        "request_params": kwargs,
+        "tools": (tool_name,) if tool_name else (),
+        "choices": (Message(role="tool", content=_text_or_dump(content), name=tool_name),),
+        "error": error,
+        "summary": f"{summary} (error: {error})" if error else summary,
+        "details": {
+            "tool_name": tool_name,
+            "kwargs": kwargs,
+            "result": parsed,
+            "error_message": data.get("error_message"),
+            "error_code": data.get("error_code"),
+            "metadata": data.get("metadata"),
+        },
+    }
 
 
-def _file_processor(request: dict[str, Any], body: Any, base: dict[str, Any]) -> Recording:
-    data = _data(body) if body is not None else {}
-    chunks = _list(data.get("chunks"), "chunks")
-    return Recording(
-        kind=Kind.FILE_PROCESSOR,
-        provider=_str(request.get("provider")),
-        summary=f"{len(chunks)} chunks from {_str(request.get('file_id'))}",
-        details={"file_id": request.get("file_id"), "chunks": len(chunks)},
-        choices=tuple(
-            Message(role="chunk", content=_str(c.get("content"))) for c in chunks[:50] if isinstance(c, dict)
+def _file_processor(request: dict[str, Any], response: dict[str, Any], body: Any, fields: _Fields) -> _Fields:
+    data = _data(body, ("response", "body")) if body is not None else {}
+    chunks = _arr(data.get("chunks"), ("response", "body", "__data__", "chunks"))
+    file_id = _text_or_dump(request.get("file_id"))
+    return {
+        "kind": Kind.FILE_PROCESSOR,
+        "provider": _text_or_dump(request.get("provider")),
+        "summary": f"{_plural(len(chunks), 'chunk')} processed from {file_id}",
+        "details": {
+            "file_id": file_id,
+            "api": request.get("api"),
+            "chunks": len(chunks),
+            "metadata": data.get("metadata"),
+        },
+        "choices": tuple(
+            Message(role="chunk", content=_text_or_dump(c.get("content")), index=n)
+            for n, c in enumerate(chunks[:50])
+            if isinstance(c, dict)
         ),
-        **base,
+    }
+
+
+def _exception(request: dict[str, Any], response: dict[str, Any], body: Any, fields: _Fields) -> _Fields:
+    data = _obj(response.get("exception_data"), ("response", "exception_data"))
+    message = (
+        _text_or_dump(response.get("exception_message")) or _text_or_dump(data.get("message")) or "recorded exception"
     )
-
-
-def _exception(request: dict[str, Any], response: dict[str, Any], body: Any, base: dict[str, Any]) -> Recording:
-    data = response.get("exception_data")
-    data = data if isinstance(data, dict) else {}
-    message = _str(response.get("exception_message")) or _str(data.get("message")) or "recorded exception"
-    kind_name = _str(data.get("type")) or "exception"
+    name = _text_or_dump(data.get("type")) or "exception"
     status = data.get("status_code")
-    summary = f"{kind_name} {status}: {message}" if isinstance(status, int) else f"{kind_name}: {message}"
-    info: dict[str, Any] = {}
+    status = status if isinstance(status, int) and not isinstance(status, bool) else None
+    summary = f"{name} {status}: {message}" if status is not None else f"{name}: {message}"
+    found: _Fields = {}
     if "payload" in request:
-        info = {"url": _str(request.get("url")), "provider": provider_of(_str(request.get("url")))}
+        url = _text_or_dump(request.get("url"))
+        found = {
+            "url": url,
+            "provider": provider_of(url),
+            "model": _text_or_dump(_obj(request["payload"], ()).get("model")),
+        }
     elif "body" in request:
-        info = _inference_request(request)
-    base = {**base, **info}
-    choices: tuple[Message, ...] = ()
-    count = 0
+        found = _inference_request(request)
+    details: dict[str, Any] = {"exception": data}
     if isinstance(body, list) and body and _class_name(body[0]) == "ChatCompletionChunk":
-        partial = _chat(body, {**base})
-        choices, count = partial.choices, partial.chunk_count
+        # A mid-stream failure: show what arrived before it.
+        chunks = _chunk_data(body)
+        found.update(choices=_reassemble(chunks), chunk_count=len(chunks))
         summary += " (truncated stream)"
-    return Recording(
-        kind=Kind.EXCEPTION,
-        error=message,
-        summary=summary[:500],
-        status=status if isinstance(status, int) else None,
-        choices=choices,
-        chunk_count=count,
-        details={"exception": data},
-        **base,
-    )
+        details["note"] = f"truncated stream: {_plural(len(chunks), 'chunk')} before the exception"
+    return {
+        **found,
+        "kind": Kind.EXCEPTION,
+        "error": message,
+        "summary": summary[:500],
+        "status": status,
+        "details": details,
+    }
 
 
-# Raw HTTP passthrough -------------------------------------------------------------------------------------
+# Raw HTTP passthrough --------------------------------------------------------------------------------------
 
 
-def _passthrough(request: dict[str, Any], response: dict[str, Any], body: Any, base: dict[str, Any]) -> Recording:
-    url = _str(request.get("url"))
-    payload = _dict(request.get("payload"), "request.payload")
+def _passthrough(request: dict[str, Any], response: dict[str, Any], body: Any, fields: _Fields) -> _Fields:
+    url = _str(request.get("url"), ("request", "url"))
+    payload = _obj(request.get("payload"), ("request", "payload"))
     route = urlsplit(url).path if "://" in url else url
-    status = response.get("status")
-    base.update(
-        url=url,
-        endpoint=route,
-        provider=provider_of(url),
-        model=_str(payload.get("model")),
-        request_params={k: v for k, v in payload.items() if k not in _NOT_PARAMS},
-        tools=_tool_names(payload.get("tools")),
-        status=status if isinstance(status, int) else None,
-    )
+    status = fields["status"]
+    found: _Fields = {
+        "url": url,
+        "endpoint": route,
+        "provider": provider_of(url),
+        "model": _str(payload.get("model"), ("request", "payload", "model")),
+        "request_params": {k: v for k, v in payload.items() if k not in _NOT_PARAMS},
+        "tools": _tool_names(payload.get("tools"), ("request", "payload", "tools")),
+    }
     if route.endswith("/messages"):
-        base["request_messages"] = _anthropic_request(payload)
         kind = Kind.ANTHROPIC_MESSAGES
+        found["request_messages"] = _anthropic_request(payload)
     elif route.endswith("/interactions"):
-        base["request_messages"] = _interaction_input(payload.get("input"))
         kind = Kind.GEMINI_INTERACTIONS
+        found["request_messages"] = _interaction_input(payload.get("input"))
     elif route.endswith("/rerank"):
-        query = payload.get("query")
-        base["request_messages"] = (Message(role="user", content=query),) if isinstance(query, str) else ()
         kind = Kind.RERANK
+        query = payload.get("query")
+        found["request_messages"] = (Message(role="user", content=query),) if isinstance(query, str) else ()
     else:
         kind = Kind.HTTP
-    if isinstance(status, int) and status >= 400:
-        return Recording(kind=kind, error=_http_error(body, status), summary=f"HTTP {status}", **base)
-    if isinstance(body, list):
-        events = _sse_events(body)
-        base["chunk_count"] = len(events)
+    found["kind"] = kind
+    if status is not None and status >= 400:
+        error = _http_error(body, status)
+        return {**found, "error": error, "summary": error}
+    if isinstance(body, list):  # SSE: the raw lines, blank separators included
+        events = usage.sse_events(body)
+        found["chunk_count"] = len(events)
         if kind == Kind.ANTHROPIC_MESSAGES:
-            return _anthropic_sse(events, base)
-        if kind == Kind.GEMINI_INTERACTIONS:
-            return _interactions_sse(events, base)
-        return Recording(kind=kind, summary=f"{len(events)} events", **base)
-    data = _dict(body, "response.body")
+            found["choices"] = (_anthropic_sse(events),)
+        elif kind == Kind.GEMINI_INTERACTIONS:
+            found["choices"] = (_interactions_sse(events),)
+        else:
+            found["summary"] = f"{_plural(len(events), 'event')}"
+        if not found.get("model"):
+            found["model"] = _sse_model(events)
+        return found
+    data = _obj(body, ("response", "body"))
+    found["model"] = found["model"] or _text_or_dump(data.get("model"))
     if kind == Kind.ANTHROPIC_MESSAGES:
-        message = _anthropic_blocks(_list(data.get("content"), "content"), _str(data.get("stop_reason")))
-        return Recording(kind=kind, choices=(message,), usage=usage.anthropic(data.get("usage")), **base)
-    if kind == Kind.GEMINI_INTERACTIONS:
-        message = _interaction_outputs(_list(data.get("outputs"), "outputs"), _str(data.get("status")))
-        return Recording(kind=kind, choices=(message,), usage=usage.gemini_interactions(data.get("usage")), **base)
-    if kind == Kind.RERANK:
-        results = _list(data.get("results"), "results")
-        return Recording(
-            kind=kind,
-            usage=usage.from_mapping(data.get("usage")),
-            summary=f"{len(results)} results ranked",
-            details={"results": results[:100]},
-            **base,
-        )
-    return Recording(kind=kind, summary=f"HTTP {status}" if status else "", **base)
+        blocks = _arr(data.get("content"), ("response", "body", "content"))
+        found["choices"] = (_anthropic_blocks(blocks, _text_or_dump(data.get("stop_reason"))),)
+    elif kind == Kind.GEMINI_INTERACTIONS:
+        outputs = _arr(data.get("outputs"), ("response", "body", "outputs"))
+        found["choices"] = (_interaction_outputs(outputs, _text_or_dump(data.get("status"))),)
+    elif kind == Kind.RERANK:
+        results = _arr(data.get("results"), ("response", "body", "results"))
+        found["summary"] = f"{_plural(len(results), 'result')} ranked"
+        found["details"] = {"results": results[:100]}
+    else:
+        found["summary"] = f"HTTP {status}" if status is not None else "HTTP response"
+    return found
 
 
 def _http_error(body: Any, status: int) -> str:
+    """The provider's own message: Gemini {"error": {"message"}}, Messages {"type": "error", "error": {...}}."""
     if isinstance(body, dict):
         error = body.get("error")
         if isinstance(error, dict) and isinstance(error.get("message"), str):
             return f"HTTP {status}: {error['message']}"
+        if isinstance(error, str):
+            return f"HTTP {status}: {error}"
         if isinstance(body.get("message"), str):
             return f"HTTP {status}: {body['message']}"
     return f"HTTP {status}"
 
 
+def _sse_model(events: Sequence[tuple[str, Any]]) -> str:
+    for _, data in events:
+        if isinstance(data, dict):
+            holder = data.get("message") or data.get("interaction")
+            if isinstance(holder, dict) and isinstance(holder.get("model"), str):
+                return str(holder["model"])
+    return ""
+
+
 def _anthropic_request(payload: dict[str, Any]) -> tuple[Message, ...]:
-    messages: list[Message] = []
     system = payload.get("system")
+    first: tuple[Message, ...] = ()
     if system:
-        text, _ = _parts_text(system)
-        messages.append(Message(role="system", content=text))
-    for message in _list(payload.get("messages"), "payload.messages"):
-        messages.append(_openai_message(message))
-    return tuple(messages)
+        first = (Message(role="system", content=stream.content_text(system, ("request", "payload", "system"))[0]),)
+    return first + _messages(payload.get("messages"), ("request", "payload", "messages"))
 
 
 def _anthropic_blocks(blocks: Sequence[Any], stop: str) -> Message:
+    """Anthropic content blocks: text, thinking (reasoning), tool_use (a ToolCall, input dumped as JSON)."""
     texts: list[str] = []
     thinking: list[str] = []
     calls: list[ToolCall] = []
@@ -717,15 +813,15 @@ def _anthropic_blocks(blocks: Sequence[Any], stop: str) -> Message:
             continue
         kind = block.get("type")
         if kind == "text":
-            texts.append(_str(block.get("text")))
+            texts.append(_text_or_dump(block.get("text")))
         elif kind == "thinking":
-            thinking.append(_str(block.get("thinking")))
+            thinking.append(_text_or_dump(block.get("thinking")))
         elif kind == "tool_use":
             calls.append(
                 stream.tool_call(
                     index=len(calls),
-                    id=_str(block.get("id")),
-                    name=_str(block.get("name")),
+                    id=_text_or_dump(block.get("id")),
+                    name=_text_or_dump(block.get("name")),
                     arguments=block.get("input"),
                 )
             )
@@ -738,165 +834,187 @@ def _anthropic_blocks(blocks: Sequence[Any], stop: str) -> Message:
     )
 
 
-def _sse_events(lines: Sequence[Any]) -> list[tuple[str, Any]]:
-    """Split raw SSE lines into (event, data) pairs at blank lines; data stays text when it is not JSON."""
-    events: list[tuple[str, Any]] = []
-    name = ""
-    data: list[str] = []
-    for line in [*lines, ""]:
-        if not isinstance(line, str):
-            raise RecordingError(f"an SSE line is {_type_name(line)}, expected a string")
-        if not line:
-            if name or data:
-                text = "\n".join(data)
-                try:
-                    value: Any = orjson.loads(text)
-                except orjson.JSONDecodeError:
-                    value = text
-                events.append((name or (value.get("type", "") if isinstance(value, dict) else ""), value))
-            name, data = "", []
-        elif line.startswith("event:"):
-            name = line[6:].strip()
-        elif line.startswith("data:"):
-            data.append(line[5:].lstrip())
-    return events
-
-
-def _anthropic_sse(events: list[tuple[str, Any]], base: dict[str, Any]) -> Recording:
+def _anthropic_sse(events: Sequence[tuple[str, Any]]) -> Message:
+    """Rebuild the content blocks from content_block_start / _delta events, input_json_delta joined."""
     blocks: dict[int, dict[str, Any]] = {}
-    found: Usage | None = None
+    pieces: dict[int, list[str]] = {}
     stop = ""
     for _, data in events:
         if not isinstance(data, dict):
             continue
         kind = data.get("type")
-        if kind == "message_start":
-            found = usage.anthropic((data.get("message") or {}).get("usage"), found)
-        elif kind == "content_block_start":
-            block = dict(data.get("content_block") or {})
-            block["_json"] = []
-            blocks[data.get("index") or 0] = block
+        index = data["index"] if isinstance(data.get("index"), int) else 0
+        if kind == "content_block_start":
+            start = data.get("content_block")
+            blocks[index] = dict(start) if isinstance(start, dict) else {"type": "text"}
         elif kind == "content_block_delta":
-            block = blocks.setdefault(data.get("index") or 0, {"type": "text", "_json": []})
-            delta = data.get("delta") or {}
+            block = blocks.setdefault(index, {"type": "text"})
+            delta = _as_dict(data.get("delta"))
             if delta.get("type") == "text_delta":
-                block["type"] = block.get("type") or "text"
-                block["text"] = _str(block.get("text")) + _str(delta.get("text"))
+                block["text"] = _text_or_dump(block.get("text")) + _text_or_dump(delta.get("text"))
             elif delta.get("type") == "thinking_delta":
                 block["type"] = "thinking"
-                block["thinking"] = _str(block.get("thinking")) + _str(delta.get("thinking"))
+                block["thinking"] = _text_or_dump(block.get("thinking")) + _text_or_dump(delta.get("thinking"))
             elif delta.get("type") == "input_json_delta":
-                block["_json"].append(_str(delta.get("partial_json")))
+                pieces.setdefault(index, []).append(_text_or_dump(delta.get("partial_json")))
         elif kind == "message_delta":
-            stop = _str((data.get("delta") or {}).get("stop_reason")) or stop
-            found = usage.anthropic(data.get("usage"), found)
-    ordered = []
-    for _, block in sorted(blocks.items()):
-        if block.get("type") == "tool_use" and block["_json"]:
-            block["input"] = "".join(block["_json"])
-        ordered.append(block)
-    message = _anthropic_blocks(ordered, stop)
-    return Recording(kind=Kind.ANTHROPIC_MESSAGES, choices=(message,), usage=found, **base)
+            stop = _text_or_dump(_as_dict(data.get("delta")).get("stop_reason")) or stop
+    for index, parts in pieces.items():
+        if index in blocks:
+            blocks[index]["input"] = "".join(parts)  # JSON text: tool_call parses it, and flags it when broken
+    return _anthropic_blocks([block for _, block in sorted(blocks.items())], stop)
 
 
 def _interaction_input(value: Any) -> tuple[Message, ...]:
+    """Gemini Interactions input: a string, or turns {"role", "content": text or parts}."""
     if isinstance(value, str):
         return (Message(role="user", content=value),)
-    messages = []
+    messages: list[Message] = []
     for item in value if isinstance(value, list) else ():
         if isinstance(item, str):
             messages.append(Message(role="user", content=item))
-        elif isinstance(item, dict):
-            content = item.get("content", item.get("text"))
-            text, images = _parts_text(content)
-            role = _str(item.get("role")) or _str(item.get("type")) or "user"
-            messages.append(Message(role="assistant" if role == "model" else role, content=text, images=images))
+            continue
+        if not isinstance(item, dict):
+            continue
+        role = _text_or_dump(item.get("role")) or "user"
+        role = "assistant" if role == "model" else role
+        content = item.get("content", item.get("text"))
+        if not isinstance(content, list):
+            messages.append(Message(role=role, content=_text_or_dump(content)))
+            continue
+        texts: list[str] = []
+        calls: list[ToolCall] = []
+        for part in content:
+            if not isinstance(part, dict):
+                continue
+            if part.get("type") == "function_call":
+                calls.append(
+                    stream.tool_call(
+                        index=len(calls),
+                        id=_text_or_dump(part.get("id")),
+                        name=_text_or_dump(part.get("name")),
+                        arguments=part.get("arguments"),
+                    )
+                )
+            elif part.get("type") == "function_result":
+                messages.append(
+                    Message(
+                        role="tool",
+                        content=_text_or_dump(part.get("result")),
+                        name=_text_or_dump(part.get("name")),
+                        tool_call_id=_text_or_dump(part.get("call_id")),
+                    )
+                )
+            elif isinstance(part.get("text"), str):
+                texts.append(part["text"])
+        if texts or calls:
+            messages.append(Message(role=role, content="".join(texts), tool_calls=tuple(calls)))
     return tuple(messages)
 
 
 def _interaction_outputs(outputs: Sequence[Any], status: str) -> Message:
+    """Gemini Interactions outputs: text, function_call, thought (usually a signature only, no text)."""
     texts: list[str] = []
+    thoughts: list[str] = []
     calls: list[ToolCall] = []
-    thoughts = 0
     for output in outputs:
         if not isinstance(output, dict):
             continue
         kind = output.get("type")
         if kind == "text":
-            texts.append(_str(output.get("text")))
+            texts.append(_text_or_dump(output.get("text")))
         elif kind == "function_call":
             calls.append(
                 stream.tool_call(
                     index=len(calls),
-                    id=_str(output.get("id")),
-                    name=_str(output.get("name")),
+                    id=_text_or_dump(output.get("id")),
+                    name=_text_or_dump(output.get("name")),
                     arguments=output.get("arguments"),
                 )
             )
         elif kind == "thought":
-            thoughts += 1
-    reasoning = f"({thoughts} thought signature{'s' if thoughts != 1 else ''}, no text)" if thoughts else ""
+            summary = output.get("summary")
+            if isinstance(summary, str):
+                thoughts.append(summary)
+            elif isinstance(summary, list):
+                thoughts.extend(_text_or_dump(s.get("text")) for s in summary if isinstance(s, dict))
     return Message(
-        role="assistant", content="".join(texts), reasoning=reasoning, tool_calls=tuple(calls), finish_reason=status
+        role="assistant",
+        content="".join(texts),
+        reasoning="".join(thoughts),
+        tool_calls=tuple(calls),
+        finish_reason=status,
     )
 
 
-def _interactions_sse(events: list[tuple[str, Any]], base: dict[str, Any]) -> Recording:
-    texts: list[str] = []
-    found: Usage | None = None
+def _interactions_sse(events: Sequence[tuple[str, Any]]) -> Message:
+    """Rebuild the outputs from content.start / content.delta events; the status from the last interaction."""
+    outputs: dict[int, dict[str, Any]] = {}
     status = ""
-    outputs: list[Any] = []
     for _, data in events:
         if not isinstance(data, dict):
             continue
         kind = data.get("event_type") or data.get("type")
-        if kind == "content.delta":
-            delta = data.get("delta") or {}
-            if isinstance(delta, dict) and delta.get("type") == "text":
-                texts.append(_str(delta.get("text")))
-            elif isinstance(delta, dict) and delta.get("type") == "function_call":
-                outputs.append(delta)
-        elif kind in {"interaction.complete", "interaction.start", "interaction.status_update"}:
-            interaction = data.get("interaction") or {}
-            if isinstance(interaction, dict):
-                status = _str(interaction.get("status")) or status
-                found = usage.gemini_interactions(interaction.get("usage")) or found
-            status = _str(data.get("status")) or status
-    message = _interaction_outputs(outputs, status)
-    message = Message(role="assistant", content="".join(texts), tool_calls=message.tool_calls, finish_reason=status)
-    return Recording(kind=Kind.GEMINI_INTERACTIONS, choices=(message,), usage=found, **base)
+        index = data["index"] if isinstance(data.get("index"), int) else 0
+        if kind == "content.start":
+            start = data.get("content")
+            outputs[index] = dict(start) if isinstance(start, dict) else {}
+        elif kind == "content.delta":
+            output = outputs.setdefault(index, {})
+            delta = _as_dict(data.get("delta"))
+            if delta.get("type") == "text":
+                output["type"] = output.get("type") or "text"
+                output["text"] = _text_or_dump(output.get("text")) + _text_or_dump(delta.get("text"))
+            elif delta.get("type") == "function_call":
+                output.update({k: v for k, v in delta.items() if v is not None})
+            elif delta.get("type") == "thought_summary":
+                output["type"] = "thought"
+                content = delta.get("content")
+                text = content.get("text") if isinstance(content, dict) else delta.get("text")
+                output["summary"] = _text_or_dump(output.get("summary")) + _text_or_dump(text)
+        interaction = data.get("interaction")
+        if isinstance(interaction, dict) and isinstance(interaction.get("status"), str):
+            status = interaction["status"]
+        elif isinstance(data.get("status"), str):
+            status = data["status"]
+    return _interaction_outputs([o for _, o in sorted(outputs.items())], status)
 
 
-# Google genai --------------------------------------------------------------------------------------------
+# Google genai ----------------------------------------------------------------------------------------------
 
 
-def _genai(body: Any, base: dict[str, Any]) -> Recording:
-    elements = [_dict(e, "response.body[]") for e in body] if isinstance(body, list) else [_dict(body, "response.body")]
+def _genai(request: dict[str, Any], response: dict[str, Any], body: Any, fields: _Fields) -> _Fields:
+    elements = body if isinstance(body, list) else [body]
     texts: list[str] = []
     thoughts: list[str] = []
     calls: list[ToolCall] = []
     finish = ""
-    for element in elements:
-        for candidate in _list(element.get("candidates"), "candidates"):
-            if not isinstance(candidate, dict):
-                continue
-            content = candidate.get("content") or {}
-            for part in (content.get("parts") if isinstance(content, dict) else None) or ():
-                if not isinstance(part, dict):
-                    continue
-                if isinstance(part.get("text"), str):
-                    (thoughts if part.get("thought") else texts).append(part["text"])
+    model = ""
+    for number, element in enumerate(elements):
+        path: _Where = ("response", "body", number) if isinstance(body, list) else ("response", "body")
+        data = _obj(element, path)
+        model = model or _text_or_dump(data.get("model_version"))
+        for position, candidate in enumerate(_arr(data.get("candidates"), (*path, "candidates"))):
+            where = (*path, "candidates", position)
+            candidate = _obj(candidate, where)
+            content = _obj(candidate.get("content"), (*where, "content"))
+            for slot, part in enumerate(_arr(content.get("parts"), (*where, "content", "parts"))):
+                part = _obj(part, (*where, "content", "parts", slot))
+                if part.get("text") is not None:
+                    text = _str(part["text"], (*where, "content", "parts", slot, "text"))
+                    (thoughts if part.get("thought") else texts).append(text)
                 call = part.get("function_call")
-                if isinstance(call, dict):
+                if call is not None:
+                    call = _obj(call, (*where, "content", "parts", slot, "function_call"))
                     calls.append(
                         stream.tool_call(
                             index=len(calls),
-                            id=_str(call.get("id")),
-                            name=_str(call.get("name")),
+                            id=_text_or_dump(call.get("id")),
+                            name=_text_or_dump(call.get("name")),
                             arguments=call.get("args") or {},
                         )
                     )
-            finish = _str(candidate.get("finish_reason")) or finish
+            finish = _text_or_dump(candidate.get("finish_reason")) or finish
     answer = Message(
         role="assistant",
         content="".join(texts),
@@ -904,16 +1022,9 @@ def _genai(body: Any, base: dict[str, Any]) -> Recording:
         tool_calls=tuple(calls),
         finish_reason=finish,
     )
-    model = base["model"] or next((_str(e.get("model_version")) for e in elements if e.get("model_version")), "")
-    return Recording(
-        kind=Kind.GENAI,
-        choices=(answer,),
-        usage=usage.last(usage.genai(e) for e in elements),
-        chunk_count=len(elements) if isinstance(body, list) else 0,
-        **{**base, "model": model},
-    )
-
-
-def parse_mapping(raw: Mapping[str, Any], *, path: str) -> Recording:
-    """Understand an already-decoded recording (used by the diff, which reads blobs from git)."""
-    return parse(orjson.dumps(raw), path=path)
+    return {
+        "kind": Kind.GENAI,
+        "choices": (answer,),
+        "chunk_count": len(elements) if isinstance(body, list) else 0,
+        "model": fields["model"] or model,
+    }

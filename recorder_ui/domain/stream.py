@@ -1,52 +1,58 @@
-"""Reassemble streamed chat chunks into one assistant message per choice."""
+"""Reassemble streamed chat chunks into one assistant message per choice, and describe each stream element."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import orjson
 
 from recorder_ui.domain import usage as usage_mod
-from recorder_ui.domain.model import Chunk, Message, ToolCall, Usage
+from recorder_ui.domain.model import Chunk, Kind, Message, Recording, ToolCall, Usage
+from recorder_ui.domain.usage import WrongType
 
-_REASONING_TAGS = re.compile(r"<(think|reasoning)>(.*?)(?:</\1>|$)", re.DOTALL)
-
-
-@dataclass(slots=True)
-class _CallParts:
-    index: int
-    id: str = ""
-    name: str = ""
-    pieces: list[str] = field(default_factory=list)
+_TAGS = re.compile(r"<(think|reasoning)>(.*?)(?:</\1>|$)", re.DOTALL)
 
 
-@dataclass(slots=True)
-class _ChoiceParts:
-    index: int
-    role: str = ""
-    content: list[str] = field(default_factory=list)
-    reasoning: list[str] = field(default_factory=list)
-    refusal: list[str] = field(default_factory=list)
-    calls: dict[int, _CallParts] = field(default_factory=dict)
-    finish: str = ""
-    logprobs: bool = False
+class _Call:
+    """The fragments of one tool call, keyed by (choice index, tool index)."""
+
+    __slots__ = ("id", "index", "name", "pieces", "type")
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.id = ""
+        self.type = ""
+        self.name = ""
+        self.pieces: list[str] = []
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
+class _Choice:
+    """What the chunks of one choice index said so far."""
+
+    __slots__ = ("calls", "content", "finish", "index", "logprobs", "reasoning", "refusal", "role")
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.role = ""
+        self.content: list[str] = []
+        self.reasoning: list[str] = []
+        self.refusal: list[str] = []
+        self.calls: dict[int, _Call] = {}
+        self.finish = ""
+        self.logprobs = False
 
 
 def tool_call(*, index: int, id: str, name: str, arguments: Any) -> ToolCall:
-    """A ToolCall with its arguments parsed: a JSON string, or an object some providers send as is."""
+    """A ToolCall with its arguments parsed: a JSON string, or an object (Anthropic, genai, Ollama) dumped to text."""
     if isinstance(arguments, (dict, list)):
         return ToolCall(
             id=id, name=name, arguments=orjson.dumps(arguments).decode(), parsed_arguments=arguments, index=index
         )
-    raw = _text(arguments)
-    if not raw.strip():
+    raw = arguments if isinstance(arguments, str) else ""
+    if not raw.strip():  # an empty argument string means "no arguments"
         return ToolCall(id=id, name=name, arguments=raw, parsed_arguments={}, index=index)
     try:
         parsed = orjson.loads(raw)
@@ -56,206 +62,405 @@ def tool_call(*, index: int, id: str, name: str, arguments: Any) -> ToolCall:
 
 
 def split_reasoning(content: str) -> tuple[str, str]:
-    """Move <think>...</think> and <reasoning>...</reasoning> out of the answer text."""
+    """Move <think>...</think> (vLLM Qwen3) and <reasoning>...</reasoning> (Bedrock) out of the answer text."""
     if "<think>" not in content and "<reasoning>" not in content:
+        if "</think>" in content:
+            # Qwen3 chat templates can open <think> in the prompt, so the answer holds only the closing tag.
+            thought, _, rest = content.partition("</think>")
+            return rest.strip(), thought.strip()
         return content, ""
-    found = [m.group(2).strip() for m in _REASONING_TAGS.finditer(content)]
-    rest = _REASONING_TAGS.sub("", content)
-    # vLLM Qwen3 may send only the closing tag when the chat template opened <think> itself.
+    found = [m.group(2).strip() for m in _TAGS.finditer(content)]
+    rest = _TAGS.sub("", content)
     return rest.strip(), "\n\n".join(part for part in found if part)
 
 
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any, path: tuple[str | int, ...]) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    raise WrongType(path, "a string", value)
+
+
+# Every chunk choice of the OpenAI SDK dump has these keys, and every delta these, so one itemgetter call reads them
+# all; a dump that lacks one falls back to .get().
+_CHOICE_KEYS = itemgetter("index", "delta", "finish_reason", "logprobs")
+_DELTA_KEYS = itemgetter("content", "role", "refusal", "tool_calls")
+
+
 def reassemble(chunks: Sequence[Mapping[str, Any]]) -> tuple[Message, ...]:
-    """Join chat chunk __data__ dicts into one assistant message per choice index."""
-    choices: dict[int, _ChoiceParts] = {}
-    for data in chunks:
-        for choice in data.get("choices") or ():
-            index = choice.get("index") or 0
-            parts = choices.get(index)
-            if parts is None:
-                parts = choices[index] = _ChoiceParts(index=index)
-            delta = choice.get("delta") or {}
-            if not parts.role and delta.get("role"):
-                parts.role = delta["role"]
-            content = delta.get("content")
-            if content:
-                parts.content.append(content)
-            for key in ("reasoning", "reasoning_content"):
-                value = delta.get(key)
-                if value:
-                    parts.reasoning.append(value)
-            refusal = delta.get("refusal")
-            if refusal:
-                parts.refusal.append(refusal)
-            for call in delta.get("tool_calls") or ():
-                _add_fragment(parts, call)
-            finish = choice.get("finish_reason")
+    """Join chat chunk __data__ dicts into one assistant message per choice index (format doc, section 4.2)."""
+    # The hot path of indexing (80,000 chunks in the corpus): few lookups per chunk, a type check only where a
+    # wrong type would otherwise slip through, and error paths (WrongType) built only when something is wrong.
+    states: dict[int, _Choice] = {}
+    state = _Choice(0)
+    current: int | None = None  # the index of `state`: consecutive chunks usually continue the same choice
+    for number, data in enumerate(chunks):
+        if type(data) is not dict and not isinstance(data, Mapping):
+            raise WrongType((number,), "an object", data)
+        choices = data.get("choices")
+        if not choices:
+            if choices is None or choices == []:
+                continue  # Azure's first chunk and the usage chunk carry no choices
+            raise WrongType((number, "choices"), "a list", choices)
+        if type(choices) is not list:
+            raise WrongType((number, "choices"), "a list", choices)
+        for position, choice in enumerate(choices):
+            if type(choice) is not dict:
+                raise WrongType((number, "choices", position), "an object", choice)
+            try:
+                index, delta, finish, logprobs = _CHOICE_KEYS(choice)
+            except KeyError:
+                index, delta = choice.get("index"), choice.get("delta")
+                finish, logprobs = choice.get("finish_reason"), choice.get("logprobs")
+            if not index:
+                index = 0
+            elif type(index) is not int:
+                raise WrongType((number, "choices", position, "index"), "a whole number", index)
+            if index != current:
+                state = states.get(index) or states.setdefault(index, _Choice(index))
+                current = index
+            if delta:
+                if type(delta) is not dict:
+                    raise WrongType((number, "choices", position, "delta"), "an object", delta)
+                try:
+                    content, role, refusal, calls = _DELTA_KEYS(delta)
+                    plain = len(delta) == 5 and "function_call" in delta  # then no reasoning keys
+                except KeyError:
+                    content, role = delta.get("content"), delta.get("role")
+                    refusal, calls = delta.get("refusal"), delta.get("tool_calls")
+                    plain = False
+                if content:
+                    if type(content) is not str:
+                        raise WrongType((number, "choices", position, "delta", "content"), "a string", content)
+                    state.content.append(content)
+                if role and not state.role:
+                    state.role = _text(role, (number, "choices", position, "delta", "role"))
+                if not plain:
+                    for key in ("reasoning", "reasoning_content"):
+                        if text := delta.get(key):
+                            state.reasoning.append(_text(text, (number, "choices", position, "delta", key)))
+                if refusal:
+                    state.refusal.append(_text(refusal, (number, "choices", position, "delta", "refusal")))
+                if calls:
+                    if type(calls) is not list:
+                        raise WrongType((number, "choices", position, "delta", "tool_calls"), "a list", calls)
+                    for slot, call in enumerate(calls):
+                        _add_fragment(state, call, (number, "choices", position, "delta", "tool_calls", slot))
+            elif delta is not None and delta != {}:
+                raise WrongType((number, "choices", position, "delta"), "an object", delta)
             if finish:
-                parts.finish = finish
-            logprobs = choice.get("logprobs")
-            if isinstance(logprobs, dict) and logprobs.get("content") is not None:
-                parts.logprobs = True
-    return tuple(_message(parts) for _, parts in sorted(choices.items()))
+                state.finish = _text(finish, (number, "choices", position, "finish_reason"))
+            if logprobs and not state.logprobs and type(logprobs) is dict and logprobs.get("content") is not None:
+                state.logprobs = True
+    return tuple(_message(state) for _, state in sorted(states.items()))
 
 
-def _add_fragment(parts: _ChoiceParts, call: Mapping[str, Any]) -> None:
+def _add_fragment(state: _Choice, call: Any, path: tuple[str | int, ...]) -> None:
+    if type(call) is not dict:
+        raise WrongType(path, "an object", call)
     index = call.get("index")
-    if not isinstance(index, int):
-        index = len(parts.calls) if call.get("id") and call.get("id") not in {c.id for c in parts.calls.values()} else 0
-    entry = parts.calls.get(index)
+    if index is None:
+        # No index: a new id starts a new call, anything else continues the last one.
+        new_id = call.get("id")
+        known = {c.id for c in state.calls.values()}
+        index = len(state.calls) if new_id and new_id not in known else max(state.calls, default=0)
+    elif type(index) is not int:
+        raise WrongType((*path, "index"), "a whole number", index)
+    entry = state.calls.get(index)
     if entry is None:
-        entry = parts.calls[index] = _CallParts(index=index)
-    if not entry.id and call.get("id"):
-        entry.id = call["id"]
-    function = call.get("function") or {}
-    if not entry.name and function.get("name"):
-        entry.name = function["name"]
+        entry = state.calls[index] = _Call(index)
+    # Keep the first non-empty id, type and name: later fragments repeat them (TGI "0", Bedrock type) or blank
+    # them (null, WatsonX name ""), and never overwrite.
+    if not entry.id:
+        entry.id = _text(call.get("id"), (*path, "id"))
+    if not entry.type:
+        entry.type = _text(call.get("type"), (*path, "type"))
+    function = call.get("function")
+    if function is None:
+        return
+    if type(function) is not dict:
+        raise WrongType((*path, "function"), "an object", function)
+    if not entry.name:
+        entry.name = _text(function.get("name"), (*path, "function", "name"))
     arguments = function.get("arguments")
     if isinstance(arguments, str):
         entry.pieces.append(arguments)
-    elif isinstance(arguments, (dict, list)):
+    elif isinstance(arguments, (dict, list)):  # a whole call as an object (Ollama-style)
         entry.pieces.append(orjson.dumps(arguments).decode())
+    elif arguments is not None:
+        raise WrongType((*path, "function", "arguments"), "a string", arguments)
 
 
-def _message(parts: _ChoiceParts) -> Message:
-    content, tagged = split_reasoning("".join(parts.content))
-    reasoning = "".join(parts.reasoning)
+def _message(state: _Choice) -> Message:
+    content, tagged = split_reasoning("".join(state.content))
+    reasoning = "".join(state.reasoning)
     if tagged:
-        reasoning = f"{reasoning}\n\n{tagged}".strip() if reasoning else tagged
+        reasoning = f"{reasoning}\n\n{tagged}" if reasoning else tagged
     calls = tuple(
         tool_call(index=c.index, id=c.id, name=c.name, arguments="".join(c.pieces))
-        for _, c in sorted(parts.calls.items())
+        for _, c in sorted(state.calls.items())
     )
     return Message(
-        role=parts.role or "assistant",
+        role=state.role or "assistant",
         content=content,
         reasoning=reasoning,
-        refusal="".join(parts.refusal),
+        refusal="".join(state.refusal),
         tool_calls=calls,
-        index=parts.index,
-        finish_reason=parts.finish,
-        has_logprobs=parts.logprobs,
+        index=state.index,
+        finish_reason=state.finish,
+        has_logprobs=state.logprobs,
     )
 
 
-def chat_message(choice: Mapping[str, Any]) -> Message:
+def chat_message(choice: Mapping[str, Any], path: tuple[str | int, ...] = ()) -> Message:
     """The assistant message of one non-streamed chat choice."""
-    message = choice.get("message") or {}
-    content, tagged = split_reasoning(_content_text(message.get("content")))
-    reasoning = _text(message.get("reasoning")) or _text(message.get("reasoning_content"))
+    message = choice.get("message")
+    if message is None:
+        message = {}
+    elif not isinstance(message, Mapping):
+        raise WrongType((*path, "message"), "an object", message)
+    content, tagged = split_reasoning(content_text(message.get("content"), (*path, "message", "content"))[0])
+    reasoning = _text(message.get("reasoning"), (*path, "message", "reasoning")) or _text(
+        message.get("reasoning_content"), (*path, "message", "reasoning_content")
+    )
     if tagged:
-        reasoning = f"{reasoning}\n\n{tagged}".strip() if reasoning else tagged
-    calls = []
-    for position, call in enumerate(message.get("tool_calls") or ()):
-        function = call.get("function") or {}
-        calls.append(
-            tool_call(
-                index=position,
-                id=_text(call.get("id")),
-                name=_text(function.get("name")),
-                arguments=function.get("arguments"),
-            )
-        )
+        reasoning = f"{reasoning}\n\n{tagged}" if reasoning else tagged
+    index = choice.get("index") or 0
+    if not isinstance(index, int):
+        raise WrongType((*path, "index"), "a whole number", index)
     logprobs = choice.get("logprobs")
     return Message(
-        role=_text(message.get("role")) or "assistant",
+        role=_text(message.get("role"), (*path, "message", "role")) or "assistant",
         content=content,
         reasoning=reasoning,
-        refusal=_text(message.get("refusal")),
-        tool_calls=tuple(calls),
-        index=choice.get("index") or 0,
-        finish_reason=_text(choice.get("finish_reason")),
-        has_logprobs=isinstance(logprobs, dict) and logprobs.get("content") is not None,
+        refusal=_text(message.get("refusal"), (*path, "message", "refusal")),
+        tool_calls=openai_tool_calls(message.get("tool_calls"), (*path, "message", "tool_calls")),
+        index=index,
+        finish_reason=_text(choice.get("finish_reason"), (*path, "finish_reason")),
+        has_logprobs=isinstance(logprobs, Mapping) and logprobs.get("content") is not None,
     )
 
 
-def _content_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(_text(part.get("text")) for part in content if isinstance(part, dict))
-    return ""
-
-
-def chunk_rows(recording: Any) -> tuple[Chunk, ...]:
-    """One row per stream element of a recording, for the Chunks tab."""
-    raw = getattr(recording, "raw", None)
-    if not isinstance(raw, dict):
+def openai_tool_calls(calls: Any, path: tuple[str | int, ...]) -> tuple[ToolCall, ...]:
+    """Whole OpenAI tool calls (a message's tool_calls list) as ToolCalls; Ollama's object arguments too."""
+    if calls is None:
         return ()
-    response = raw.get("response") or {}
-    body = response.get("body")
-    if not isinstance(body, list) or not (response.get("is_streaming") or response.get("is_exception")):
-        return ()
-    rows: list[Chunk] = []
-    for number, element in enumerate(body):
-        if isinstance(element, str):
-            rows.append(Chunk(index=number, note=element[:200] if element else "(blank line)"))
-            continue
-        if not isinstance(element, dict):
-            rows.append(Chunk(index=number, note=f"unexpected {type(element).__name__}"))
-            continue
-        data = element.get("__data__", element)
-        if not isinstance(data, dict):
-            rows.append(Chunk(index=number, note="unexpected element"))
-            continue
-        rows.append(_chunk_row(number, data, usage_mod.from_mapping(data.get("usage"))))
-    return tuple(rows)
-
-
-def _chunk_row(number: int, data: Mapping[str, Any], usage: Usage | None) -> Chunk:
-    choices = data.get("choices")
-    if isinstance(choices, list) and choices:
-        choice = choices[0] if isinstance(choices[0], dict) else {}
-        delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else None
-        if delta is None:  # a streamed legacy completion
-            return Chunk(
-                index=number,
-                choice_index=choice.get("index"),
-                text=_text(choice.get("text")),
-                finish_reason=_text(choice.get("finish_reason")),
-                usage=usage,
+    if not isinstance(calls, list):
+        raise WrongType(path, "a list", calls)
+    found = []
+    for position, call in enumerate(calls):
+        if not isinstance(call, Mapping):
+            raise WrongType((*path, position), "an object", call)
+        function = call.get("function")
+        if function is None:
+            function = {}
+        elif not isinstance(function, Mapping):
+            raise WrongType((*path, position, "function"), "an object", function)
+        arguments = function.get("arguments")
+        if arguments is not None and not isinstance(arguments, (str, dict, list)):
+            raise WrongType((*path, position, "function", "arguments"), "a string", arguments)
+        found.append(
+            tool_call(
+                index=position,
+                id=_text(call.get("id"), (*path, position, "id")),
+                name=_text(function.get("name"), (*path, position, "function", "name")),
+                arguments=arguments,
             )
-        fragments = []
-        for call in delta.get("tool_calls") or ():
-            if not isinstance(call, dict):
-                continue
-            function = call.get("function") or {}
-            head = f"#{call.get('index', 0)}"
-            if function.get("name"):
-                head += f" {function['name']}"
-            args = function.get("arguments")
-            fragments.append(f"{head} {args if isinstance(args, str) else ''}".rstrip())
-        note = f"{len(choices)} choices" if len(choices) > 1 else ""
+        )
+    return tuple(found)
+
+
+def content_text(content: Any, path: tuple[str | int, ...]) -> tuple[str, tuple[str, ...]]:
+    """Text and image URLs of a message content: a string, or a list of parts (OpenAI, Anthropic)."""
+    if content is None:
+        return "", ()
+    if isinstance(content, str):
+        return content, ()
+    if not isinstance(content, list):
+        raise WrongType(path, "a string or a list of parts", content)
+    texts: list[str] = []
+    images: list[str] = []
+    for position, part in enumerate(content):
+        if isinstance(part, str):
+            texts.append(part)
+            continue
+        if not isinstance(part, Mapping):
+            raise WrongType((*path, position), "an object", part)
+        kind = part.get("type")
+        text = part.get("text")
+        if text is not None:
+            texts.append(_text(text, (*path, position, "text")))
+        elif kind == "image_url":
+            image = part.get("image_url")
+            url = image.get("url") if isinstance(image, Mapping) else image
+            if isinstance(url, str):
+                images.append(url)
+        elif kind == "image":  # Anthropic: {"source": {"type": "base64", "media_type", "data"} | {"url"}}
+            source = part.get("source")
+            if isinstance(source, Mapping) and source.get("type") == "base64":
+                images.append(f"data:{source.get('media_type') or ''};base64,{source.get('data') or ''}")
+            elif isinstance(source, Mapping) and isinstance(source.get("url"), str):
+                images.append(source["url"])
+    return "\n".join(texts), tuple(images)
+
+
+# The Chunks tab -------------------------------------------------------------------------------------------
+
+
+def chunk_rows(recording: Recording) -> tuple[Chunk, ...]:
+    """One row per stream element of a recording, for the Chunks tab; () when it was not streamed."""
+    raw = recording.raw
+    response = raw.get("response") if isinstance(raw, dict) else None
+    body = response.get("body") if isinstance(response, dict) else None
+    if not isinstance(body, list) or not body or recording.kind in (Kind.MODEL_LIST, Kind.INVALID):
+        return ()
+    if not (recording.streaming or recording.kind == Kind.EXCEPTION):
+        return ()
+    if all(isinstance(line, str) for line in body):
+        return _event_rows(recording.kind, body)
+    return tuple(_element_row(number, element) for number, element in enumerate(body))
+
+
+def _element_row(number: int, element: Any) -> Chunk:
+    if not isinstance(element, dict):
+        return Chunk(index=number, note=f"unexpected {usage_mod.type_name(element)}")
+    data = element.get("__data__", element)
+    if not isinstance(data, dict):
+        return Chunk(index=number, note="unexpected element")
+    try:
+        return _data_row(number, data)
+    except (WrongType, TypeError, AttributeError, ValueError):
+        return Chunk(index=number, note="element of an unexpected shape")
+
+
+def _data_row(number: int, data: Mapping[str, Any]) -> Chunk:
+    if "candidates" in data or "usage_metadata" in data:  # Google genai
+        texts, calls = [], []
+        for candidate in data.get("candidates") or ():
+            content = candidate.get("content") if isinstance(candidate, dict) else None
+            for part in (content.get("parts") if isinstance(content, dict) else None) or ():
+                if isinstance(part, dict) and isinstance(part.get("text"), str):
+                    texts.append(part["text"])
+                if isinstance(part, dict) and isinstance(part.get("function_call"), dict):
+                    call = part["function_call"]
+                    calls.append(f"{call.get('name') or ''} {orjson.dumps(call.get('args') or {}).decode()}")
+        finish = next((c.get("finish_reason") for c in data.get("candidates") or () if isinstance(c, dict)), "")
+        return Chunk(
+            index=number,
+            text="".join(texts),
+            tool_fragment="; ".join(calls),
+            finish_reason=finish if isinstance(finish, str) else "",
+            usage=usage_mod.genai(data),
+        )
+    if "done" in data:  # Ollama native
+        message = _as_dict(data.get("message"))
+        return Chunk(
+            index=number,
+            role=message.get("role") or "",
+            text=data.get("response") or message.get("content") or "",
+            reasoning=data.get("thinking") or message.get("thinking") or "",
+            finish_reason=data.get("done_reason") or "",
+            usage=usage_mod.ollama(data) if data.get("done") else None,
+        )
+    found: Usage | None = usage_mod.openai(data.get("usage"))
+    choices = data.get("choices")
+    if not choices:
+        if found is not None:
+            return Chunk(index=number, usage=found, note="usage chunk")
+        if "prompt_filter_results" in data:
+            return Chunk(index=number, note="no choices (Azure prompt filter)")
+        return Chunk(index=number, note="no choices")
+    choice = choices[0]
+    note = f"{len(choices)} choices in one chunk" if len(choices) > 1 else ""
+    if found is not None:
+        note = f"{note}; usage" if note else "usage on this chunk"
+    delta = choice.get("delta")
+    if not isinstance(delta, dict):  # a streamed legacy completion
         return Chunk(
             index=number,
             choice_index=choice.get("index"),
-            role=_text(delta.get("role")),
-            text=_text(delta.get("content")),
-            reasoning=_text(delta.get("reasoning")) or _text(delta.get("reasoning_content")),
-            tool_fragment="; ".join(fragments),
-            finish_reason=_text(choice.get("finish_reason")),
-            usage=usage,
+            text=choice.get("text") or "",
+            finish_reason=choice.get("finish_reason") or "",
+            usage=found,
             note=note,
         )
-    if "candidates" in data:  # Google genai
-        texts = []
-        for candidate in data.get("candidates") or ():
-            for part in ((candidate or {}).get("content") or {}).get("parts") or ():
-                if isinstance(part, dict):
-                    texts.append(_text(part.get("text")))
-        return Chunk(index=number, text="".join(texts), usage=usage_mod.genai(data), note="genai")
-    if "done" in data:  # Ollama native
-        message = data.get("message") or {}
-        return Chunk(
-            index=number,
-            text=_text(data.get("response")) or _text(message.get("content")),
-            finish_reason=_text(data.get("done_reason")),
-            usage=usage_mod.ollama(data) if data.get("done") else None,
+    fragments = []
+    for call in delta.get("tool_calls") or ():
+        function = call.get("function") or {}
+        head = f"#{call.get('index', 0)}"
+        if function.get("name"):
+            head += f" {function['name']}"
+        arguments = function.get("arguments")
+        if isinstance(arguments, (dict, list)):
+            arguments = orjson.dumps(arguments).decode()
+        fragments.append(f"{head} {arguments or ''}".rstrip())
+    return Chunk(
+        index=number,
+        choice_index=choice.get("index"),
+        role=delta.get("role") or "",
+        text=delta.get("content") or "",
+        reasoning=delta.get("reasoning") or delta.get("reasoning_content") or "",
+        tool_fragment="; ".join(fragments),
+        finish_reason=choice.get("finish_reason") or "",
+        usage=found,
+        note=note,
+    )
+
+
+def _event_rows(kind: Kind, lines: Sequence[Any]) -> tuple[Chunk, ...]:
+    """SSE passthrough: one row per event, with its name and what it adds."""
+    try:
+        events = usage_mod.sse_events(lines)
+    except WrongType:
+        return ()
+    rows = []
+    anthropic: Usage | None = None
+    for number, (name, data) in enumerate(events):
+        text = reasoning = fragment = finish = ""
+        found: Usage | None = None
+        if isinstance(data, dict):
+            delta = _as_dict(data.get("delta"))
+            kind_of_delta = delta.get("type")
+            if kind_of_delta in ("text_delta", "text"):
+                text = str(delta.get("text") or "")
+            elif kind_of_delta == "thinking_delta":
+                reasoning = str(delta.get("thinking") or "")
+            elif kind_of_delta == "thought_signature":
+                reasoning = "(thought signature)"
+            elif kind_of_delta == "input_json_delta":
+                fragment = f"#{data.get('index', 0)} {delta.get('partial_json') or ''}".rstrip()
+            elif kind_of_delta == "function_call":
+                arguments = orjson.dumps(delta.get("arguments") or {}).decode()
+                fragment = f"{delta.get('name') or ''} {arguments}"
+            block = data.get("content_block")
+            if isinstance(block, dict) and block.get("type") == "tool_use":
+                fragment = f"#{data.get('index', 0)} {block.get('name') or ''}"
+            finish = str(delta.get("stop_reason") or "")
+            try:
+                if kind == Kind.ANTHROPIC_MESSAGES and name in ("message_start", "message_delta"):
+                    message = data.get("message") if name == "message_start" else data
+                    if isinstance(message, dict) and message.get("usage") is not None:
+                        found = anthropic = usage_mod.anthropic(message.get("usage"), anthropic)
+                elif isinstance(data.get("interaction"), dict):
+                    found = usage_mod.gemini_interactions(data["interaction"].get("usage"))
+                    status = data["interaction"].get("status")
+                    finish = status if name == "interaction.complete" and isinstance(status, str) else finish
+            except WrongType:
+                found = None
+        rows.append(
+            Chunk(
+                index=number,
+                text=text,
+                reasoning=reasoning,
+                tool_fragment=fragment,
+                finish_reason=finish,
+                usage=found,
+                note=f"event: {name}" if name else "event without a name",
+            )
         )
-    if usage is not None:
-        return Chunk(index=number, usage=usage, note="usage chunk")
-    if isinstance(choices, list):
-        return Chunk(
-            index=number, note="no choices (Azure prompt filter)" if "prompt_filter_results" in data else "no choices"
-        )
-    return Chunk(index=number, note="unrecognised element")
+    return tuple(rows)

@@ -160,7 +160,7 @@ def test_file_processor() -> None:
     raw = {"request": {"test_id": TID, "provider": "pypdf", "api": "file_processors", "file_id": "file-1"},
            "response": {"is_streaming": False, "body": _typed("a.ProcessFileResponse", {"chunks": [{"content": "p1"}]})}}  # fmt: skip
     rec = parse(raw)
-    assert rec.kind == Kind.FILE_PROCESSOR and rec.summary == "1 chunks from file-1" and rec.test_id is None
+    assert rec.kind == Kind.FILE_PROCESSOR and rec.summary == "1 chunk processed from file-1" and rec.test_id is None
 
 
 def test_exception_from_a_streamed_request() -> None:
@@ -307,8 +307,14 @@ def test_unknown_typed_response_is_kept_raw() -> None:
         (b"[1, 2]", "top level is a list"),
         (b'{"request": {}, "response": {"body": [], "is_streaming": true}, "x": NaN}', "NaN"),
         (b"[" * 10000 + b"]" * 10000, "nested too deeply"),
-        (b'{"test_id": 5, "request": {}, "response": {}}', "test_id is a number"),
-        (b'{"test_id": null, "request": [], "response": {}}', "request is a list"),
+        (
+            b'{"test_id": 5, "request": {}, "response": {}}',
+            "wrong type at test_id: expected a string or null, but it is a number",
+        ),
+        (
+            b'{"test_id": null, "request": [], "response": {}}',
+            "wrong type at request: expected an object, but it is a list",
+        ),
     ],
 )
 def test_bad_input_becomes_a_clear_error(data: bytes, fragment: str) -> None:
@@ -339,4 +345,4 @@ def test_load_reads_files_and_caps_size(tmp_path: Path) -> None:
     big = loader.load(path, name="a.json", max_bytes=10)
     assert big.kind == Kind.INVALID and big.error.startswith("too large")
     assert "cannot read" in loader.load(tmp_path / "missing.json").error
-    assert loader.load(tmp_path).error == "is a folder, not a file"
+    assert loader.load(tmp_path).error == "cannot read: it is a folder, not a file"
