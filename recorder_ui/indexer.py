@@ -579,13 +579,19 @@ def refresh_if_stale(*, wait: bool = False, force: bool = False) -> bool:
     return True
 
 
+def _progress(done: int, total: int) -> None:
+    """Files parsed so far in the running re-scan: the overview polls this."""
+    _refresh_state.update(done=done, total=total)
+
+
 def _refresh_run() -> None:
     try:
         reports = []
         for row in list(Root.objects.all()):
             if Path(row.path).is_dir():
-                reports.append(index_recordings(root=Path(row.path), name=row.name).as_dict())
-        _refresh_state.update(reports=reports, error="")
+                _refresh_state.update(root=row.name, done=0, total=0)
+                reports.append(index_recordings(root=Path(row.path), name=row.name, progress=_progress).as_dict())
+        _refresh_state.update(reports=reports, error="", root="")
     except Exception as exc:  # a background thread has nobody to raise to: keep it for the overview page
         log.exception("background re-index failed")
         _refresh_state["error"] = f"{type(exc).__name__}: {exc}"
