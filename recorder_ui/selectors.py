@@ -18,7 +18,7 @@ from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.http import Http404
 
 from recorder_ui import indexer, presenters
-from recorder_ui.domain import stream, threads
+from recorder_ui.domain import checks, stream, threads
 from recorder_ui.domain.model import Chunk, Kind, Recording
 from recorder_ui.models import RecordingEntry, Root
 
@@ -34,6 +34,8 @@ SORTS = {
     "size": ("size", "path"),
 }
 FILTERS = ("root", "suite", "test_file", "kind", "provider", "model", "streaming", "tools", "missing", "errors")
+# The list's "errors" filter and the overview's count: recorded errors, unreadable files, bad tool arguments.
+ERROR_FILTER = ~Q(error="") | ~Q(parse_error="") | Q(invalid_tool_args=True)
 LIST_COLUMNS = (
     "pk", "path", "test_id", "test_name", "test_params", "suite", "kind", "model", "provider", "streaming",
     "total_tokens", "tool_call_count", "tool_names", "missing_usage", "error", "parse_error", "invalid_tool_args",
@@ -86,7 +88,7 @@ def overview() -> Overview:
         tokens=Sum("total_tokens"),
         missing=Count("pk", filter=Q(missing_usage=True)),
         parse_errors=Count("pk", filter=~Q(parse_error="")),
-        errors=Count("pk", filter=~Q(error="")),
+        errors=Count("pk", filter=ERROR_FILTER),
     )
     suites = list(entries.values("suite").annotate(tokens=Sum("total_tokens")).order_by("-tokens", "suite"))
     models = list(
@@ -182,24 +184,20 @@ def _filtered(params: dict[str, str]) -> QuerySet[RecordingEntry]:
     if params.get("missing") == "yes":
         qs = qs.filter(missing_usage=True)
     if params.get("errors") == "yes":
-        qs = qs.filter(~Q(error="") | ~Q(parse_error="") | Q(invalid_tool_args=True))
+        qs = qs.filter(ERROR_FILTER)
     if params.get("q"):
         qs = search(qs, params["q"])
     return qs
 
 
 def _options() -> dict[str, tuple[str, ...]]:
-    def distinct(column: str) -> tuple[str, ...]:
-        values = RecordingEntry.objects.exclude(**{column: ""}).values_list(column, flat=True).distinct()
-        return tuple(sorted(values))
-
     return {
         "root": tuple(Root.objects.order_by("name").values_list("name", flat=True)),
-        "suite": distinct("suite"),
-        "test_file": distinct("test_file"),
-        "kind": distinct("kind"),
-        "provider": distinct("provider"),
-        "model": distinct("model"),
+        "suite": _distinct("suite"),
+        "test_file": _distinct("test_file"),
+        "kind": _distinct("kind"),
+        "provider": _distinct("provider"),
+        "model": _distinct("model"),
     }
 
 
@@ -232,6 +230,9 @@ def recording_page(*, params: dict[str, str]) -> RecordingPage:
     )
 
 
+TABS = ("conversation", "chunks", "raw")
+
+
 @dataclass(frozen=True, slots=True)
 class RecordingDetail:
     entry: dict[str, Any]
@@ -241,11 +242,17 @@ class RecordingDetail:
     answer: tuple[threads.Turn, ...]
     params_json: str
     tools_json: str
-    findings: tuple[str, ...]
+    findings: tuple[str, ...]  # every check finding, for the JSON twin
+    notices: tuple[str, ...]  # findings the page shows in a box (missing usage and parse errors have their own)
     prev_pk: int | None
     next_pk: int | None
     raw_too_large: bool
     is_stream: bool
+    tab: str = "conversation"
+    chunks: tuple[Chunk, ...] = ()  # filled for the Chunks tab only
+    raw_text: str = ""  # the file, pretty-printed, for the Raw tab only
+    raw_state: str = ""  # Raw tab: "shown", "too-large" or "missing"
+    result_pks: dict[str, int] = field(default_factory=dict)  # tool-call id -> the recording carrying its result
 
 
 def _entry_or_404(pk: int) -> RecordingEntry:
@@ -259,9 +266,10 @@ def _pretty(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode()
 
 
-def recording_get(*, pk: int) -> RecordingDetail:
-    """One recording, read from its file and reassembled; raises Http404."""
+def recording_get(*, pk: int, tab: str = "conversation") -> RecordingDetail:
+    """One recording, read from its file and reassembled, with what its tab needs; raises Http404."""
     entry = _entry_or_404(pk)
+    tab = tab if tab in TABS else "conversation"
     rec = indexer.load_entry(entry)
     siblings: list[int] = []
     if entry.test_id:
@@ -275,8 +283,8 @@ def recording_get(*, pk: int) -> RecordingDetail:
     request = raw.get("request") if isinstance(raw.get("request"), dict) else {}
     body = request.get("body") or request.get("payload") or {}
     tools = body.get("tools") if isinstance(body, dict) else None
-    from recorder_ui.domain import checks
-
+    findings = checks.run(rec)
+    raw_text, raw_state = _raw_tab(entry) if tab == "raw" else ("", "")
     return RecordingDetail(
         entry=_entry_dict(entry),
         recording=rec,
@@ -285,12 +293,55 @@ def recording_get(*, pk: int) -> RecordingDetail:
         answer=threads.pair_tool_results(rec.choices),
         params_json=_pretty(rec.request_params) if rec.request_params else "",
         tools_json=_pretty(tools) if tools else "",
-        findings=tuple(f"{f.rule}: {f.message}" for f in checks.run(rec)),
+        findings=tuple(f"{f.rule}: {f.message}" for f in findings),
+        notices=tuple(f.message for f in findings if f.rule not in ("missing-usage", "parse-error")),
         prev_pk=siblings[position - 1] if position > 0 else None,
         next_pk=siblings[position + 1] if 0 <= position < len(siblings) - 1 else None,
         raw_too_large=entry.size > settings.RAW_VIEW_MAX_BYTES,
         is_stream=rec.chunk_count > 0,
+        tab=tab,
+        chunks=stream.chunk_rows(rec) if tab == "chunks" else (),
+        raw_text=raw_text,
+        raw_state=raw_state,
+        result_pks=_result_pks(entry, rec) if tab == "conversation" else {},
     )
+
+
+RESULT_LOOKUPS = 8  # files read at most to find where a tool call's result went
+
+
+def _result_pks(entry: RecordingEntry, rec: Recording) -> dict[str, int]:
+    """The later recordings of the same test whose requests carry this answer's tool results."""
+    wanted = {call.id for choice in rec.choices for call in choice.tool_calls if call.id}
+    if not wanted or not entry.test_id:
+        return {}
+    # The next step repeats this request's messages, then the answer, then one tool message per call.
+    candidates = (
+        RecordingEntry.objects.select_related("root")
+        .filter(root=entry.root, test_id=entry.test_id, is_side_call=False, message_count__gt=entry.message_count + 1)
+        .exclude(pk=entry.pk)
+        .order_by("message_count", "path")[:RESULT_LOOKUPS]
+    )
+    found: dict[str, int] = {}
+    for candidate in candidates:
+        for message in indexer.load_entry(candidate).request_messages:
+            if message.role == "tool" and message.tool_call_id in wanted:
+                found.setdefault(message.tool_call_id, candidate.pk)
+        if len(found) == len(wanted):
+            break
+    return found
+
+
+def _raw_tab(entry: RecordingEntry) -> tuple[str, str]:
+    if entry.size > settings.RAW_VIEW_MAX_BYTES:
+        return "", "too-large"
+    _, data = recording_raw(pk=entry.pk, entry=entry)
+    if data is None:
+        return "", "missing"
+    try:
+        return orjson.dumps(orjson.loads(data), option=orjson.OPT_INDENT_2).decode(), "shown"
+    except orjson.JSONDecodeError:
+        return data.decode("utf-8", errors="replace"), "shown"
 
 
 def _entry_dict(entry: RecordingEntry) -> dict[str, Any]:
@@ -316,13 +367,13 @@ def _entry_dict(entry: RecordingEntry) -> dict[str, Any]:
 
 
 def recording_chunks(*, pk: int) -> tuple[Chunk, ...]:
-    """The stream elements of one recording, for the Chunks tab."""
+    """The stream elements of one recording, for the Chunks tab's JSON twin."""
     return stream.chunk_rows(indexer.load_entry(_entry_or_404(pk)))
 
 
-def recording_raw(*, pk: int) -> tuple[RecordingEntry, bytes | None]:
+def recording_raw(*, pk: int, entry: RecordingEntry | None = None) -> tuple[RecordingEntry, bytes | None]:
     """The file's bytes, read from inside its root only (None when gone or too large)."""
-    entry = _entry_or_404(pk)
+    entry = entry or _entry_or_404(pk)
     path = indexer.entry_path(entry)
     if path is None or not path.is_file() or entry.size > settings.MAX_RECORDING_BYTES:
         return entry, None
@@ -332,74 +383,195 @@ def recording_raw(*, pk: int) -> tuple[RecordingEntry, bytes | None]:
         return entry, None
 
 
+TEST_PAGE_SIZE = 100
+TEST_FILTERS = ("q", "suite", "missing", "page")
+
+
 @dataclass(frozen=True, slots=True)
 class TestGroup:
     test_file: str
-    tests: tuple[dict[str, Any], ...]
+    tests: tuple[dict[str, Any], ...]  # the file's tests on this page
+    test_count: int  # every matching test of the file, on any page
     recordings: int
     tokens: int
     missing: int
+    continued: bool = False  # the file's first tests are on the previous page
 
 
-def test_list(*, query: str = "", suite: str = "") -> tuple[TestGroup, ...]:
-    """Tests grouped by test file, with recording counts, tokens and missing usage."""
+@dataclass(frozen=True, slots=True)
+class TestPage:
+    groups: tuple[TestGroup, ...]
+    number: int
+    pages: int
+    total: int
+    query: str
+    filters: dict[str, str]
+    options: dict[str, tuple[str, ...]]
+    prev_query: str = ""
+    next_query: str = ""
+    permalink: str = ""
+
+
+def test_page(*, params: dict[str, str]) -> TestPage:
+    """One page of tests (one row per test id), grouped by test file, with recordings, tokens and missing usage."""
+    params = _clean({k: params.get(k, "")[:500] for k in TEST_FILTERS})
     qs = RecordingEntry.objects.exclude(test_id="")
-    if suite:
-        qs = qs.filter(suite=suite)
-    if query:
-        qs = qs.filter(test_id__icontains=query)
-    rows = (
+    if params.get("suite"):
+        qs = qs.filter(suite=params["suite"])
+    if params.get("q"):
+        for word in params["q"].split()[:12]:
+            qs = qs.filter(test_id__icontains=word)
+    tests = (
         qs.values("test_file", "test_id", "test_name", "test_params")
         .annotate(recordings=Count("pk"), tokens=Sum("total_tokens"), missing=Count("pk", filter=Q(missing_usage=True)))
-        .order_by("test_file", "test_name", "test_params")
+        .order_by("test_file", "test_name", "test_params", "test_id")
     )
-    groups: dict[str, list[dict[str, Any]]] = {}
+    if params.get("missing") == "yes":
+        tests = tests.filter(missing__gt=0)
+    total = tests.count()
+    pages = max(1, math.ceil(total / TEST_PAGE_SIZE))
+    try:
+        number = min(max(1, int(params.get("page", "1"))), pages)
+    except ValueError:
+        number = 1
+    rows = list(tests[(number - 1) * TEST_PAGE_SIZE : number * TEST_PAGE_SIZE])
+    files = {row["test_file"] for row in rows}
+    totals = {
+        row["test_file"]: row
+        for row in tests.order_by()
+        .filter(test_file__in=files)
+        .values("test_file")
+        .annotate(
+            tests=Count("test_id", distinct=True),
+            file_recordings=Count("pk"),
+            file_tokens=Sum("total_tokens"),
+            file_missing=Count("pk", filter=Q(missing_usage=True)),
+        )
+    } if params.get("missing") != "yes" else {}  # fmt: skip
+    by_file: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         row["query"] = urlencode({"id": row["test_id"]})
-        groups.setdefault(row["test_file"], []).append(row)
-    return tuple(
-        TestGroup(
-            test_file=name,
-            tests=tuple(tests),
-            recordings=sum(t["recordings"] for t in tests),
-            tokens=sum(t["tokens"] or 0 for t in tests),
-            missing=sum(t["missing"] for t in tests),
+        by_file.setdefault(row["test_file"], []).append(row)
+    groups = []
+    for position, (name, members) in enumerate(by_file.items()):
+        whole = totals.get(name)
+        groups.append(
+            TestGroup(
+                test_file=name,
+                tests=tuple(members),
+                test_count=whole["tests"] if whole else len(members),
+                recordings=whole["file_recordings"] if whole else sum(t["recordings"] for t in members),
+                tokens=(whole["file_tokens"] or 0) if whole else sum(t["tokens"] or 0 for t in members),
+                missing=whole["file_missing"] if whole else sum(t["missing"] for t in members),
+                continued=position == 0 and number > 1 and _file_starts_before(tests, name, number),
+            )
         )
-        for name, tests in groups.items()
+    state = {k: v for k, v in params.items() if k != "page"}
+    return TestPage(
+        groups=tuple(groups),
+        number=number,
+        pages=pages,
+        total=total,
+        query=params.get("q", ""),
+        filters={k: params.get(k, "") for k in ("suite", "missing")},
+        options={"suite": _distinct("suite")},
+        prev_query=urlencode({**state, "page": number - 1}) if number > 1 else "",
+        next_query=urlencode({**state, "page": number + 1}) if number < pages else "",
+        permalink=urlencode(state),
     )
+
+
+def _file_starts_before(tests: QuerySet[Any], test_file: str, number: int) -> bool:
+    """Does the page before this one end with a test of the same file?"""
+    offset = (number - 1) * TEST_PAGE_SIZE - 1
+    previous = list(tests[offset : offset + 1])
+    return bool(previous) and previous[0]["test_file"] == test_file
+
+
+def _distinct(column: str) -> tuple[str, ...]:
+    values = RecordingEntry.objects.exclude(**{column: ""}).values_list(column, flat=True).distinct()
+    return tuple(sorted(values))
+
+
+@dataclass(frozen=True, slots=True)
+class StepView:
+    """A thread step as the test page shows it: on the main line, or inside a folded variant branch."""
+
+    step: threads.Step
+    pk: int | None
+    number: int  # the step's position in its conversation, from 1
+    indent: int = 0  # nesting inside a variant branch where it forks again
+    in_variant: bool = False
+    variants: tuple[VariantView, ...] = ()  # other recordings of this same step, each with what followed it
+
+
+@dataclass(frozen=True, slots=True)
+class VariantView:
+    label: str
+    steps: tuple[StepView, ...]
+    tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadView:
+    steps: tuple[StepView, ...]  # the main line: at each step its newest-looking variant
+    tokens: int  # the main line's tokens
+    all_tokens: int  # with every variant
+    variant_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SideGroup:
+    label: str
+    calls: tuple[dict[str, Any], ...]
+    tokens: int
+    verdicts: tuple[tuple[str, int], ...] = ()  # safety checks: ("safe", 329), ("unsafe S1", 1)
 
 
 @dataclass(frozen=True, slots=True)
 class TestDetail:
     test_id: str
+    root: str
+    roots: tuple[str, ...]  # every root holding this test (a picker shows when there are several)
     recordings: int
     tokens: int
     missing: int
     stitched: threads.TestThreads
+    thread_views: tuple[ThreadView, ...]
+    side_groups: tuple[SideGroup, ...]
     pk_by_path: dict[str, int]
     unreadable: tuple[dict[str, Any], ...]
 
 
-_test_cache: OrderedDict[tuple[str, tuple[tuple[int, str], ...]], TestDetail] = OrderedDict()
+_test_cache: OrderedDict[tuple[str, str, tuple[tuple[int, str], ...]], TestDetail] = OrderedDict()
 _test_cache_lock = threading.Lock()
 TEST_CACHE_RECORDINGS = 4000  # bound the cache by the recordings it holds, not by tests: tests vary 1 to 331
 
 
-def test_get(*, test_id: str) -> TestDetail:
+def test_get(*, test_id: str, root: str = "") -> TestDetail:
     """One test's recordings stitched into conversation threads; raises Http404.
 
     Stitching reads every file of the test, so the result is kept per process until one of them changes.
     """
-    entries = list(RecordingEntry.objects.select_related("root").filter(test_id=test_id).order_by("path"))
-    if not test_id or not entries:
+    if not test_id:
         raise Http404("no such test")
-    key = (test_id, tuple((e.pk, e.sha256) for e in entries))
+    roots = tuple(
+        RecordingEntry.objects.filter(test_id=test_id).values_list("root__name", flat=True).distinct().order_by()
+    )
+    roots = tuple(sorted(roots))
+    if not roots or (root and root not in roots):
+        raise Http404("no such test")
+    root = root or roots[0]
+    entries = list(
+        RecordingEntry.objects.select_related("root").filter(test_id=test_id, root__name=root).order_by("path")
+    )
+    key = (test_id, root, tuple((e.pk, e.sha256) for e in entries))
     with _test_cache_lock:
         cached = _test_cache.get(key)
         if cached is not None:
             _test_cache.move_to_end(key)
-            return cached
-    detail = _test_build(test_id, entries)
+            return dataclasses.replace(cached, roots=roots)
+    detail = _test_build(test_id, root, roots, entries)
     with _test_cache_lock:
         _test_cache[key] = detail
         while len(_test_cache) > 1 and sum(d.recordings for d in _test_cache.values()) > TEST_CACHE_RECORDINGS:
@@ -407,24 +579,138 @@ def test_get(*, test_id: str) -> TestDetail:
     return detail
 
 
-def _test_build(test_id: str, entries: list[RecordingEntry]) -> TestDetail:
+def _freshness(rec: Recording) -> tuple[Any, ...]:
+    """How new a recording looks (format doc, section 8): later writers add keys, SDK versions and parameters."""
+    raw = rec.raw if isinstance(rec.raw, dict) else {}
+    request = raw.get("request") if isinstance(raw.get("request"), dict) else {}
+    metadata = request.get("provider_metadata") if isinstance(request.get("provider_metadata"), dict) else {}
+    versions = [v for k, v in metadata.items() if k.endswith("_version") and isinstance(v, str)]
+    sdk = tuple(int(part) if part.isdigit() else 0 for part in versions[0].split(".")[:4]) if versions else ()
+    params_set = sum(rec.request_params.get(k) is not None for k in threads.VARIANT_KEYS)
+    return ("id_normalization_mapping" in raw, "test_id" in raw, rec.include_usage is True, sdk, params_set)
+
+
+def _test_build(test_id: str, root: str, roots: tuple[str, ...], entries: list[RecordingEntry]) -> TestDetail:
     recordings = []
     unreadable = []
+    freshness: dict[str, tuple[Any, ...]] = {}
     for entry in entries:
         rec = indexer.load_entry(entry)
         if rec.kind == Kind.INVALID:
             unreadable.append({"pk": entry.pk, "path": entry.path, "error": rec.error})
         else:
+            freshness[rec.path] = _freshness(rec)
             recordings.append(dataclasses.replace(rec, raw=None))  # the page never needs the raw JSON
+    stitched = threads.stitch(recordings)
+    pk_by_path = {e.path: e.pk for e in entries}
     return TestDetail(
         test_id=test_id,
+        root=root,
+        roots=roots,
         recordings=len(entries),
         tokens=sum(e.total_tokens or 0 for e in entries),
         missing=sum(1 for e in entries if e.missing_usage),
-        stitched=threads.stitch(recordings),
-        pk_by_path={e.path: e.pk for e in entries},
+        stitched=stitched,
+        thread_views=tuple(_thread_view(t, pk_by_path, freshness) for t in stitched.threads),
+        side_groups=_side_groups(stitched.side_calls, pk_by_path),
+        pk_by_path=pk_by_path,
         unreadable=tuple(unreadable),
     )
+
+
+def _thread_view(
+    thread: threads.Thread, pk_by_path: dict[str, int], freshness: dict[str, tuple[Any, ...]]
+) -> ThreadView:
+    """Follow the newest-looking variant at each step; fold the others, with what followed them, beside it."""
+    children: dict[int, list[int]] = {}
+    roots: list[int] = []
+    stack: list[int] = []  # the open path of the depth-first step list
+    for index, step in enumerate(thread.steps):
+        del stack[step.depth :]
+        (children.setdefault(stack[-1], []) if stack else roots).append(index)
+        stack.append(index)
+
+    def size(index: int) -> int:
+        return 1 + sum(size(child) for child in children.get(index, ()))
+
+    def rank(index: int) -> tuple[Any, ...]:
+        return freshness.get(thread.steps[index].recording.path, ()), size(index)
+
+    def branch(index: int, indent: int) -> list[StepView]:
+        """A folded variant and what followed it; only a further fork indents."""
+        step = thread.steps[index]
+        views = [StepView(step=step, pk=pk_by_path.get(step.recording.path), number=step.depth + 1, indent=indent,
+                          in_variant=True)]  # fmt: skip
+        kids = children.get(index, [])
+        for child in kids:
+            views.extend(branch(child, indent + (len(kids) > 1)))
+        return views
+
+    main: list[StepView] = []
+    variant_count = 0
+    siblings = roots
+    while siblings:
+        chosen = max(siblings, key=rank)
+        variants = []
+        for other in siblings:
+            if other != chosen:
+                steps = branch(other, 0)
+                label = thread.steps[other].variant_label or "same request"
+                variants.append(
+                    VariantView(label=label, steps=tuple(steps), tokens=sum(v.step.tokens or 0 for v in steps))
+                )
+        variant_count += len(variants)
+        step = thread.steps[chosen]
+        main.append(StepView(step=step, pk=pk_by_path.get(step.recording.path), number=step.depth + 1,
+                             variants=tuple(variants)))  # fmt: skip
+        siblings = children.get(chosen, [])
+    return ThreadView(
+        steps=tuple(main),
+        tokens=sum(v.step.tokens or 0 for v in main),
+        all_tokens=thread.tokens,
+        variant_count=variant_count,
+    )
+
+
+def _verdict(rec: Recording) -> str:
+    text = rec.choices[0].content.strip() if rec.choices else ""
+    return " ".join(text.split())[:40] or "(no answer)"
+
+
+def _side_groups(side_calls: tuple[threads.SideCall, ...], pk_by_path: dict[str, int]) -> tuple[SideGroup, ...]:
+    """Side calls by kind; safety checks in the order their checked conversation grew, with their verdicts."""
+    by_label: dict[str, list[threads.SideCall]] = {}
+    for call in side_calls:
+        by_label.setdefault(call.label, []).append(call)
+    groups = []
+    for label, calls in sorted(by_label.items(), key=lambda item: -len(item[1])):
+        safety = label == "safety check"
+        if safety:
+            calls.sort(key=lambda c: (sum(len(m.content) for m in c.recording.request_messages), c.recording.path))
+        rows = tuple(
+            {
+                "pk": pk_by_path.get(c.recording.path),
+                "path": c.recording.path,
+                "model": c.recording.model,
+                "text": _verdict(c.recording) if safety or c.recording.choices else c.recording.summary,
+                "tokens": c.recording.usage.total_tokens if c.recording.usage else None,
+                "attached_to": c.attached_to,
+            }
+            for c in calls
+        )
+        counts: dict[str, int] = {}
+        if safety:
+            for row in rows:
+                counts[row["text"]] = counts.get(row["text"], 0) + 1
+        groups.append(
+            SideGroup(
+                label=label,
+                calls=rows,
+                tokens=sum(row["tokens"] or 0 for row in rows),
+                verdicts=tuple(sorted(counts.items(), key=lambda item: -item[1])),
+            )
+        )
+    return tuple(groups)
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,18 +719,46 @@ class MissingGroup:
     provider: str
     model: str
     rows: tuple[dict[str, Any], ...]
+    fix: str  # what to change, for this group
+    requested: int  # streams that asked for usage and still got none
 
 
-def missing_usage_list() -> tuple[MissingGroup, ...]:
-    """Every stream without a usage chunk, grouped by test file, provider and model."""
+@dataclass(frozen=True, slots=True)
+class MissingUsage:
+    groups: tuple[MissingGroup, ...]
+    total: int
+    by_provider: tuple[tuple[str, int], ...]
+    test_files: int
+    with_variant: int  # streams whose call was also recorded with usage
+
+
+def _missing_fix(test_file: str, requested: int, count: int) -> str:
+    """What to change for one group of streams without usage."""
+    if requested == count:
+        return (
+            "These requests set include_usage, yet no usage chunk came back: the provider ignores "
+            "stream_options or the stream was cut short. Check the provider's support, then re-record."
+        )
+    if not test_file:
+        return (
+            "These calls ran outside any test (session setup, or a server that lost the test context). "
+            'Set stream_options={"include_usage": True} where that code streams, then re-record.'
+        )
+    return (
+        f'In {test_file}, pass stream_options={{"include_usage": True}} to each streaming chat completion call '
+        "(or let the client fixture set it), then re-record these tests with OGX_TEST_INFERENCE_MODE=record."
+    )
+
+
+def missing_usage_list() -> MissingUsage:
+    """Every stream without a usage chunk, grouped by test file, provider and model, with what to change."""
     rows = RecordingEntry.objects.filter(missing_usage=True).order_by(
         "test_file", "provider", "model", "test_id", "path"
     )
-    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     found = list(
         rows.values(
-            "pk", "path", "test_id", "test_file", "provider", "model", "missing_usage_reason", "include_usage",
-            "request_key",
+            "pk", "path", "test_id", "test_file", "test_name", "test_params", "provider", "model",
+            "missing_usage_reason", "include_usage", "request_key", "root__name",
         )
     )  # fmt: skip
     # A variant of the same call (same test, same messages) that was recorded with usage: link it.
@@ -460,18 +774,50 @@ def missing_usage_list() -> tuple[MissingGroup, ...]:
         ).values_list("test_id", "request_key", "pk")
         for test_id, request_key, pk in candidates:
             with_usage.setdefault((test_id, request_key), pk)
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    providers: dict[str, int] = {}
     for row in found:
         row["variant_with_usage"] = with_usage.get((row["test_id"], row["request_key"]))
+        row["query"] = urlencode({"id": row["test_id"]}) if row["test_id"] else ""
         groups.setdefault((row["test_file"], row["provider"], row["model"]), []).append(row)
-    return tuple(MissingGroup(test_file=k[0], provider=k[1], model=k[2], rows=tuple(v)) for k, v in groups.items())
+        providers[row["provider"]] = providers.get(row["provider"], 0) + 1
+    built = []
+    for (test_file, provider, model), members in groups.items():
+        requested = sum(1 for row in members if row["include_usage"] is True)
+        built.append(
+            MissingGroup(
+                test_file=test_file,
+                provider=provider,
+                model=model,
+                rows=tuple(members),
+                fix=_missing_fix(test_file, requested, len(members)),
+                requested=requested,
+            )
+        )
+    return MissingUsage(
+        groups=tuple(built),
+        total=len(found),
+        by_provider=tuple(sorted(providers.items(), key=lambda item: -item[1])),
+        test_files=len({row["test_file"] for row in found if row["test_file"]}),
+        with_variant=sum(1 for row in found if row["variant_with_usage"]),
+    )
 
 
-def error_list() -> tuple[dict[str, Any], ...]:
+@dataclass(frozen=True, slots=True)
+class ErrorList:
+    errors: tuple[dict[str, Any], ...]  # files the parser could not read
+    recorded_errors: int  # readable recordings that hold a provider exception or an HTTP error
+
+
+def error_list() -> ErrorList:
     """The files the parser could not read, each with its error."""
-    return tuple(
-        RecordingEntry.objects.exclude(parse_error="")
-        .order_by("root__name", "path")
-        .values("pk", "path", "parse_error", "size", "root__name")
+    return ErrorList(
+        errors=tuple(
+            RecordingEntry.objects.exclude(parse_error="")
+            .order_by("root__name", "path")
+            .values("pk", "path", "parse_error", "size", "root__name")
+        ),
+        recorded_errors=RecordingEntry.objects.filter(parse_error="").exclude(error="").count(),
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 from django.contrib.auth.decorators import login_not_required
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -16,7 +16,6 @@ from django_htmx.middleware import HtmxDetails
 
 from recorder_ui import diffing, indexer, selectors
 from recorder_ui.domain import gitsource
-from recorder_ui.domain.checks import FIX
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -43,7 +42,9 @@ def wants_json(request: HttpRequest) -> bool:
 
 
 def _page(request: HtmxHttpRequest, template: str, partial: str, context: dict[str, Any]) -> HttpResponse:
-    name = f"{template}#{partial}" if request.htmx and partial else template
+    # A history restore (back button after a cache miss) asks for the whole page, not the fragment.
+    fragment = request.htmx and not request.htmx.history_restore_request
+    name = f"{template}#{partial}" if fragment and partial else template
     return render(request, name, context)
 
 
@@ -66,7 +67,7 @@ def overview_json(request: HttpRequest) -> HttpResponse:
     return json_response(selectors.overview())
 
 
-def _list_params(request: HttpRequest) -> dict[str, str]:
+def _params(request: HttpRequest) -> dict[str, str]:
     return {key: request.GET.get(key, "")[:500] for key in request.GET}
 
 
@@ -74,7 +75,7 @@ def _list_params(request: HttpRequest) -> dict[str, str]:
 @vary_on_headers("HX-Request", "Accept")
 def recording_list(request: HtmxHttpRequest) -> HttpResponse:
     _refresh()
-    page = selectors.recording_page(params=_list_params(request))
+    page = selectors.recording_page(params=_params(request))
     if wants_json(request):
         return json_response(page)
     return _page(request, "recordings/list.html", "results", {"page": page})
@@ -82,16 +83,20 @@ def recording_list(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_GET
 def recording_list_json(request: HttpRequest) -> HttpResponse:
-    return json_response(selectors.recording_page(params=_list_params(request)))
+    return json_response(selectors.recording_page(params=_params(request)))
+
+
+def _recording_tab(request: HtmxHttpRequest, pk: int, tab: str) -> HttpResponse:
+    detail = selectors.recording_get(pk=pk, tab=tab)
+    return _page(request, "recordings/detail.html", "tabs", {"detail": detail})
 
 
 @require_GET
-@vary_on_headers("Accept")
+@vary_on_headers("HX-Request", "Accept")
 def recording_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    detail = selectors.recording_get(pk=pk)
     if wants_json(request):
-        return json_response(_detail_json(detail))
-    return render(request, "recordings/detail.html", {"detail": detail})
+        return recording_detail_json(request, pk)
+    return _recording_tab(request, pk, "conversation")
 
 
 def _detail_json(detail: selectors.RecordingDetail) -> dict[str, Any]:
@@ -105,46 +110,41 @@ def recording_detail_json(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
+@vary_on_headers("HX-Request", "Accept")
 def recording_chunks(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    chunks = selectors.recording_chunks(pk=pk)
+    """The Chunks tab, loaded on demand: the whole page, the tab alone for htmx, or the rows as JSON."""
     if wants_json(request):
-        return json_response({"chunks": chunks})
-    return render(request, "recordings/chunks.html", {"chunks": chunks, "pk": pk})
+        return json_response({"chunks": selectors.recording_chunks(pk=pk)})
+    return _recording_tab(request, pk, "chunks")
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 def recording_raw(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """The Raw tab (pretty JSON, or a download link above the size cap); ?download=1 sends the file."""
+    if not request.GET.get("download"):
+        return _recording_tab(request, pk, "raw")
     entry, data = selectors.recording_raw(pk=pk)
     if data is None:
-        return render(request, "recordings/raw.html", {"entry": entry, "missing": True}, status=404)
-    if request.GET.get("download") or len(data) > selectors.settings.RAW_VIEW_MAX_BYTES:
-        if not request.GET.get("download"):
-            return render(request, "recordings/raw.html", {"entry": entry, "too_large": True, "size": len(data)})
-        response = HttpResponse(data, content_type="application/json")
-        response["Content-Disposition"] = f'attachment; filename="{entry.path.rsplit("/", 1)[-1]}"'
-        return response
-    try:
-        pretty = orjson.dumps(orjson.loads(data), option=orjson.OPT_INDENT_2).decode()
-    except orjson.JSONDecodeError:
-        pretty = data.decode("utf-8", errors="replace")
-    return render(request, "recordings/raw.html", {"entry": entry, "pretty": pretty})
+        raise Http404("the file is gone or unreadable")
+    response = HttpResponse(data, content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{entry.path.rsplit("/", 1)[-1]}"'
+    return response
 
 
 @require_GET
 @vary_on_headers("HX-Request", "Accept")
 def test_list(request: HtmxHttpRequest) -> HttpResponse:
     _refresh()
-    query = request.GET.get("q", "")[:500]
-    groups = selectors.test_list(query=query, suite=request.GET.get("suite", "")[:500])
+    page = selectors.test_page(params=_params(request))
     if wants_json(request):
-        return json_response({"groups": groups})
-    return _page(request, "tests/list.html", "results", {"groups": groups, "query": query})
+        return json_response(page)
+    return _page(request, "tests/list.html", "results", {"page": page})
 
 
 @require_GET
 def test_list_json(request: HttpRequest) -> HttpResponse:
-    groups = selectors.test_list(query=request.GET.get("q", "")[:500], suite=request.GET.get("suite", "")[:500])
-    return json_response({"groups": groups})
+    return json_response(selectors.test_page(params=_params(request)))
 
 
 def _test_json(detail: selectors.TestDetail) -> dict[str, Any]:
@@ -159,54 +159,63 @@ def _test_json(detail: selectors.TestDetail) -> dict[str, Any]:
         ]
         for thread in detail.stitched.threads
     ]  # fmt: skip
+    main_lines = [[v.step.recording.path for v in view.steps] for view in detail.thread_views]
     side = [
         {"path": s.recording.path, "label": s.label, "attached_to": s.attached_to} for s in detail.stitched.side_calls
     ]
-    return {"test_id": detail.test_id, "recordings": detail.recordings, "tokens": detail.tokens,
-            "missing_usage": detail.missing, "threads": threads, "side_calls": side,
-            "unreadable": detail.unreadable}  # fmt: skip
+    return {"test_id": detail.test_id, "root": detail.root, "roots": detail.roots, "recordings": detail.recordings,
+            "tokens": detail.tokens, "missing_usage": detail.missing, "threads": threads, "main_lines": main_lines,
+            "side_calls": side, "unreadable": detail.unreadable}  # fmt: skip
+
+
+def _test_detail(request: HttpRequest) -> selectors.TestDetail:
+    return selectors.test_get(test_id=request.GET.get("id", ""), root=request.GET.get("root", "")[:200])
 
 
 @require_GET
 @vary_on_headers("Accept")
 def test_detail(request: HtmxHttpRequest) -> HttpResponse:
-    detail = selectors.test_get(test_id=request.GET.get("id", ""))
+    detail = _test_detail(request)
     if wants_json(request):
         return json_response(_test_json(detail))
-    return render(request, "tests/detail.html", {"detail": detail, "show_all_side": request.GET.get("side") == "all"})
+    context = {"detail": detail, "show_all_side": request.GET.get("side") == "all", "side_limit": SIDE_ROWS}
+    return render(request, "tests/detail.html", context)
+
+
+SIDE_ROWS = 50  # side calls shown per kind before a "show all" link
 
 
 @require_GET
 def test_detail_json(request: HttpRequest) -> HttpResponse:
-    return json_response(_test_json(selectors.test_get(test_id=request.GET.get("id", ""))))
+    return json_response(_test_json(_test_detail(request)))
 
 
 @require_GET
 @vary_on_headers("Accept")
 def missing_usage(request: HtmxHttpRequest) -> HttpResponse:
-    groups = selectors.missing_usage_list()
+    data = selectors.missing_usage_list()
     if wants_json(request):
-        return json_response({"groups": groups, "fix": FIX})
-    return render(request, "usage/missing.html", {"groups": groups, "fix": FIX})
+        return json_response(data)
+    return render(request, "usage/missing.html", {"data": data})
 
 
 @require_GET
 def missing_usage_json(request: HttpRequest) -> HttpResponse:
-    return json_response({"groups": selectors.missing_usage_list(), "fix": FIX})
+    return json_response(selectors.missing_usage_list())
 
 
 @require_GET
 @vary_on_headers("Accept")
 def error_list(request: HtmxHttpRequest) -> HttpResponse:
-    errors = selectors.error_list()
+    data = selectors.error_list()
     if wants_json(request):
-        return json_response({"errors": errors})
-    return render(request, "recordings/errors.html", {"errors": errors})
+        return json_response(data)
+    return render(request, "recordings/errors.html", {"data": data})
 
 
 @require_GET
 def error_list_json(request: HttpRequest) -> HttpResponse:
-    return json_response({"errors": selectors.error_list()})
+    return json_response(selectors.error_list())
 
 
 def _diff_args(request: HttpRequest) -> dict[str, str]:
@@ -320,6 +329,3 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 def server_error(request: HttpRequest) -> HttpResponse:
     return render(request, "500.html", status=500)
-
-
-__all__ = ["FileResponse"]

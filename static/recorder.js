@@ -2,9 +2,10 @@
 (function () {
   "use strict";
   let selected = -1;
+  // Rows with a link, in every table marked data-rows, skipping those hidden in a closed <details>.
   function rows() {
-    const table = document.querySelector("table[data-rows]");
-    return table ? Array.from(table.querySelectorAll("tbody tr")).filter((tr) => tr.querySelector("a")) : [];
+    return Array.from(document.querySelectorAll("table[data-rows] tbody tr"))
+      .filter((tr) => tr.querySelector("a") && tr.getClientRects().length > 0);
   }
   function select(index) {
     const all = rows();

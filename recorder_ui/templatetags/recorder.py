@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -68,3 +69,24 @@ def short_path(path: str) -> str:
 def folder_name(path: str) -> str:
     """The last part of a folder path (the full path goes in a tooltip)."""
     return str(path).rstrip("/").rsplit("/", 1)[-1]
+
+
+@register.filter
+def image_kind(url: str) -> str:
+    """ "data" for an inline image (shown as a thumbnail), "web" for an http(s) link, else "other" (text only)."""
+    head = str(url)[:16].strip().lower()
+    if head.startswith("data:image/"):
+        return "data"
+    if head.startswith(("https://", "http://")):
+        return "web"
+    return "other"
+
+
+@register.filter
+def iso_time(value: Any) -> str:
+    """An ISO 8601 time string as "2026-11-24 21:20:43 UTC"; anything else as it is."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return moment.strftime("%Y-%m-%d %H:%M:%S") + (" UTC" if moment.utcoffset() is not None else "")
