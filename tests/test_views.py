@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -185,3 +186,112 @@ def test_reindex_button_and_health(client: Client, indexed: None) -> None:
     assert plain.status_code == 302 and plain["Location"] == "/"
     health = client.get("/healthz").json()
     assert health["status"] == "ok" and health["recordings"] == 16
+
+
+def test_recording_tabs_are_pages_and_htmx_swaps_only_the_tab(client: Client, indexed: None) -> None:
+    entry = _entry("Oslo")
+    for suffix, selected in (("", "Conversation"), ("chunks/", "Chunks"), ("raw/", "Raw")):
+        full = client.get(f"/recordings/{entry.pk}/{suffix}").content.decode()
+        assert "<html" in full and 'id="file-path"' in full, suffix
+        assert re.search(rf'aria-selected="true">{selected}\b', full), suffix
+        partial = client.get(f"/recordings/{entry.pk}/{suffix}", **HTMX)
+        body = partial.content.decode()
+        assert '<div id="tabs"' in body and "<html" not in body and 'id="file-path"' not in body, suffix
+        assert "HX-Request" in partial["Vary"]
+    restore = client.get(
+        f"/recordings/{entry.pk}/chunks/", HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
+    )
+    assert "<html" in restore.content.decode()  # the back button after a cache miss needs the whole page
+    rows = client.get(f"/recordings/{entry.pk}/chunks/", **JSON).json()["chunks"]
+    assert len(rows) == entry.chunk_count == 11
+    assert client.get(f"/recordings/{entry.pk}/raw/", {"download": "1"})["Content-Type"] == "application/json"
+
+
+def test_tool_call_links_the_request_that_carries_its_result(client: Client, indexed: None) -> None:
+    rows = list(RecordingEntry.objects.filter(test_id__contains="trip_planner").order_by("message_count"))
+    body = client.get(f"/recordings/{rows[0].pk}/").content.decode()
+    assert f'href="/recordings/{rows[1].pk}/">in the next request of this test' in body
+
+
+def test_test_page_folds_variants_and_groups_side_calls(client: Client, tmp_path: Path) -> None:
+    from tests.test_selectors import WEATHER, weather_test
+
+    weather_test(tmp_path)
+    indexer.index_recordings(root=tmp_path, name="main")
+    body = client.get("/test/", {"id": WEATHER}).content.decode()
+    assert body.count('<details class="variants">') == 1 and "1 other variant of step 1" in body
+    assert body.index("agents/b1") < body.index('<details class="variants">') < body.index("agents/a1")
+    assert "2 safety checks" in body and "unsafe S1 × 1" in body
+    data = client.get("/test.json", {"id": WEATHER}).json()
+    assert [Path(p).stem for p in data["main_lines"][0]] == ["b1", "b2"]
+    assert data["root"] == "main" and data["roots"] == ["main"]
+    assert client.get("/test/", {"id": WEATHER, "root": "elsewhere"}).status_code == 404
+
+
+def test_tests_list_pages_and_filters(client: Client, indexed: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from recorder_ui import selectors
+
+    monkeypatch.setattr(selectors, "TEST_PAGE_SIZE", 3)
+    data = client.get("/tests.json").json()
+    assert data["pages"] > 1 and data["next_query"] == "page=2" and sum(len(g["tests"]) for g in data["groups"]) == 3
+    partial = client.get("/tests/", {"missing": "yes"}, **HTMX).content.decode()
+    assert "<html" not in partial and "streaming_02" in partial and "trip_planner" not in partial
+    page = client.get("/tests/", {"page": "2"}).content.decode()
+    assert "<html" in page and "page 2 of" in page
+
+
+def test_missing_usage_page_says_how_to_fix_each_group(client: Client, indexed: None) -> None:
+    body = client.get("/missing-usage/").content.decode()
+    assert "<strong>Fix:</strong> In tests/integration/inference/" in body and "include_usage not requested" in body
+    data = client.get("/missing-usage/", **JSON).json()
+    assert data["total"] == 1 and data["groups"][0]["fix"].startswith("In tests/integration/inference/")
+
+
+def test_reindex_status_shows_progress_while_running(
+    client: Client, indexed: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = {
+        "running": True,
+        "root": "samples",
+        "done": 3,
+        "total": 16,
+        "reports": [],
+        "error": "",
+        "finished_at": None,
+    }
+    monkeypatch.setattr(indexer, "refresh_state", lambda: dict(state))
+    body = client.get("/reindex/status/", **HTMX).content.decode()
+    assert "Re-indexing samples" in body and '3</span> of <span class="num">16' in body
+    assert 'hx-trigger="every 1s"' in body  # keeps polling until the run is over
+    state.update(running=False, finished_at="2026-01-02T03:04:05+00:00",
+                 reports=[{"root": "samples", "added": 1, "updated": 0, "removed": 0, "failed": []}])  # fmt: skip
+    done = client.get("/reindex/status/", **HTMX).content.decode()
+    assert "every 1s" not in done and "2026-01-02 03:04:05 UTC" in done and "samples: 1 added" in done
+
+
+def test_display_filters() -> None:
+    from recorder_ui.templatetags import recorder as filters
+
+    assert filters.image_kind("data:image/png;base64,AAAA") == "data"
+    assert filters.image_kind("https://example.org/cat.png") == "web"
+    assert filters.image_kind("javascript:alert(1)") == filters.image_kind("data:text/html,<b>") == "other"
+    assert filters.clip("abcdef", 4) == "abc…" and filters.clip("abc", 4) == "abc" and filters.clip(None, 3) == ""
+    assert filters.num(1234567) == "1,234,567" and filters.num(None) == "–"
+    assert filters.size(2048) == "2.0 KB" and filters.iso_time("nope") == "nope"
+
+
+def test_a_non_web_image_url_is_text_not_a_link(client: Client, tmp_path: Path) -> None:
+    from tests.builders import stream_recording, write
+
+    rec = stream_recording(test_id="tests/integration/inference/test_v.py::test_v", text="A cat.")
+    rec["request"]["body"]["messages"] = [{"role": "user", "content": [
+        {"type": "text", "text": "What is this?"},
+        {"type": "image_url", "image_url": {"url": "javascript:alert(1)"}},
+        {"type": "image_url", "image_url": {"url": "https://example.org/cat.png"}},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}]}]  # fmt: skip
+    write(tmp_path, "inference", rec, name="vision.json")
+    indexer.index_recordings(root=tmp_path, name="main")
+    body = client.get(f"/recordings/{RecordingEntry.objects.get().pk}/").content.decode()
+    assert 'href="javascript:' not in body and "image: javascript:alert(1)" in body
+    assert 'href="https://example.org/cat.png"' in body and '<img class="thumb" src="data:image/png;base64,' in body
+    assert '<img class="thumb" src="https://' not in body  # remote images are never fetched

@@ -90,3 +90,10 @@ def iso_time(value: Any) -> str:
     except ValueError:
         return str(value)
     return moment.strftime("%Y-%m-%d %H:%M:%S") + (" UTC" if moment.utcoffset() is not None else "")
+
+
+@register.filter
+def clip(value: Any, limit: int) -> str:
+    """Cut a string to `limit` characters with an ellipsis: a cheap truncatechars for long tables."""
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"

@@ -1,0 +1,217 @@
+"""Selectors on hand-made recordings indexed into the test database: pages, threads, variants, missing usage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.http import Http404
+
+from recorder_ui import indexer, selectors
+from recorder_ui.models import RecordingEntry
+from tests.builders import stream_recording, write
+
+pytestmark = pytest.mark.django_db
+
+COMPLETION = "openai.types.chat.chat_completion.ChatCompletion"
+WEATHER = "tests/integration/agents/test_weather.py::test_weather[txt=openai/gpt-4o]"
+USER = {"role": "user", "content": "What is the weather in Oslo?"}
+SAFETY = "Task: Check if there is unsafe content in 'User' messages in conversations according to our policy."
+
+
+def chat(
+    *,
+    test_id: str | None,
+    messages: list[dict[str, Any]],
+    text: str | None = None,
+    call: tuple[str, str, dict[str, Any]] | None = None,
+    tokens: int = 20,
+    model: str = "gpt-4o",
+    params: dict[str, Any] | None = None,
+    newer: bool = True,
+) -> dict[str, Any]:
+    """A non-streamed chat completion; `newer` adds the keys later writers add (format doc, section 8)."""
+    message: dict[str, Any] = {"role": "assistant", "content": text, "tool_calls": None}
+    if call:
+        call_id, name, args = call
+        message["tool_calls"] = [{"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}]  # fmt: skip
+    recording: dict[str, Any] = {
+        "test_id": test_id,
+        "request": {"method": "POST", "url": "https://api.openai.com/v1/v1/chat/completions", "headers": {},
+                    "endpoint": "/v1/chat/completions", "model": model,
+                    "body": {"model": model, "messages": messages, "stream": False, **(params or {})}},
+        "response": {"is_streaming": False, "body": {"__type__": COMPLETION, "__data__": {
+            "id": "rec-0", "object": "chat.completion", "created": 0, "model": model,
+            "choices": [{"index": 0, "finish_reason": "tool_calls" if call else "stop", "message": message}],
+            "usage": {"prompt_tokens": tokens - 5, "completion_tokens": 5, "total_tokens": tokens}}}},
+    }  # fmt: skip
+    if newer:
+        recording["id_normalization_mapping"] = {}
+    return recording
+
+
+def asked(call_id: str) -> dict[str, Any]:
+    """The assistant message a later request repeats for a tool call."""
+    return {"role": "assistant", "content": "", "tool_calls": [
+        {"id": call_id, "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}]}  # fmt: skip
+
+
+def result(call_id: str) -> dict[str, Any]:
+    return {"role": "tool", "tool_call_id": call_id, "content": "sunny, 21 C"}
+
+
+def weather_test(root: Path) -> dict[str, Path]:
+    """One test recorded twice: an old variant (A) and a newer one with parallel_tool_calls (B), two steps each."""
+    new = {"parallel_tool_calls": True}
+    files = {
+        "a1": chat(test_id=WEATHER, messages=[USER], call=("call_a", "get_weather", {"city": "Oslo"}), newer=False),
+        "a2": chat(test_id=WEATHER, messages=[USER, asked("call_a"), result("call_a")], text="Sunny.", newer=False),
+        "b1": chat(test_id=WEATHER, messages=[USER], call=("call_b", "get_weather", {"city": "Oslo"}), params=new),
+        "b2": chat(test_id=WEATHER, messages=[USER, asked("call_b"), result("call_b")], text="Sunny!", params=new,
+                   tokens=30),
+        "safe": chat(test_id=WEATHER, model="llama-guard3:1b", text="safe", tokens=300,
+                     messages=[{"role": "user", "content": SAFETY + " User: What is the weather in Oslo? " * 3}]),
+        "unsafe": chat(test_id=WEATHER, model="llama-guard3:1b", text="unsafe\nS1", tokens=200,
+                       messages=[{"role": "user", "content": SAFETY + " User: hi"}]),
+    }  # fmt: skip
+    return {key: write(root, "agents", rec, name=f"{key}.json") for key, rec in files.items()}
+
+
+@pytest.fixture
+def weather(tmp_path: Path) -> dict[str, Path]:
+    paths = weather_test(tmp_path)
+    indexer.index_recordings(root=tmp_path, name="main")
+    return paths
+
+
+def _name(view: selectors.StepView) -> str:
+    return Path(view.step.recording.path).stem
+
+
+def test_thread_follows_the_newest_variant_and_folds_the_other(weather: dict[str, Path]) -> None:
+    detail = selectors.test_get(test_id=WEATHER)
+    [thread] = detail.thread_views
+    assert [_name(v) for v in thread.steps] == ["b1", "b2"]
+    [variant] = thread.steps[0].variants
+    assert [_name(v) for v in variant.steps] == ["a1", "a2"]  # the old step 1 and what followed it
+    assert "parallel_tool_calls" in variant.label
+    assert all(v.in_variant and v.indent == 0 for v in variant.steps)  # a straight chain does not indent
+    assert thread.steps[1].variants == ()
+    assert (thread.tokens, variant.tokens, thread.all_tokens) == (50, 40, 90)
+    [turn] = thread.steps[0].step.answer
+    [(call, answer)] = turn.results
+    assert call.id == "call_b" and answer is not None and answer.content == "sunny, 21 C"
+
+
+def test_side_calls_group_by_kind_with_safety_verdicts_in_conversation_order(weather: dict[str, Path]) -> None:
+    detail = selectors.test_get(test_id=WEATHER)
+    [group] = detail.side_groups
+    assert group.label == "safety check" and group.tokens == 500
+    assert [row["text"] for row in group.calls] == ["unsafe S1", "safe"]  # the shorter conversation was checked first
+    assert dict(group.verdicts) == {"safe": 1, "unsafe S1": 1}
+    assert all(row["pk"] for row in group.calls)
+
+
+def test_a_test_in_two_roots_shows_one_root_at_a_time(weather: dict[str, Path], tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    write(other, "agents", chat(test_id=WEATHER, messages=[USER], text="Rain."), name="only.json")
+    indexer.index_recordings(root=other, name="branch")
+    first = selectors.test_get(test_id=WEATHER)
+    assert (first.root, first.roots, first.recordings) == ("branch", ("branch", "main"), 1)
+    assert selectors.test_get(test_id=WEATHER, root="main").recordings == 6
+    with pytest.raises(Http404):
+        selectors.test_get(test_id=WEATHER, root="nope")
+    with pytest.raises(Http404):
+        selectors.test_get(test_id="")
+
+
+def test_recording_links_a_tool_call_to_the_request_that_carries_its_result(weather: dict[str, Path]) -> None:
+    step1 = RecordingEntry.objects.get(path__endswith="b1.json")
+    step2 = RecordingEntry.objects.get(path__endswith="b2.json")
+    detail = selectors.recording_get(pk=step1.pk)
+    assert detail.result_pks == {"call_b": step2.pk}
+    assert detail.tab == "conversation" and detail.chunks == () and detail.raw_text == ""
+
+
+def test_recording_tabs_fill_only_what_they_show(weather: dict[str, Path], tmp_path: Path, settings: Any) -> None:
+    write(tmp_path, "inference", stream_recording(test_id="tests/integration/inference/test_s.py::test_s", text="Hello"),
+          name="stream.json")  # fmt: skip
+    indexer.index_recordings(root=tmp_path, name="main")
+    entry = RecordingEntry.objects.get(path__endswith="stream.json")
+    chunks = selectors.recording_get(pk=entry.pk, tab="chunks")
+    assert chunks.tab == "chunks" and len(chunks.chunks) == entry.chunk_count > 0
+    raw = selectors.recording_get(pk=entry.pk, tab="raw")
+    assert raw.raw_state == "shown" and '"test_id"' in raw.raw_text
+    assert selectors.recording_get(pk=entry.pk, tab="bogus").tab == "conversation"
+    settings.RAW_VIEW_MAX_BYTES = 10
+    assert selectors.recording_get(pk=entry.pk, tab="raw").raw_state == "too-large"
+    settings.RAW_VIEW_MAX_BYTES = 10**6
+    (tmp_path / entry.path).unlink()
+    gone = selectors.recording_get(pk=entry.pk, tab="raw")
+    assert gone.raw_state == "missing" and gone.recording.kind == "invalid"
+    with pytest.raises(Http404):
+        selectors.recording_get(pk=10**9)
+
+
+def test_tests_page_groups_by_file_and_pages(weather: dict[str, Path], tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    for n in range(3):
+        test_id = f"tests/integration/inference/test_many.py::test_case[p{n}]"
+        write(tmp_path, "inference", chat(test_id=test_id, messages=[{"role": "user", "content": f"q{n}"}]),
+              name=f"many{n}.json")  # fmt: skip
+    indexer.index_recordings(root=tmp_path, name="main")
+    monkeypatch.setattr(selectors, "TEST_PAGE_SIZE", 2)
+    first = selectors.test_page(params={})
+    assert (first.total, first.pages, first.next_query) == (4, 2, "page=2")
+    assert [(g.test_file, len(g.tests)) for g in first.groups] == [
+        ("tests/integration/agents/test_weather.py", 1), ("tests/integration/inference/test_many.py", 1)]  # fmt: skip
+    second = selectors.test_page(params={"page": "2"})
+    [many] = [g for g in second.groups if g.test_file.endswith("test_many.py")]
+    assert many.continued and many.test_count == 3 and len(many.tests) == 2  # whole-file totals on every page
+    assert selectors.test_page(params={"q": "weather"}).total == 1
+    assert selectors.test_page(params={"suite": "inference", "page": "x"}).total == 3
+    assert selectors.test_page(params={"missing": "yes"}).total == 0
+
+
+def test_missing_usage_says_what_to_change_per_group(tmp_path: Path) -> None:
+    test_id = "tests/integration/inference/test_stream.py::test_stream[txt=openai/gpt-4o-mini]"
+    write(tmp_path, "inference", stream_recording(test_id=test_id, usage=False), name="old.json")
+    write(tmp_path, "inference", stream_recording(test_id=test_id, usage=True), name="new.json")
+    write(tmp_path, "common", stream_recording(test_id=None, usage=False, text="Other"), name="setup.json")
+    indexer.index_recordings(root=tmp_path, name="main")
+    data = selectors.missing_usage_list()
+    assert (data.total, data.test_files, data.with_variant) == (2, 1, 1)
+    assert data.by_provider == (("api.openai.com", 2),)
+    by_file = {g.test_file: g for g in data.groups}
+    assert by_file["tests/integration/inference/test_stream.py"].fix.startswith(
+        "In tests/integration/inference/test_stream.py, pass stream_options"
+    )
+    assert "outside any test" in by_file[""].fix
+    [row] = by_file["tests/integration/inference/test_stream.py"].rows
+    assert row["variant_with_usage"] == RecordingEntry.objects.get(path__endswith="new.json").pk
+
+
+def test_overview_counts_and_error_list(weather: dict[str, Path], tmp_path: Path) -> None:
+    write(tmp_path, "inference", "{not json", name="broken.json")
+    indexer.index_recordings(root=tmp_path, name="main")
+    data = selectors.overview()
+    assert (data.recordings, data.tests, data.parse_errors, data.errors) == (7, 1, 1, 1)
+    assert data.tokens == 20 + 20 + 20 + 30 + 300 + 200
+    assert data.by_suite[0].label == "agents" and data.by_suite[0].query == "suite=agents"
+    errors = selectors.error_list()
+    assert [e["path"] for e in errors.errors] == ["tests/integration/inference/recordings/broken.json"]
+    assert errors.recorded_errors == 0
+
+
+def test_search_needs_every_word(weather: dict[str, Path]) -> None:
+    everything = RecordingEntry.objects.all()
+    assert selectors.search(everything, "Oslo").count() == 5  # all but the safety check of "hi"
+    assert {Path(e.path).stem for e in selectors.search(everything, 'oslo "Sunny!"')} == {"b2"}
+    assert selectors.search(everything, "   ").count() == 6
+    page = selectors.recording_page(params={"q": "sunny", "sort": "-tokens", "kind": "chat", "page": "1"})
+    assert set(page.permalink.split("&")) == {"q=sunny", "sort=-tokens", "kind=chat"}
+    assert [row["total_tokens"] for row in page.rows] == sorted(
+        (row["total_tokens"] for row in page.rows), reverse=True
+    )
