@@ -98,7 +98,8 @@ def overview() -> Overview:
         entries.exclude(test_id="")
         .values("test_id")
         .annotate(tokens=Sum("total_tokens"), recordings=Count("pk"))
-        .order_by("-tokens")[:10]
+        .filter(tokens__gt=0)
+        .order_by("-tokens", "test_id")[:10]
     )
     roots = tuple(
         {
@@ -393,7 +394,7 @@ class TestGroup:
     tests: tuple[dict[str, Any], ...]  # the file's tests on this page
     test_count: int  # every matching test of the file, on any page
     recordings: int
-    tokens: int
+    tokens: int | None  # None when no recording of the file carries usage
     missing: int
     continued: bool = False  # the file's first tests are on the previous page
 
@@ -461,7 +462,7 @@ def test_page(*, params: dict[str, str]) -> TestPage:
                 tests=tuple(members),
                 test_count=whole["tests"] if whole else len(members),
                 recordings=whole["file_recordings"] if whole else sum(t["recordings"] for t in members),
-                tokens=(whole["file_tokens"] or 0) if whole else sum(t["tokens"] or 0 for t in members),
+                tokens=whole["file_tokens"] if whole else sum(t["tokens"] or 0 for t in members),
                 missing=whole["file_missing"] if whole else sum(t["missing"] for t in members),
                 continued=position == 0 and number > 1 and _file_starts_before(tests, name, number),
             )

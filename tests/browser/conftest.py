@@ -33,14 +33,27 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
     return {**browser_context_args, "viewport": {"width": 1280, "height": 900}}
 
 
+README_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+README_NAMES = {"overview", "test-thread", "recording"}
+
+
 @pytest.fixture
 def shot():  # type: ignore[no-untyped-def]
-    """Save a full-page screenshot as a test artifact."""
+    """Save a full-page screenshot as a test artifact.
+
+    With RECORDER_UI_README_SHOTS=1 the three the README shows are copied to docs/screenshots/ as well.
+    """
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     def take(page: Any, name: str) -> Path:
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.evaluate("() => window.scrollTo(0, 0)")  # the sticky header stays on top of a full-page shot
+        # caret="initial": hiding the caret leaves style="" on inputs, which a later htmx history restore
+        # would re-apply as an inline style the CSP blocks.
+        page.screenshot(path=str(path), full_page=True, caret="initial")
+        if name in README_NAMES and os.environ.get("RECORDER_UI_README_SHOTS") == "1":
+            README_SHOTS.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, README_SHOTS / path.name)
         return path
 
     return take

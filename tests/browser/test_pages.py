@@ -193,3 +193,71 @@ def test_diff_page_loads_a_pair_view_when_opened(live_server: Any, page: Any, co
     expect(page.locator("details.pair ins")).to_have_text("Lyon")
     shot(page, "diff")
     assert console == []
+
+
+def test_recording_tabs_switch_in_place_and_back(site: str, page: Any, console: list[str], shot: Any) -> None:
+    stream = RecordingEntry.objects.get(search_text__contains="Oslo")
+    page.goto(f"{site}/recordings/{stream.pk}/")
+    page.evaluate("() => { window.__marker = 'same page'; }")
+    page.click("a.tab:has-text('Chunks')")
+    expect(page).to_have_url(re.compile(rf"/recordings/{stream.pk}/chunks/$"))
+    expect(page.locator("a.tab[aria-selected=true]")).to_have_text(re.compile("^Chunks"))
+    shot(page, "recording-chunks")
+    page.click("a.tab:has-text('Conversation')")  # the first tab can be reopened
+    expect(page).to_have_url(re.compile(rf"/recordings/{stream.pk}/$"))
+    expect(page.locator(".response .toolpair")).to_have_count(2)
+    page.click("a.tab:has-text('Raw')")
+    expect(page.locator("pre.raw")).to_contain_text("ChatCompletionChunk")
+    page.go_back()
+    expect(page.locator(".response .toolpair")).to_have_count(2)
+    page.go_back()
+    expect(page.locator("table.chunks")).to_be_visible()
+    assert page.evaluate("() => window.__marker") == "same page"  # htmx swapped the tabs: no reload
+    assert console == []
+
+
+def test_variants_fold_under_the_newest_step(live_server: Any, page: Any, console: list[str], shot: Any,
+                                             tmp_path: Path) -> None:  # fmt: skip
+    from recorder_ui import indexer
+    from tests.test_selectors import WEATHER, weather_test
+
+    weather_test(tmp_path)
+    indexer.index_recordings(root=tmp_path, name="main")
+    page.goto(str(live_server.url) + "/test/?" + urlencode({"id": WEATHER}))
+    main_line = page.locator("section.thread > article.step")
+    expect(main_line).to_have_count(2)
+    assert "call_b" in main_line.nth(0).locator(":scope > .turn .toolcall").inner_text()
+    assert "sunny, 21 C" in main_line.nth(0).locator(":scope > .turn .toolresult").inner_text()
+    variants = page.locator("details.variants")
+    expect(variants.locator(".variant")).not_to_be_visible()
+    variants.locator("summary").click()
+    expect(variants.locator(".variant article.step")).to_have_count(2)
+    assert "call_a" in variants.locator(".toolcall").first.inner_text()
+    page.locator("details.side-group summary").first.click()
+    shot(page, "test-variants")
+    assert console == []
+
+
+def test_reindex_button_reports_without_leaving_the_page(site: str, page: Any, console: list[str]) -> None:
+    page.goto(site + "/")
+    page.evaluate("() => { window.__marker = 'same page'; }")
+    page.click("button:has-text('Re-index now')")
+    expect(page.locator("#refresh")).to_contain_text("samples: 0 added, 0 updated, 0 removed")
+    assert page.evaluate("() => window.__marker") == "same page"
+    assert console == []
+
+
+@pytest.mark.parametrize("scheme", ["dark", "light"])
+def test_pages_at_half_a_laptop_screen(site: str, browser: Any, scheme: str, shot: Any) -> None:
+    context = browser.new_context(viewport={"width": 680, "height": 900}, color_scheme=scheme)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    stream = RecordingEntry.objects.get(search_text__contains="Oslo")
+    for name, url in (("overview", "/"), ("recordings", "/recordings/"), ("recording", f"/recordings/{stream.pk}/")):
+        page.goto(site + url)
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 680, (url, width)  # nothing forces a sideways scroll
+        shot(page, f"{name}-narrow-{scheme}")
+    context.close()
+    assert errors == []
