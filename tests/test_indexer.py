@@ -192,7 +192,7 @@ def test_missing_usage_links_variants_that_have_usage(corpus: Path) -> None:
     from recorder_ui import selectors
 
     indexer.index_recordings(root=corpus, name="corpus")
-    rows = [row for group in selectors.missing_usage_list() for row in group.rows]
+    rows = [row for group in selectors.missing_usage_list().groups for row in group.rows]
     assert len(rows) == 183
     # The format doc counts 61 with byte-equal messages; matching messages normalised as section 8 prescribes
     # (empty values dropped, text parts joined, whitespace stripped) finds 2 more real variants.
