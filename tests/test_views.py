@@ -295,3 +295,31 @@ def test_a_non_web_image_url_is_text_not_a_link(client: Client, tmp_path: Path) 
     assert 'href="javascript:' not in body and "image: javascript:alert(1)" in body
     assert 'href="https://example.org/cat.png"' in body and '<img class="thumb" src="data:image/png;base64,' in body
     assert '<img class="thumb" src="https://' not in body  # remote images are never fetched
+
+
+VARIANT_TEST = (
+    "tests/integration/responses/test_tool_responses.py::test_response_streaming_multi_turn_tool_execution"
+    "[client_with_models-txt=openai/gpt-4o-user_permissions_workflow]"
+)
+HEAVY_TEST = (
+    "tests/integration/agents/test_openai_responses.py::test_output_safety_guardrails_unsafe_content"
+    "[openai_client-txt=ollama/llama3.2:3b-instruct-fp16-False]"
+)
+
+
+@pytest.mark.corpus
+def test_corpus_pages_and_the_four_variant_thread(client: Client, corpus: Path) -> None:
+    indexer.index_recordings(root=corpus, name="corpus", jobs=indexer.default_jobs())
+    largest = RecordingEntry.objects.order_by("-size").first()
+    assert largest is not None
+    for url in ("/", "/recordings/?sort=-tokens", "/recordings/?q=get_weather", "/tests/", "/missing-usage/", "/errors/",
+                f"/recordings/{largest.pk}/", f"/recordings/{largest.pk}/chunks/", f"/recordings/{largest.pk}/raw/",
+                "/test/?" + urlencode({"id": HEAVY_TEST})):  # fmt: skip
+        assert client.get(url).status_code == 200, url
+    # Format doc, section 8, example 3: four recordings of one 4-step chain; D (the newest) shares C's first step.
+    data = client.get("/test.json", {"id": VARIANT_TEST}).json()
+    [main_line] = data["main_lines"]
+    assert [Path(p).name[:12] for p in main_line] == ["8386feb54a0f", "9558f7f7b27a", "a7d1731a9e1a", "1d26abcfafb8"]
+    heavy = client.get("/test.json", {"id": HEAVY_TEST}).json()
+    assert heavy["recordings"] == 331 and heavy["tokens"] == 144_034
+    assert sum(1 for s in heavy["side_calls"] if s["label"] == "safety check") == 330
