@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 import orjson
@@ -114,21 +115,40 @@ def recording_detail_json(request: HttpRequest, pk: int) -> HttpResponse:
 def recording_chunks(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The Chunks tab, loaded on demand: the whole page, the tab alone for htmx, or the rows as JSON."""
     if wants_json(request):
-        return json_response({"chunks": selectors.recording_chunks(pk=pk)})
+        return recording_chunks_json(request, pk)
     return _recording_tab(request, pk, "chunks")
 
 
 @require_GET
-@vary_on_headers("HX-Request")
+def recording_chunks_json(request: HttpRequest, pk: int) -> HttpResponse:
+    return json_response({"chunks": selectors.recording_chunks(pk=pk)})
+
+
+@require_GET
+@vary_on_headers("HX-Request", "Accept")
 def recording_raw(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The Raw tab (pretty JSON, or a download link above the size cap); ?download=1 sends the file."""
+    if wants_json(request):
+        return _raw_file(pk, download=False)
     if not request.GET.get("download"):
         return _recording_tab(request, pk, "raw")
+    return _raw_file(pk, download=True)
+
+
+@require_GET
+def recording_raw_json(request: HttpRequest, pk: int) -> HttpResponse:
+    """The Raw tab's twin: the file itself, as recorded."""
+    return _raw_file(pk, download=False)
+
+
+def _raw_file(pk: int, *, download: bool) -> HttpResponse:
     entry, data = selectors.recording_raw(pk=pk)
     if data is None:
         raise Http404("the file is gone or unreadable")
     response = HttpResponse(data, content_type="application/json")
-    response["Content-Disposition"] = f'attachment; filename="{entry.path.rsplit("/", 1)[-1]}"'
+    if download:  # the file name comes from disk: keep only characters that are safe in a header
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", entry.path.rsplit("/", 1)[-1])[:200] or "recording.json"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 

@@ -323,3 +323,23 @@ def test_corpus_pages_and_the_four_variant_thread(client: Client, corpus: Path) 
     heavy = client.get("/test.json", {"id": HEAVY_TEST}).json()
     assert heavy["recordings"] == 331 and heavy["tokens"] == 144_034
     assert sum(1 for s in heavy["side_calls"] if s["label"] == "safety check") == 330
+
+
+def test_chunks_and_raw_have_json_twins(client: Client, indexed: None) -> None:
+    entry = _entry("Oslo")
+    assert len(client.get(f"/recordings/{entry.pk}/chunks.json").json()["chunks"]) == 11
+    raw = client.get(f"/recordings/{entry.pk}/raw.json")
+    assert raw["Content-Type"] == "application/json" and "Content-Disposition" not in raw
+    assert json.loads(raw.content)["test_id"] == entry.test_id
+    assert client.get(f"/recordings/{entry.pk}/raw/", **JSON).content == raw.content
+    assert client.get("/recordings/999999/raw.json").status_code == 404
+    assert client.get("/recordings/999999/chunks.json").status_code == 404
+
+
+def test_download_name_is_header_safe(client: Client, tmp_path: Path) -> None:
+    from tests.builders import stream_recording
+
+    (tmp_path / 'we"ird name;\\.json').write_text(json.dumps(stream_recording(test_id=None)))
+    indexer.index_recordings(root=tmp_path, name="main")
+    response = client.get(f"/recordings/{RecordingEntry.objects.get().pk}/raw/", {"download": "1"})
+    assert response["Content-Disposition"] == 'attachment; filename="we_ird_name__.json"'
