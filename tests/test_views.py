@@ -159,6 +159,7 @@ def test_unreadable_and_vanished_files_never_give_a_500(client: Client, tmp_path
         for url in (f"/recordings/{entry.pk}/", f"/recordings/{entry.pk}.json", f"/recordings/{entry.pk}/chunks/"):
             assert client.get(url).status_code == 200, url
         assert client.get(f"/recordings/{entry.pk}/raw/").status_code in (200, 404)
+        assert "could not be read as a recording" in client.get(f"/recordings/{entry.pk}/").content.decode()
 
 
 @pytest.mark.parametrize(
