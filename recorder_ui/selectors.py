@@ -243,6 +243,7 @@ class RecordingDetail:
     answer: tuple[threads.Turn, ...]
     params_json: str
     tools_json: str
+    details_json: str  # kind-specific extras (model ids, embedding sizes, tool results, exception data)
     findings: tuple[str, ...]  # every check finding, for the JSON twin
     notices: tuple[str, ...]  # findings the page shows in a box (missing usage and parse errors have their own)
     prev_pk: int | None
@@ -294,6 +295,7 @@ def recording_get(*, pk: int, tab: str = "conversation") -> RecordingDetail:
         answer=threads.pair_tool_results(rec.choices),
         params_json=_pretty(rec.request_params) if rec.request_params else "",
         tools_json=_pretty(tools) if tools else "",
+        details_json=_pretty(rec.details) if rec.details else "",
         findings=tuple(f"{f.rule}: {f.message}" for f in findings),
         notices=tuple(f.message for f in findings if f.rule not in ("missing-usage", "parse-error")),
         prev_pk=siblings[position - 1] if position > 0 else None,
