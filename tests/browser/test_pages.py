@@ -261,3 +261,19 @@ def test_pages_at_half_a_laptop_screen(site: str, browser: Any, scheme: str, sho
         shot(page, f"{name}-narrow-{scheme}")
     context.close()
     assert errors == []
+
+
+def test_sorting_swaps_the_results_and_filters_keep_it(site: str, page: Any, console: list[str]) -> None:
+    page.goto(site + "/recordings/")
+    page.evaluate("() => { window.__marker = 'same page'; }")
+    page.click("thead a:has-text('tokens')")
+    expect(page).to_have_url(re.compile(r"sort=-tokens"))
+    expect(page.locator("thead th[aria-sort=descending]")).to_contain_text("tokens")
+    page.select_option("select[name=kind]", "chat")
+    expect(page).to_have_url(re.compile(r"kind=chat.*sort=-tokens|sort=-tokens.*kind=chat"))
+    tokens = [
+        int(t.replace(",", "")) for t in page.locator("#results tbody td:nth-child(6)").all_inner_texts() if t != "–"
+    ]
+    assert tokens and tokens == sorted(tokens, reverse=True)
+    assert page.evaluate("() => window.__marker") == "same page"
+    assert console == []
