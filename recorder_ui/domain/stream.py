@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from itertools import chain, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -94,8 +95,64 @@ _DELTA_KEYS = itemgetter("content", "role", "refusal", "tool_calls")
 
 def reassemble(chunks: Sequence[Mapping[str, Any]]) -> tuple[Message, ...]:
     """Join chat chunk __data__ dicts into one assistant message per choice index (format doc, section 4.2)."""
-    # The hot path of indexing (80,000 chunks in the corpus): few lookups per chunk, a type check only where a
-    # wrong type would otherwise slip through, and error paths (WrongType) built only when something is wrong.
+    # Indexing reassembles 80,000 chunks. Single-choice streams in the OpenAI SDK's dump take a quick path: a few
+    # comprehensions, and per-chunk work only for the chunks that carry more than text. Anything it does not
+    # expect (several choices, a missing key, a wrong type) goes through the careful loop, which gives the same
+    # answer or raises WrongType naming the place.
+    try:
+        quick = _reassemble_quick(chunks)
+    except (WrongType, TypeError, AttributeError, ValueError, KeyError):
+        quick = None
+    return quick if quick is not None else _reassemble_careful(chunks)
+
+
+_CHOICES = itemgetter("choices")
+_INDEX = itemgetter("index")
+_DELTA = itemgetter("delta")
+_CONTENT = itemgetter("content")
+_FINISH = itemgetter("finish_reason")
+_LOGPROBS = itemgetter("logprobs")
+_ROLE = itemgetter("role")
+_REFUSAL = itemgetter("refusal")
+_TOOL_CALLS = itemgetter("tool_calls")
+
+
+def _reassemble_quick(chunks: Sequence[Mapping[str, Any]]) -> tuple[Message, ...] | None:
+    """The single-choice answer of a well-formed stream; None leaves the stream to the careful loop."""
+    # One C-level pass (map, filter) per field instead of a Python loop per chunk. A chunk that lacks a key or
+    # holds a value of another type raises or returns None here, and the careful loop takes over.
+    choices = list(chain.from_iterable(map(_CHOICES, chunks)))
+    if not choices:
+        return ()
+    if any(map(_INDEX, choices)):
+        return None  # n > 1: the careful loop keys choices by index
+    deltas = list(map(_DELTA, choices))
+    state = _Choice(0)
+    state.content = list(filter(None, map(_CONTENT, deltas)))
+    state.role = next(filter(None, map(_ROLE, deltas)), "")
+    for key in ("reasoning", "reasoning_content"):
+        found = list(filter(None, map(dict.get, deltas, repeat(key))))
+        if found and state.reasoning:
+            return None  # both fields in one stream: the careful loop keeps their order chunk by chunk
+        state.reasoning = state.reasoning or found
+    state.refusal = list(filter(None, map(_REFUSAL, deltas)))
+    state.finish = next(filter(None, map(_FINISH, reversed(choices))), "")  # the last non-null one
+    for call_list in filter(None, map(_TOOL_CALLS, deltas)):
+        if type(call_list) is not list:
+            return None
+        for call in call_list:
+            _add_fragment(state, call, ())
+    state.logprobs = any(
+        type(logprobs) is dict and logprobs.get("content") is not None
+        for logprobs in filter(None, map(_LOGPROBS, choices))
+    )
+    if not all(type(text) is str for text in (state.role, state.finish, *state.reasoning, *state.refusal)):
+        return None
+    return (_message(state),)  # joining content raises TypeError on a non-string piece: then the careful loop
+
+
+def _reassemble_careful(chunks: Sequence[Mapping[str, Any]]) -> tuple[Message, ...]:
+    """Chunk by chunk, choice by choice, checking each value's type where it is read."""
     states: dict[int, _Choice] = {}
     state = _Choice(0)
     current: int | None = None  # the index of `state`: consecutive chunks usually continue the same choice

@@ -78,8 +78,36 @@ def _total(prompt: int | None, completion: int | None, total: int | None) -> int
     return (prompt or 0) + (completion or 0)
 
 
+_COUNT_TYPES = frozenset({int, type(None)})
+_DETAILS_TYPES = frozenset({dict, type(None)})
+
+
 def openai(value: Any, path: Path = ("usage",)) -> Usage | None:
     """An OpenAI-style usage object (chat, completions, embeddings, rerank); None when null or empty."""
+    if type(value) is dict:  # the quick look; anything unusual goes through the checked reading below
+        prompt, completion, total = (
+            value.get("prompt_tokens"),
+            value.get("completion_tokens"),
+            value.get("total_tokens"),
+        )
+        prompt_details, completion_details = value.get("prompt_tokens_details"), value.get("completion_tokens_details")
+        if (
+            type(prompt) in _COUNT_TYPES
+            and type(completion) in _COUNT_TYPES
+            and type(total) in _COUNT_TYPES
+            and type(prompt_details) in _DETAILS_TYPES
+            and type(completion_details) in _DETAILS_TYPES
+        ):
+            cached = prompt_details.get("cached_tokens") if prompt_details else None
+            reasoning = completion_details.get("reasoning_tokens") if completion_details else None
+            if type(cached) in _COUNT_TYPES and type(reasoning) in _COUNT_TYPES:
+                if prompt is None and completion is None and total is None:
+                    return None
+                return Usage(prompt, completion, _total(prompt, completion, total), cached, reasoning)
+    return _openai_checked(value, path)
+
+
+def _openai_checked(value: Any, path: Path) -> Usage | None:
     usage = _mapping(value, path)
     if usage is None:
         return None
@@ -226,13 +254,15 @@ def _data(element: Any, path: Path) -> Mapping[str, Any]:
 
 
 def _stream(body: Sequence[Any]) -> Usage | None:
-    """The last non-null __data__.usage of a list of chunks; every non-null one is checked."""
-    found = None
-    for number, element in enumerate(body):
-        value = _data(element, ("response", "body", number)).get("usage")
-        if value is not None:
-            found = openai(value, ("response", "body", number, "__data__", "usage")) or found
-    return found
+    """The last non-null __data__.usage of a list of chunks (Databricks repeats growing totals: the last wins)."""
+    # Scan from the end: usage rides on the last chunk, so a stream with usage costs one look, not one per chunk.
+    for number in range(len(body) - 1, -1, -1):
+        element = body[number]
+        data = element.get("__data__") if type(element) is dict else None
+        value = (data if type(data) is dict else _data(element, ("response", "body", number))).get("usage")
+        if value is not None and (found := openai(value, ("response", "body", number, "__data__", "usage"))):
+            return found
+    return None
 
 
 def _anthropic_sse(events: Sequence[tuple[str, Any]]) -> Usage | None:
