@@ -42,7 +42,7 @@ def missing_usage(rec: Recording) -> Finding | None:
 def invalid_tool_arguments(rec: Recording) -> Finding | None:
     """Flag tool calls whose joined arguments are not valid JSON."""
     bad = [
-        call.name or f"call #{call.index}"
+        f"{call.name or f'call #{call.index}'} ({_excerpt(call.arguments)})"
         for choice in rec.choices
         for call in choice.tool_calls
         if not call.arguments_valid
@@ -50,6 +50,10 @@ def invalid_tool_arguments(rec: Recording) -> Finding | None:
     if bad:
         return Finding(rule="invalid-tool-arguments", message=f"tool arguments are not valid JSON: {', '.join(bad)}")
     return None
+
+
+def _excerpt(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def parse_error(rec: Recording) -> Finding | None:

@@ -455,7 +455,7 @@ def _data_row(number: int, data: Mapping[str, Any]) -> Chunk:
         arguments = function.get("arguments")
         if isinstance(arguments, (dict, list)):
             arguments = orjson.dumps(arguments).decode()
-        fragments.append(f"{head} {arguments or ''}".rstrip())
+        fragments.append(f"{head} {arguments}" if arguments else head)  # the fragment exactly, spaces included
     return Chunk(
         index=number,
         choice_index=choice.get("index"),
@@ -490,7 +490,8 @@ def _event_rows(kind: Kind, lines: Sequence[Any]) -> tuple[Chunk, ...]:
             elif kind_of_delta == "thought_signature":
                 reasoning = "(thought signature)"
             elif kind_of_delta == "input_json_delta":
-                fragment = f"#{data.get('index', 0)} {delta.get('partial_json') or ''}".rstrip()
+                partial = delta.get("partial_json")
+                fragment = f"#{data.get('index', 0)} {partial}" if partial else f"#{data.get('index', 0)}"
             elif kind_of_delta == "function_call":
                 arguments = orjson.dumps(delta.get("arguments") or {}).decode()
                 fragment = f"{delta.get('name') or ''} {arguments}"

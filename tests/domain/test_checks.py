@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from recorder_ui.domain import checks
+from pathlib import Path
+
+import pytest
+
+from recorder_ui.domain import checks, loader
 from recorder_ui.domain.model import Kind, Recording
 from tests.domain.recs import chunk, delta, frag, parse, stream, usage
 
@@ -37,3 +41,56 @@ def test_parse_error_exception_and_http_error() -> None:
     assert _rules(Recording(path="a", kind=Kind.EXCEPTION, error="boom", status=400)) == {"exception"}
     assert _rules(Recording(path="a", kind=Kind.GEMINI_INTERACTIONS, status=400, error="HTTP 400")) == {"http-error"}
     assert set(checks.RULES) >= {"missing-usage", "invalid-tool-arguments", "parse-error"}
+
+
+# The hand-made files ---------------------------------------------------------------------------------------
+
+DATA = Path(__file__).parent.parent / "data"
+
+
+def _file_rules(name: str) -> set[str]:
+    return _rules(loader.load(DATA / name, name=name))
+
+
+@pytest.mark.parametrize(
+    ("name", "rules"),
+    [
+        ("streamed_no_usage.json", {"missing-usage"}),
+        ("ollama_stream.json", {"missing-usage"}),
+        ("tgi_tool_call.json", {"missing-usage"}),  # TGI never sends usage
+        ("vllm_think.json", {"missing-usage"}),
+        ("streamed_tool_call.json", set()),
+        ("databricks_cumulative_usage.json", set()),  # usage unasked, on every chunk
+        ("completion_streamed.json", set()),  # streamed legacy completions are out of the rule's scope
+        ("genai_stream.json", set()),
+        ("invalid_tool_args.json", {"invalid-tool-arguments"}),
+        ("exception.json", {"exception"}),
+        ("truncated.json", {"exception"}),
+        ("http_400.json", {"http-error"}),
+        ("not_an_object.json", {"parse-error"}),
+        ("wrong_types.json", {"parse-error"}),
+        ("unknown_typed.json", set()),
+    ],
+)
+def test_rules_on_hand_made_files(name: str, rules: set[str]) -> None:
+    assert _file_rules(name) == rules
+
+
+def test_missing_usage_reason_uses_the_format_doc_wording() -> None:
+    rec = loader.load(DATA / "streamed_no_usage.json")
+    assert checks.missing_usage_reason(rec) == (
+        "No token usage: the request did not set stream_options.include_usage, so the provider sent no usage chunk. "
+        "Re-record with it set to get token counts."
+    )
+    [finding] = checks.run(rec)
+    assert finding.message == checks.missing_usage_reason(rec)
+    assert checks.missing_usage_reason(loader.load(DATA / "streamed_tool_call.json")) == ""
+
+
+def test_findings_carry_the_error_text() -> None:
+    [error] = checks.run(loader.load(DATA / "wrong_types.json"))
+    assert error.message == "wrong type at response.body[1].__data__.choices: expected a list, but it is a string"
+    [http] = checks.run(loader.load(DATA / "http_400.json"))
+    assert http.message == "HTTP 400: Model 'nope' is not supported."
+    [bad] = checks.run(loader.load(DATA / "invalid_tool_args.json"))
+    assert bad.message == 'tool arguments are not valid JSON: lookup ({"city": "Os)'

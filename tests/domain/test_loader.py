@@ -8,10 +8,268 @@ from pathlib import Path
 import pytest
 
 from recorder_ui.domain import loader
-from recorder_ui.domain.model import Kind
+from recorder_ui.domain.model import Kind, Message, Recording, Usage
 from tests.domain.recs import chat_request, chunk, delta, frag, parse, stream, usage
 
 TID = "tests/integration/x/test_x.py::test_x"
+DATA = Path(__file__).parent.parent / "data"
+
+
+def _load(name: str) -> Recording:
+    rec = loader.load(DATA / name, name=name)
+    assert rec.path == name
+    return rec
+
+
+# One hand-made file per shape: (file, kind, streaming, provider, model, chunk_count, summary).
+SHAPES = [
+    ("streamed_tool_call.json", Kind.CHAT, True, "api.openai.com", "gpt-4o-mini", 5, ""),
+    ("not_streamed.json", Kind.CHAT, False, "api.openai.com", "gpt-4o", 0, ""),
+    ("completion_streamed.json", Kind.COMPLETION, True, "localhost:8000", "Qwen/Qwen3-0.6B", 3, ""),
+    ("embeddings.json", Kind.EMBEDDINGS, False, "api.openai.com", "text-embedding-3-small", 0, "3 embeddings × 4 dimensions"),
+    ("model_list.json", Kind.MODEL_LIST, False, "localhost:8080", "", 0, "3 models"),
+    ("ollama_ps.json", Kind.OLLAMA_ADMIN, False, "localhost:11434", "", 0, "2 models: llama3.2:3b, all-minilm:l6-v2"),
+    ("ollama_generate_stream.json", Kind.OLLAMA_GENERATE, True, "localhost:11434", "llama-guard3:1b", 3, ""),
+    ("ollama_chat.json", Kind.OLLAMA_CHAT, False, "localhost:11434", "llama3.2-vision:11b", 0, ""),
+    ("tool_web_search.json", Kind.TOOL, False, "tavily", "", 0, "web_search: 2 results for 'Llama 4 Maverick model experts'"),
+    ("file_processor.json", Kind.FILE_PROCESSOR, False, "pypdf", "", 0, "2 chunks processed from file-371170885258"),
+    ("anthropic_json.json", Kind.ANTHROPIC_MESSAGES, False, "0.0.0.0:11434", "gpt-oss:20b", 0, ""),
+    ("anthropic_sse.json", Kind.ANTHROPIC_MESSAGES, True, "0.0.0.0:11434", "gpt-oss:20b", 12, ""),
+    ("gemini_interactions.json", Kind.GEMINI_INTERACTIONS, False, "generativelanguage.googleapis.com", "gemini-2.5-flash-lite", 0, ""),
+    ("gemini_sse.json", Kind.GEMINI_INTERACTIONS, True, "generativelanguage.googleapis.com", "gemini-2.5-flash-lite", 8, ""),
+    ("http_400.json", Kind.GEMINI_INTERACTIONS, False, "generativelanguage.googleapis.com", "nope", 0, "HTTP 400: Model 'nope' is not supported."),
+    ("genai.json", Kind.GENAI, False, "vertexai", "publishers/google/models/gemini-2.0-flash", 0, ""),
+    ("genai_stream.json", Kind.GENAI, True, "vertexai", "publishers/google/models/gemini-2.0-flash", 3, ""),
+    ("rerank.json", Kind.RERANK, False, "localhost:8000", "Qwen/Qwen3-Reranker-0.6B", 0, "2 results ranked"),
+    ("databricks_cumulative_usage.json", Kind.CHAT, True, "databricks", "databricks-meta-llama-3-3-70b-instruct", 3, ""),
+    ("unknown_typed.json", Kind.UNKNOWN, False, "api.openai.com", "gpt-4o", 0, "unknown shape: response type Response"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "kind", "streaming", "provider", "model", "chunks", "summary"), SHAPES)
+def test_every_shape_is_classified_and_described(
+    name: str, kind: Kind, streaming: bool, provider: str, model: str, chunks: int, summary: str
+) -> None:
+    rec = _load(name)
+    assert (rec.kind, rec.streaming, rec.provider, rec.model, rec.chunk_count, rec.summary) == (
+        kind, streaming, provider, model, chunks, summary)  # fmt: skip
+    assert rec.raw is not None and rec.error == (summary if name == "http_400.json" else "")
+
+
+def test_hand_made_files_cover_every_kind_but_the_rare_ollama_embed_and_other_http() -> None:
+    kinds = {_load(p.name).kind for p in DATA.glob("*.json")}
+    assert set(Kind) - kinds == {Kind.OLLAMA_EMBED, Kind.HTTP}  # both have inline tests below
+
+
+def test_streamed_tool_call_file_fills_every_request_field() -> None:
+    rec = _load("streamed_tool_call.json")
+    assert (
+        rec.test_id
+        == "tests/integration/responses/test_tool_responses.py::test_weather[openai_client-txt=openai/gpt-4o-mini]"
+    )
+    assert (rec.endpoint, rec.url) == ("/v1/chat/completions", "https://api.openai.com/v1/v1/chat/completions")
+    assert rec.request_messages == (Message(role="user", content="What's the weather in Paris?"),)
+    assert rec.tools == ("get_weather",) and rec.include_usage is True
+    assert rec.request_params == {"model": "gpt-4o-mini", "stream": True, "stream_options": {"include_usage": True}}
+    [answer] = rec.choices
+    assert (answer.role, answer.content, answer.finish_reason) == ("assistant", "", "tool_calls")
+    assert [(c.id, c.name, c.parsed_arguments) for c in answer.tool_calls] == [
+        ("call_EJnf", "get_weather", {"city": "Paris"})
+    ]
+    assert rec.usage == Usage(
+        prompt_tokens=67, completion_tokens=17, total_tokens=84, cached_tokens=0, reasoning_tokens=0
+    )
+
+
+def test_not_streamed_chat_reads_history_images_tool_calls_and_results() -> None:
+    rec = _load("not_streamed.json")
+    system, user, assistant, tool, again = rec.request_messages
+    assert (system.role, system.content) == ("system", "You can use tools.")
+    assert (user.content, user.images) == ("Use the calculator tool", ("https://example.org/sum.png",))
+    assert assistant.tool_calls[0].parsed_arguments == {"expression": "1 + 1"} and assistant.content == ""
+    assert (tool.role, tool.tool_call_id, tool.content) == ("tool", "call_prev", "2")
+    assert again.content == "Now 15 * 7" and rec.include_usage is None
+    assert rec.request_params["tool_choice"] == "required" and "messages" not in rec.request_params
+    [answer] = rec.choices
+    assert answer.tool_calls[0].parsed_arguments == {"expression": "15 * 7"} and answer.finish_reason == "tool_calls"
+
+
+def test_model_list_and_ollama_admin_details() -> None:
+    assert _load("model_list.json").details["models"] == ["qwen2.5", "llama3.2:3b", "all-minilm:l6-v2"]
+    assert _load("model_list.json").test_id is None
+    assert _load("ollama_ps.json").details["models"] == ["llama3.2:3b", "all-minilm:l6-v2"]
+
+
+def test_embeddings_details_never_hold_vectors() -> None:
+    rec = _load("embeddings.json")
+    assert rec.details == {"count": 3, "dimensions": [4]}
+    assert [m.content for m in rec.request_messages] == ["first document", "second document", "a query"]
+    assert rec.request_params["input"] == ["first document", "second document", "a query"]  # the diff keys on it
+
+
+def test_ollama_native_files() -> None:
+    generate = _load("ollama_generate_stream.json")
+    assert (generate.choices[0].content, generate.choices[0].finish_reason) == ("unsafe\nS1", "stop")
+    assert generate.request_messages[0].content.startswith("<|begin_of_text|>")
+    chat = _load("ollama_chat.json")
+    [answer] = chat.choices
+    assert (answer.content, answer.reasoning) == ("A cat on a sofa.", "Look at the image first.")
+    assert answer.tool_calls[0].parsed_arguments == {"subject": "cat", "place": "sofa"}
+    assert chat.request_messages[0].images == ("data:image/*;base64,iVBORw0KGgo=",)
+
+
+def test_tool_and_file_processor_files() -> None:
+    tool = _load("tool_web_search.json")
+    assert tool.details["result"]["top_k"][1]["title"] == "MoE" and tool.details["kwargs"] == {
+        "query": "Llama 4 Maverick model experts"
+    }
+    assert tool.tools == ("web_search",) and tool.error == "" and tool.details["error_message"] is None
+    processor = _load("file_processor.json")
+    assert [c.content for c in processor.choices] == ["Page one text.", "Page two text."]
+    assert processor.test_id is None and processor.details["file_id"] == "file-371170885258"
+
+
+def test_exception_file() -> None:
+    rec = _load("exception.json")
+    assert rec.summary.startswith("BadRequestError 400: Error code: 400") and "invalid image input" in rec.error
+    assert (rec.status, rec.usage, rec.choices, rec.include_usage) == (400, None, (), True)
+    assert rec.request_messages[0].images == ("data:image/png;base64,AAAA",)
+
+
+def test_truncated_stream_is_an_exception_with_what_arrived() -> None:
+    rec = _load("truncated.json")
+    assert (rec.kind, rec.streaming, rec.chunk_count, rec.error) == (
+        Kind.EXCEPTION,
+        True,
+        2,
+        "Connection reset by peer",
+    )
+    assert rec.choices[0].content == "Once upon a time" and rec.summary.endswith("(truncated stream)")
+    assert rec.details["note"] == "truncated stream: 2 chunks before the exception"
+
+
+def test_anthropic_files() -> None:
+    rec = _load("anthropic_json.json")
+    assert [(m.role, m.content) for m in rec.request_messages] == [
+        ("system", "You are exact."),
+        ("user", "What is 15 * 7?"),
+    ]
+    assert rec.tools == ("calculator",) and rec.status == 200
+    [answer] = rec.choices
+    assert (answer.content, answer.reasoning, answer.finish_reason) == (
+        "Let me compute that.",
+        "Use the calculator.",
+        "tool_use",
+    )
+    assert (answer.tool_calls[0].id, answer.tool_calls[0].arguments) == ("call_dg2g1ozz", '{"expression":"15 * 7"}')
+    sse = _load("anthropic_sse.json")
+    [answer] = sse.choices
+    assert (answer.content, answer.reasoning, answer.finish_reason) == ("Checking", "Need the tool.", "tool_use")
+    assert [(c.id, c.name, c.parsed_arguments) for c in answer.tool_calls] == [
+        ("call_lima1", "get_weather", {"city": "Lima"})
+    ]
+
+
+def test_gemini_interaction_files() -> None:
+    rec = _load("gemini_interactions.json")
+    user, call, result, again = rec.request_messages
+    assert (user.role, user.content) == ("user", "What is the weather in Tokyo?")
+    assert call.role == "assistant" and call.tool_calls[0].parsed_arguments == {"location": "Tokyo"}
+    assert (result.role, result.tool_call_id, result.name, result.content) == (
+        "tool",
+        "lsdifx64",
+        "get_weather",
+        '{"temperature_celsius":22}',
+    )
+    assert again.content == "And Paris?" and rec.tools == ("get_weather",)
+    [answer] = rec.choices
+    assert (answer.content, answer.finish_reason, answer.reasoning) == ("Checking Paris.", "requires_action", "")
+    assert answer.tool_calls[0].parsed_arguments == {"location": "Paris"}
+    [streamed] = _load("gemini_sse.json").choices
+    assert (streamed.content, streamed.finish_reason) == ("Hi there!", "completed")
+
+
+def test_http_error_is_not_an_exception() -> None:
+    rec = _load("http_400.json")
+    assert (rec.status, rec.error, rec.usage, rec.choices) == (
+        400,
+        "HTTP 400: Model 'nope' is not supported.",
+        None,
+        (),
+    )
+
+
+def test_genai_files() -> None:
+    rec = _load("genai.json")
+    user, call, result = rec.request_messages
+    assert (user.content, call.role, call.tool_calls[0].parsed_arguments) == (
+        "Weather in Paris?",
+        "assistant",
+        {"city": "Lyon"},
+    )
+    assert (result.role, result.name, result.content) == ("tool", "get_weather", '{"temp":18}')
+    assert rec.tools == ("get_weather",)
+    [answer] = rec.choices
+    assert (answer.content, answer.finish_reason, answer.tool_calls[0].arguments) == (
+        "Let me check.",
+        "STOP",
+        '{"city":"Paris"}',
+    )
+    streamed = _load("genai_stream.json")
+    assert [m.role for m in streamed.request_messages] == ["system", "user"]
+    assert streamed.choices[0].content == "One, two, three."
+
+
+def test_rerank_file() -> None:
+    rec = _load("rerank.json")
+    assert rec.request_messages == (Message(role="user", content="What is a llama?"),)
+    assert rec.details["results"][0]["relevance_score"] > 1 and rec.usage == Usage(14, None, 14)
+
+
+def test_mapping_file_shows_the_normalized_id_everywhere() -> None:
+    rec = _load("mapping.json")
+    assert rec.request_messages[0].content == "Summarise file-1 please"
+    assert rec.choices[0].tool_calls[0].parsed_arguments == {"file_id": "file-1"}
+    assert "file-5efa8a5a4b414ce98726c4e133a18747" not in json.dumps(rec.raw)
+    assert rec.raw["id_normalization_mapping"] == {}
+    assert rec.details["id_normalization_mapping"] == {"file-1": "file-5efa8a5a4b414ce98726c4e133a18747"}
+
+
+def test_mapping_replaces_in_key_order_and_inside_escaped_strings() -> None:
+    raw = stream([chunk([delta(content='ids: abc-long and abc and "q\\"x"')])])
+    raw["id_normalization_mapping"] = {"L": "abc-long", "S": "abc", "Q": '"q\\"x"'}
+    assert parse(raw).choices[0].content == "ids: L and S and Q"
+    raw["id_normalization_mapping"] = {"S": "abc", "L": "abc-long"}  # the shorter one first eats the longer
+    assert parse(raw).choices[0].content.startswith("ids: S-long and S")
+
+
+def test_mapping_of_the_wrong_type_is_an_error() -> None:
+    raw = stream([chunk([delta(content="x")])])
+    raw["id_normalization_mapping"] = {"file-1": 5}
+    rec = parse(raw)
+    assert (
+        rec.kind == Kind.INVALID
+        and rec.error == "wrong type at id_normalization_mapping.file-1: expected a string, but it is a number"
+    )
+
+
+def test_invalid_files() -> None:
+    rec = _load("not_an_object.json")
+    assert (rec.kind, rec.error, rec.raw) == (
+        Kind.INVALID,
+        "not a recording: the top level is a list, not an object",
+        [1, 2, 3],
+    )
+    rec = _load("wrong_types.json")
+    assert rec.error == "wrong type at response.body[1].__data__.choices: expected a list, but it is a string"
+    assert rec.raw["test_id"] == "tests/integration/x/test_x.py::test_wrong_types"
+
+
+def test_script_in_content_stays_text() -> None:
+    rec = _load("script_in_content.json")
+    assert rec.choices[0].content == "<script>alert('x')</script><b>bold</b>"
+    assert rec.request_messages[0].content == "Echo this: <script>alert('user')</script>"
+    assert rec.tools == ("render<img src=x onerror=alert(1)>",)
 
 
 def _typed(cls: str, data: object) -> dict[str, object]:
@@ -338,11 +596,53 @@ def test_bom_and_duplicate_keys_are_read() -> None:
     assert loader.parse(data, path="bom.json").choices[0].content == "ok"
 
 
+def test_other_passthrough_urls_are_plain_http() -> None:
+    req = {
+        "test_id": TID,
+        "url": "http://localhost:9000/v1/score",
+        "method": "POST",
+        "payload": {"model": "s", "text": "a"},
+    }
+    rec = parse(
+        {"test_id": TID, "request": req, "response": {"status": 200, "is_streaming": False, "body": {"score": 0.5}}}
+    )
+    assert (rec.kind, rec.endpoint, rec.provider, rec.summary, rec.request_params) == (
+        Kind.HTTP, "/v1/score", "localhost:9000", "HTTP 200", {"model": "s", "text": "a"})  # fmt: skip
+
+
+def test_error_messages_say_what_is_wrong() -> None:
+    assert loader.parse(b'{"a": "caf\xe9"}', path="x").error == "not valid UTF-8 text: byte 0xe9 at offset 10"
+    assert loader.parse(b"  \n", path="x").error == "empty file"
+    assert "NaN and Infinity are not JSON numbers" in loader.parse(b'{"t": -Infinity}', path="x").error
+    assert "lone UTF-16 surrogate" in loader.parse(b'{"t": "\\ud800"}', path="x").error
+    assert loader.parse(b'{"x": 1}', path="x").error == "not a recording: it has no 'request' key"
+    wrong = stream([chunk([delta(content="x")])], stream_options={"include_usage": True})
+    wrong["response"]["is_streaming"] = "yes"  # type: ignore[index]
+    assert parse(wrong).error == "wrong type at response.is_streaming: expected true or false, but it is a string"
+    wrong = stream([chunk([delta(content=5)])])
+    assert (
+        parse(wrong).error
+        == "wrong type at response.body[0].__data__.choices[0].delta.content: expected a string, but it is a number"
+    )
+    wrong = stream([chunk([delta(tool_calls=[frag(0, "a", "f", "{}")])])], messages="hi")
+    assert parse(wrong).error == "wrong type at request.body.messages: expected a list, but it is a string"
+
+
+def test_invalid_recordings_keep_the_parsed_json() -> None:
+    wrong = stream([chunk([delta(content="x")]), chunk([delta(content="y")])])
+    wrong["response"]["body"][1] = ["not", "a", "chunk"]  # type: ignore[index]
+    rec = parse(wrong)
+    assert rec.error == "wrong type at response.body[1]: expected an object, but it is a list" and rec.raw == wrong
+    wrong["response"]["body"] = [["a list of lists"]]  # type: ignore[index]
+    assert parse(wrong).kind == Kind.UNKNOWN  # well-formed JSON of a shape nobody knows
+
+
 def test_load_reads_files_and_caps_size(tmp_path: Path) -> None:
     path = tmp_path / "a.json"
     path.write_bytes(json.dumps(stream([chunk([delta(content="ok")])])).encode())
     assert loader.load(path, name="a.json").choices[0].content == "ok"
     big = loader.load(path, name="a.json", max_bytes=10)
-    assert big.kind == Kind.INVALID and big.error.startswith("too large")
+    assert big.kind == Kind.INVALID and big.error == f"too large: {path.stat().st_size} bytes (limit 10)"
+    assert loader.load(path, max_bytes=path.stat().st_size).kind == Kind.CHAT  # exactly at the limit is fine
     assert "cannot read" in loader.load(tmp_path / "missing.json").error
     assert loader.load(tmp_path).error == "cannot read: it is a folder, not a file"

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from recorder_ui.domain import stream
-from recorder_ui.domain.model import Kind
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from recorder_ui.domain import loader, stream
+from recorder_ui.domain.model import Kind, Message, Recording
+from recorder_ui.domain.usage import WrongType
 from tests.domain.recs import chunk, delta, frag, parse, usage
 
 
@@ -128,3 +135,191 @@ def test_chunk_rows_describe_each_stream_element() -> None:
     assert rows[1].tool_fragment.startswith("#0 f")
     assert rows[2].text == "hi" and rows[3].finish_reason == "stop"
     assert rows[4].usage is not None and rows[4].usage.total_tokens == 7 and rows[4].note == "usage chunk"
+
+
+# Hand-made files, one per provider quirk ----------------------------------------------------------------
+
+DATA = Path(__file__).parent.parent / "data"
+
+
+def _load(name: str) -> Recording:
+    return loader.load(DATA / name, name=name)
+
+
+def _chunks(name: str) -> list[dict[str, Any]]:
+    raw = json.loads((DATA / name).read_text())
+    return [element["__data__"] for element in raw["response"]["body"]]
+
+
+def _calls(message: Message) -> list[tuple[str, str, Any]]:
+    return [(c.id, c.name, c.parsed_arguments) for c in message.tool_calls]
+
+
+def test_azure_empty_first_chunk_is_skipped_and_filter_results_ignored() -> None:
+    [message] = stream.reassemble(_chunks("azure_empty_first_chunk.json"))
+    assert (message.role, message.content, message.finish_reason) == ("assistant", "Hello!", "stop")
+
+
+def test_databricks_text_is_joined_once_although_usage_repeats() -> None:
+    [message] = stream.reassemble(_chunks("databricks_cumulative_usage.json"))
+    assert (message.content, message.finish_reason) == ("Hello! Nice to meet you.", "stop")
+
+
+def test_tgi_id_zero_on_every_fragment_is_one_call_without_finish_reason() -> None:
+    [message] = stream.reassemble(_chunks("tgi_tool_call.json"))
+    assert _calls(message) == [("0", "add", {"a": 2, "b": 3})] and message.finish_reason == ""
+
+
+def test_bedrock_reasoning_tags_and_fragments_sharing_one_delta() -> None:
+    [message] = stream.reassemble(_chunks("bedrock_reasoning_tool_call.json"))
+    assert (message.content, message.reasoning) == ("", "The user wants a product. Use the calculator.")
+    assert _calls(message) == [("tooluse_Q1", "calculator", {"expression": "15 * 7"})]
+    assert message.tool_calls[0].arguments == '{"expression": "15 * 7"}'
+
+
+def test_watsonx_blank_names_and_trailing_empty_fragment_keep_the_first_name() -> None:
+    [message] = stream.reassemble(_chunks("watsonx_tool_call.json"))
+    assert _calls(message) == [("chatcmpl-tool-9f2", "get_weather", {"city": "Rome"})]
+
+
+def test_ollama_whole_call_in_one_fragment_and_empty_content() -> None:
+    [message] = stream.reassemble(_chunks("ollama_stream.json"))
+    assert (message.content, message.finish_reason) == ("", "tool_calls")
+    assert _calls(message) == [("call_u1x2y3z4", "get_weather", {"city": "Oslo"})]
+
+
+def test_vllm_think_tags_move_to_reasoning() -> None:
+    [message] = stream.reassemble(_chunks("vllm_think.json"))
+    assert (message.content, message.reasoning) == ("2 + 2 = 4.", "Simple sum.")
+
+
+def test_fireworks_n2_interleaved_file() -> None:
+    first, second = stream.reassemble(_chunks("n2_interleaved.json"))
+    assert (first.index, first.content, first.finish_reason) == (0, "Salve", "stop")
+    assert (second.index, second.content, second.finish_reason) == (1, "The Latin word is salve.", "length")
+
+
+def test_parallel_calls_file_and_openai_fragments() -> None:
+    [message] = stream.reassemble(_chunks("streamed_parallel_tool_calls.json"))
+    assert _calls(message) == [
+        ("call_A", "get_weather", {"city": "Paris"}),
+        ("call_B", "get_time", {"zone": "Asia/Tokyo"}),
+    ]
+    [single] = stream.reassemble(_chunks("streamed_tool_call.json"))
+    assert single.tool_calls[0].arguments == '{"city":"Paris"}' and single.tool_calls[0].arguments_valid
+
+
+def test_broken_arguments_are_kept_and_flagged() -> None:
+    [message] = stream.reassemble(_chunks("invalid_tool_args.json"))
+    [call] = message.tool_calls
+    assert (call.name, call.arguments, call.arguments_valid, call.parsed_arguments) == (
+        "lookup",
+        '{"city": "Os',
+        False,
+        None,
+    )
+
+
+def test_empty_arguments_count_as_an_empty_object() -> None:
+    [message] = stream.reassemble(_data(chunk([delta(tool_calls=[frag(0, "a", "ping", "")])])))
+    assert (message.tool_calls[0].arguments_valid, message.tool_calls[0].parsed_arguments) == (True, {})
+
+
+def test_refusal_is_joined() -> None:
+    [message] = stream.reassemble(_data(chunk([delta(refusal="I can't ")]), chunk([delta(refusal="help.")])))
+    assert message.refusal == "I can't help."
+
+
+def test_quick_path_and_careful_loop_agree_on_every_hand_made_stream() -> None:
+    for path in sorted(DATA.glob("*.json")):
+        raw = json.loads(path.read_text())
+        body = raw.get("response", {}).get("body") if isinstance(raw, dict) else None
+        first = body[0] if isinstance(body, list) and body else None
+        if isinstance(first, dict) and str(first.get("__type__", "")).endswith("ChatCompletionChunk"):
+            chunks = [element["__data__"] for element in body]
+            if isinstance(chunks[-1].get("choices"), list):  # wrong_types.json is for the loader
+                quick = stream._reassemble_quick(chunks)
+                assert quick is None or quick == stream._reassemble_careful(chunks), path.name
+
+
+def test_both_reasoning_fields_keep_their_chunk_order() -> None:
+    [message] = stream.reassemble(_data(
+        chunk([delta(reasoning="a")]), chunk([delta(reasoning_content="b")]), chunk([delta(reasoning="c")])))  # fmt: skip
+    assert message.reasoning == "abc"
+
+
+def test_split_reasoning_handles_both_tags_and_a_lone_closing_think() -> None:
+    assert stream.split_reasoning("<reasoning>why</reasoning>Answer") == ("Answer", "why")
+    assert stream.split_reasoning("<think>a</think>x<think>b</think>y") == ("xy", "a\n\nb")
+    assert stream.split_reasoning("<think>never closed") == ("", "never closed")
+    assert stream.split_reasoning("opened by the template</think>\n\n4") == ("4", "opened by the template")
+    assert stream.split_reasoning("plain") == ("plain", "")
+
+
+def test_wrong_types_raise_with_the_place() -> None:
+    with pytest.raises(WrongType) as caught:
+        stream.reassemble(
+            [{"choices": [{"index": 0, "delta": {"content": "a"}}]}, {"choices": [{"index": "1", "delta": {}}]}]
+        )
+    assert caught.value.path == (1, "choices", 0, "index")
+    with pytest.raises(WrongType) as caught:
+        stream.reassemble([{"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": "f"}]}}]}])
+    assert (
+        str(caught.value)
+        == "wrong type at [0].choices[0].delta.tool_calls[0].function: expected an object, but it is a string"
+    )
+
+
+# Chunk rows (the Chunks tab) ------------------------------------------------------------------------------
+
+
+def test_chunk_rows_of_a_streamed_tool_call() -> None:
+    rows = stream.chunk_rows(_load("streamed_tool_call.json"))
+    assert [r.index for r in rows] == [0, 1, 2, 3, 4]
+    assert (rows[0].role, rows[0].tool_fragment) == ("assistant", "#0 get_weather")
+    assert rows[1].tool_fragment == '#0 {"ci' and rows[3].finish_reason == "tool_calls"
+    assert rows[4].note == "usage chunk" and rows[4].usage is not None and rows[4].usage.total_tokens == 84
+
+
+def test_chunk_rows_notes_and_per_provider_fields() -> None:
+    azure = stream.chunk_rows(_load("azure_empty_first_chunk.json"))
+    assert azure[0].note == "no choices (Azure prompt filter)" and azure[2].text == "Hello!"
+    bedrock = stream.chunk_rows(_load("bedrock_reasoning_tool_call.json"))
+    assert bedrock[1].tool_fragment == '#0 calculator {"expr; #0 ession": '
+    databricks = stream.chunk_rows(_load("databricks_cumulative_usage.json"))
+    assert [r.usage.total_tokens for r in databricks if r.usage] == [17, 22, 23]
+    vllm = stream.chunk_rows(_load("vllm_think.json"))
+    assert vllm[1].text == "<think>\nSimple sum."  # rows show what was sent, before the split
+    n2 = stream.chunk_rows(_load("n2_interleaved.json"))
+    assert [r.choice_index for r in n2] == [1, 0, 1, 0, 1]
+
+
+def test_chunk_rows_of_other_streams() -> None:
+    completion = stream.chunk_rows(_load("completion_streamed.json"))
+    assert [r.text for r in completion] == [" violets", " are blue", "."] and completion[2].finish_reason == "length"
+    ollama = stream.chunk_rows(_load("ollama_generate_stream.json"))
+    assert [r.text for r in ollama] == ["un", "safe\nS1", ""] and ollama[2].usage is not None
+    assert ollama[2].usage.total_tokens == 220 and ollama[0].usage is None
+    genai = stream.chunk_rows(_load("genai_stream.json"))
+    assert [r.text for r in genai] == ["One, ", "two, ", "three."]
+    assert [r.usage.total_tokens if r.usage else None for r in genai] == [None, None, 15]
+    truncated = stream.chunk_rows(_load("truncated.json"))
+    assert [r.text for r in truncated] == ["Once upon", " a time"]
+
+
+def test_chunk_rows_of_sse_are_events() -> None:
+    rows = stream.chunk_rows(_load("anthropic_sse.json"))
+    assert rows[0].note == "event: message_start" and rows[0].usage is not None and rows[0].usage.prompt_tokens == 7
+    assert rows[2].reasoning == "Need the" and rows[6].text == "Checking"
+    assert rows[7].tool_fragment == "#2 get_weather" and rows[8].tool_fragment == '#2 {"city": '
+    assert rows[10].note == "event: message_delta" and rows[10].finish_reason == "tool_use"
+    assert rows[10].usage is not None and (rows[10].usage.prompt_tokens, rows[10].usage.completion_tokens) == (73, 64)
+    gemini = stream.chunk_rows(_load("gemini_sse.json"))
+    assert [r.note for r in gemini][-2:] == ["event: interaction.complete", "event: done"]
+    assert [gemini[4].text, gemini[5].text, gemini[2].reasoning] == ["Hi", " there!", "(thought signature)"]
+    assert gemini[6].finish_reason == "completed" and gemini[6].usage is not None and gemini[6].usage.total_tokens == 12
+
+
+def test_not_streamed_recordings_have_no_rows() -> None:
+    for name in ("not_streamed.json", "model_list.json", "exception.json", "anthropic_json.json", "wrong_types.json"):
+        assert stream.chunk_rows(_load(name)) == (), name

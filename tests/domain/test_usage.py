@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from recorder_ui.domain import usage
-from recorder_ui.domain.model import Usage
+from pathlib import Path
+
+import pytest
+
+from recorder_ui.domain import loader, usage
+from recorder_ui.domain.model import Kind, Usage
+from recorder_ui.domain.usage import WrongType
 from tests.domain.recs import chunk, delta, parse, stream
 from tests.domain.recs import usage as u
 
@@ -46,3 +51,90 @@ def test_details_are_read_when_present() -> None:
                                 "completion_tokens_details": {"reasoning_tokens": 3}})  # fmt: skip
     assert found == Usage(10, 5, 15, 4, 3)
     assert usage.from_mapping({**u(1, 1), "prompt_tokens_details": None}) == Usage(1, 1, 2)
+
+
+# usage.extract on the hand-made files: section 5, shape by shape -------------------------------------------
+
+DATA = Path(__file__).parent.parent / "data"
+
+
+def _extract(name: str) -> Usage | None:
+    rec = loader.load(DATA / name, name=name)
+    found = usage.extract(rec)
+    assert found == rec.usage  # the loader fills Recording.usage with the same rules
+    return found
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("streamed_tool_call.json", Usage(67, 17, 84, 0, 0)),
+        ("streamed_parallel_tool_calls.json", Usage(80, 40, 120, 64, None)),  # completion details null
+        ("azure_empty_first_chunk.json", Usage(9, 2, 11, 0, 0)),
+        ("databricks_cumulative_usage.json", Usage(14, 9, 23)),  # the last, not 17 + 22 + 23
+        ("n2_interleaved.json", Usage(20, 181, 201)),  # the last non-null, never the sum of both choices
+        ("not_streamed.json", Usage(66, 17, 83, 0, 0)),
+        ("embeddings.json", Usage(7, None, 7)),
+        ("rerank.json", Usage(14, None, 14)),
+        ("ollama_generate_stream.json", Usage(216, 4, 220)),
+        ("ollama_chat.json", Usage(18, 56, 74)),
+        ("anthropic_json.json", Usage(144, 42, 186)),
+        ("anthropic_sse.json", Usage(73, 64, 137)),  # message_start said 7 in, message_delta 73: the last wins
+        ("gemini_interactions.json", Usage(58, 15, 73, 0, 4)),
+        ("gemini_sse.json", Usage(2, 10, 12, 0, 0)),
+        ("genai.json", Usage(116, 22, 138, 100, 5)),
+        ("genai_stream.json", Usage(9, 6, 15)),  # only the last element has token counts
+        ("streamed_no_usage.json", None),
+        ("tgi_tool_call.json", None),
+        ("completion_streamed.json", None),
+        ("exception.json", None),
+        ("truncated.json", None),
+        ("http_400.json", None),
+        ("model_list.json", None),
+        ("ollama_ps.json", None),
+        ("tool_web_search.json", None),
+        ("file_processor.json", None),
+    ],
+)
+def test_extract_per_shape(name: str, expected: Usage | None) -> None:
+    assert _extract(name) == expected
+
+
+def test_anthropic_sse_fields_left_out_of_message_delta_keep_message_start_values() -> None:
+    lines = [
+        "event: message_start",
+        'data: {"type":"message_start","message":{"usage":{"input_tokens":7,"output_tokens":1,"cache_read_input_tokens":3}}}',
+        "",
+        "event: message_delta",
+        'data: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":64}}',
+        "",
+    ]
+    assert usage.for_body(kind=Kind.ANTHROPIC_MESSAGES, body=lines) == Usage(7, 64, 71, 3)
+
+
+def test_ollama_embed_has_input_tokens_only() -> None:
+    body = {"__type__": "ollama._types.EmbedResponse", "__data__": {"embeddings": [[0.1]], "prompt_eval_count": 6}}
+    assert usage.for_body(kind=Kind.OLLAMA_EMBED, body=body) == Usage(prompt_tokens=6, total_tokens=6)
+
+
+def test_wrong_token_types_name_the_place() -> None:
+    with pytest.raises(WrongType) as caught:
+        usage.openai({"prompt_tokens": "12", "completion_tokens": 1})
+    assert str(caught.value) == "wrong type at usage.prompt_tokens: expected a whole number, but it is a string"
+    with pytest.raises(WrongType):
+        usage.openai({"prompt_tokens": 1, "prompt_tokens_details": {"cached_tokens": True}})
+    assert usage.openai({"prompt_tokens": 3.0, "completion_tokens": 1}) == Usage(
+        3, 1, 4
+    )  # an integral float is a count
+
+
+def test_a_stream_usage_of_the_wrong_type_makes_the_recording_invalid() -> None:
+    rec = parse(
+        stream(
+            [chunk([delta(content="x")]), chunk([], {"prompt_tokens": 1, "completion_tokens": "2", "total_tokens": 3})]
+        )
+    )
+    assert (
+        rec.error
+        == "wrong type at response.body[1].__data__.usage.completion_tokens: expected a whole number, but it is a string"
+    )
