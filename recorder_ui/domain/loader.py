@@ -117,14 +117,31 @@ def _apply_mapping(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]
     for normalized, original in mapping.items():
         if not isinstance(original, str):
             raise WrongType(("id_normalization_mapping", normalized), "a string", original)
-    text = orjson.dumps(raw).decode()
-    for normalized, original in mapping.items():
-        if original:
+    pairs = [(original, normalized) for normalized, original in mapping.items() if original]
+    try:
+        text = orjson.dumps(raw).decode()
+    except orjson.JSONEncodeError:  # deeper than orjson writes (255 levels): walk every string instead
+        result = _replace_in_strings(raw, pairs)
+    else:
+        for original, normalized in pairs:
             # Replace the ids as they appear inside JSON strings, escapes included.
             text = text.replace(orjson.dumps(original).decode()[1:-1], orjson.dumps(normalized).decode()[1:-1])
-    result = orjson.loads(text)
+        result = orjson.loads(text)
     result["id_normalization_mapping"] = {}  # applied: from here on it counts as empty
     return result, dict(mapping)
+
+
+def _replace_in_strings(value: Any, pairs: list[tuple[str, str]]) -> Any:
+    """The mapping applied to every string (keys too), for files too deep to re-serialise."""
+    if isinstance(value, str):
+        for original, normalized in pairs:
+            value = value.replace(original, normalized)
+        return value
+    if isinstance(value, dict):
+        return {_replace_in_strings(k, pairs): _replace_in_strings(v, pairs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_in_strings(v, pairs) for v in value]
+    return value
 
 
 # Small typed readers: each names where the value sits when its type is wrong.

@@ -646,3 +646,15 @@ def test_load_reads_files_and_caps_size(tmp_path: Path) -> None:
     assert loader.load(path, max_bytes=path.stat().st_size).kind == Kind.CHAT  # exactly at the limit is fine
     assert "cannot read" in loader.load(tmp_path / "missing.json").error
     assert loader.load(tmp_path).error == "cannot read: it is a folder, not a file"
+
+
+def test_mapping_reaches_files_too_deep_to_re_serialise() -> None:
+    deep = "[" * 600 + '"file-5efa"' + "]" * 600  # orjson reads 1,024 levels but writes only 255
+    raw = stream([chunk([delta(content="see file-5efa")])])
+    text = json.dumps({**raw, "id_normalization_mapping": {"file-1": "file-5efa"}}).replace(
+        '"stream": true', f'"extra": {deep}'
+    )
+    rec = loader.parse(text.encode(), path="deep.json")
+    assert rec.choices[0].content == "see file-1" and "file-5efa" not in json.dumps(rec.raw)
+    too_deep = text.replace(deep, "[" * 1000 + "1" + "]" * 1000)
+    assert loader.parse(too_deep.encode(), path="deep.json").error == "nested too deeply to read"
