@@ -213,12 +213,11 @@ def _plural(count: int, word: str) -> str:
 
 def _understand(raw: dict[str, Any], path: str, applied: dict[str, str]) -> Recording:
     for key in ("request", "response"):
-        if key not in raw:
-            raise RecordingError(f"not a recording: it has no {key!r} key")
-    request = _obj(raw["request"], ("request",)) if raw["request"] is not None else None
-    response = _obj(raw["response"], ("response",)) if raw["response"] is not None else None
-    if request is None or response is None:
-        raise RecordingError(f"not a recording: {'request' if request is None else 'response'} is null")
+        if raw.get(key) is None:
+            problem = f"{key} is null" if key in raw else f"no {key!r} key"
+            raise RecordingError(f"not a recording: {problem}")
+    request = _obj(raw["request"], ("request",))
+    response = _obj(raw["response"], ("response",))
     test_id = raw.get("test_id")
     if test_id is not None and not isinstance(test_id, str):
         raise WrongType(("test_id",), "a string or null", test_id)
@@ -306,15 +305,19 @@ def _prompt_messages(prompt: Any, role: str) -> tuple[Message, ...]:
 
 
 def _messages(value: Any, path: _Where) -> tuple[Message, ...]:
-    return tuple(_message(m, (*path, n)) for n, m in enumerate(_arr(value, path)))
+    found: list[Message] = []
+    for number, message in enumerate(_arr(value, path)):
+        if type(message) is dict and len(message) == 2:  # most messages are {"role", "content": "text"}
+            role, content = message.get("role"), message.get("content")
+            if type(role) is str and type(content) is str:
+                found.append(Message(role=role, content=content))
+                continue
+        found.extend(_message(message, (*path, number)))
+    return tuple(found)
 
 
-def _message(message: Any, path: _Where) -> Message:
-    """One OpenAI, Anthropic or Ollama request message."""
-    if type(message) is dict and len(message) == 2:  # most messages are {"role", "content": "text"}
-        role, content = message.get("role"), message.get("content")
-        if type(role) is str and type(content) is str:
-            return Message(role=role, content=content)
+def _message(message: Any, path: _Where) -> tuple[Message, ...]:
+    """One OpenAI, Anthropic or Ollama request message (an Anthropic one with tool results gives one per result)."""
     if not isinstance(message, dict):
         raise WrongType(path, "an object", message)
     content = message.get("content")
@@ -343,13 +346,11 @@ def _message(message: Any, path: _Where) -> Message:
                     Message(role="tool", content=result, tool_call_id=_text_or_dump(block.get("tool_use_id")))
                 )
     if results and not text.strip():
-        if len(results) == 1:
-            return results[0]
-        return Message(role="tool", content="\n".join(r.content for r in results), tool_call_id=results[0].tool_call_id)
+        return tuple(results)
     ollama_images = message.get("images")
     if isinstance(ollama_images, list):  # Ollama native chat: bare base64, the type unknown
         images += tuple(f"data:image/*;base64,{i}" for i in ollama_images if isinstance(i, str))
-    return Message(
+    answer = Message(
         role=_str(message.get("role"), (*path, "role")),
         content=text,
         reasoning=reasoning or _text_or_dump(message.get("reasoning") or message.get("reasoning_content")),
@@ -359,6 +360,7 @@ def _message(message: Any, path: _Where) -> Message:
         name=_text_or_dump(message.get("name")),
         images=images,
     )
+    return (*results, answer) if results else (answer,)
 
 
 def _tool_names(tools: Any, path: _Where) -> tuple[str, ...]:

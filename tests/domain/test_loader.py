@@ -615,7 +615,7 @@ def test_error_messages_say_what_is_wrong() -> None:
     assert loader.parse(b"  \n", path="x").error == "empty file"
     assert "NaN and Infinity are not JSON numbers" in loader.parse(b'{"t": -Infinity}', path="x").error
     assert "lone UTF-16 surrogate" in loader.parse(b'{"t": "\\ud800"}', path="x").error
-    assert loader.parse(b'{"x": 1}', path="x").error == "not a recording: it has no 'request' key"
+    assert loader.parse(b'{"x": 1}', path="x").error == "not a recording: no 'request' key"
     wrong = stream([chunk([delta(content="x")])], stream_options={"include_usage": True})
     wrong["response"]["is_streaming"] = "yes"  # type: ignore[index]
     assert parse(wrong).error == "wrong type at response.is_streaming: expected true or false, but it is a string"
@@ -658,3 +658,29 @@ def test_mapping_reaches_files_too_deep_to_re_serialise() -> None:
     assert rec.choices[0].content == "see file-1" and "file-5efa" not in json.dumps(rec.raw)
     too_deep = text.replace(deep, "[" * 1000 + "1" + "]" * 1000)
     assert loader.parse(too_deep.encode(), path="deep.json").error == "nested too deeply to read"
+
+
+def test_anthropic_history_gives_one_tool_message_per_result() -> None:
+    messages = [
+        {"role": "user", "content": "Weather in Lima and Quito?"},
+        {"role": "assistant", "content": [{"type": "thinking", "thinking": "Two calls."},
+                                          {"type": "tool_use", "id": "t1", "name": "w", "input": {"c": "Lima"}},
+                                          {"type": "tool_use", "id": "t2", "name": "w", "input": {"c": "Quito"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "18C"},
+                                     {"type": "tool_result", "tool_use_id": "t2", "content": [{"type": "text", "text": "12C"}]},
+                                     {"type": "text", "text": "Compare them."}]},
+    ]  # fmt: skip
+    req = {"test_id": TID, "url": "http://0.0.0.0:11434/v1/messages", "method": "POST",
+           "payload": {"model": "m", "messages": messages}}  # fmt: skip
+    body = {"type": "message", "content": [{"type": "text", "text": "Lima is warmer."}], "stop_reason": "end_turn"}
+    rec = parse({"test_id": TID, "request": req, "response": {"status": 200, "is_streaming": False, "body": body}})
+    user, assistant, first, second, follow_up = rec.request_messages
+    assert assistant.reasoning == "Two calls." and [c.parsed_arguments for c in assistant.tool_calls] == [
+        {"c": "Lima"},
+        {"c": "Quito"},
+    ]
+    assert [(m.role, m.tool_call_id, m.content) for m in (first, second)] == [
+        ("tool", "t1", "18C"),
+        ("tool", "t2", "12C"),
+    ]
+    assert (follow_up.role, follow_up.content) == ("user", "Compare them.")
