@@ -132,10 +132,6 @@ def _openai_checked(value: Any, path: Path) -> Usage | None:
     )
 
 
-# The name older callers know.
-from_mapping = openai
-
-
 def last(usages: Iterable[Usage | None]) -> Usage | None:
     """The last non-null usage (Databricks repeats growing totals on every chunk: the last is the total)."""
     found = None

@@ -26,9 +26,9 @@ def test_usage_on_the_finish_chunk_and_azure_empty_first_chunk() -> None:
 
 
 def test_total_is_the_sum_only_when_missing() -> None:
-    assert usage.from_mapping({"prompt_tokens": 3, "completion_tokens": 4}) == Usage(3, 4, 7)
-    assert usage.from_mapping({"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 9}) == Usage(3, 4, 9)
-    assert usage.from_mapping({}) is None and usage.from_mapping(None) is None
+    assert usage.openai({"prompt_tokens": 3, "completion_tokens": 4}) == Usage(3, 4, 7)
+    assert usage.openai({"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 9}) == Usage(3, 4, 9)
+    assert usage.openai({}) is None and usage.openai(None) is None
 
 
 def test_provider_field_names() -> None:
@@ -47,10 +47,10 @@ def test_provider_field_names() -> None:
 
 
 def test_details_are_read_when_present() -> None:
-    found = usage.from_mapping({**u(10, 5), "prompt_tokens_details": {"cached_tokens": 4},
+    found = usage.openai({**u(10, 5), "prompt_tokens_details": {"cached_tokens": 4},
                                 "completion_tokens_details": {"reasoning_tokens": 3}})  # fmt: skip
     assert found == Usage(10, 5, 15, 4, 3)
-    assert usage.from_mapping({**u(1, 1), "prompt_tokens_details": None}) == Usage(1, 1, 2)
+    assert usage.openai({**u(1, 1), "prompt_tokens_details": None}) == Usage(1, 1, 2)
 
 
 # usage.extract on the hand-made files: section 5, shape by shape -------------------------------------------
