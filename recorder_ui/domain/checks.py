@@ -20,8 +20,18 @@ FIX = (
 
 
 def misses_usage(rec: Recording) -> bool:
-    """A streamed chat completion whose chunks carry no usage (format doc, section 6)."""
-    return rec.kind == Kind.CHAT and rec.streaming and rec.usage is None
+    """A streamed chat completion whose chunks carry no non-null usage (format doc, section 6)."""
+    if rec.kind != Kind.CHAT or not rec.streaming or rec.usage is not None:
+        return False
+    # No Usage was read; the rule is about chunks that send none, so a usage object without counts is not "missing".
+    response = rec.raw.get("response") if isinstance(rec.raw, dict) else None
+    body = response.get("body") if isinstance(response, dict) else None
+    return not isinstance(body, list) or all(_usage_value(element) is None for element in body)
+
+
+def _usage_value(element: object) -> object:
+    data = element.get("__data__") if isinstance(element, dict) else None
+    return data.get("usage") if isinstance(data, dict) else None
 
 
 def missing_usage_reason(rec: Recording) -> str:

@@ -94,3 +94,8 @@ def test_findings_carry_the_error_text() -> None:
     assert http.message == "HTTP 400: Model 'nope' is not supported."
     [bad] = checks.run(loader.load(DATA / "invalid_tool_args.json"))
     assert bad.message == 'tool arguments are not valid JSON: lookup ({"city": "Os)'
+
+
+def test_a_usage_object_without_counts_is_not_missing_usage() -> None:
+    rec = parse(stream([chunk([delta(content="x")]), chunk([], {"prompt_tokens": None, "completion_tokens": None})]))
+    assert rec.usage is None and _rules(rec) == set()
