@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -13,18 +12,16 @@ from urllib.parse import urlencode
 
 import orjson
 from django.conf import settings
-from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.http import Http404
 
 from recorder_ui import indexer, presenters
+from recorder_ui import search as search_backend
 from recorder_ui.domain import checks, stream, threads
 from recorder_ui.domain.model import Chunk, Kind, Recording
 from recorder_ui.models import RecordingEntry, Root
 
 PAGE_SIZE = 50
-# Must match the expression of the GIN index in migration 0002, or PostgreSQL will not use the index.
-TSVECTOR = 'to_tsvector(\'simple\'::regconfig, "recorder_ui_recordingentry"."search_text")'
 SORTS = {
     "path": ("path",),
     "test": ("test_id", "path"),
@@ -148,25 +145,8 @@ def _clean(params: dict[str, str]) -> dict[str, str]:
 
 
 def search(queryset: QuerySet[RecordingEntry], query: str) -> QuerySet[RecordingEntry]:
-    """Full-text search over messages, assembled output and tool arguments: every word must appear.
-
-    PostgreSQL uses its own text search (websearch syntax: "quoted phrases", -excluded words), backed by a
-    GIN index; SQLite, the zero-setup default, matches each word as a substring.
-    """
-    query = query.strip()[:500]
-    words = [w.strip('"') for w in query.split()[:12] if w.strip('"')]
-    substrings = Q()
-    for word in words:
-        substrings &= Q(search_text__icontains=word)
-    if connection.vendor == "postgresql" and re.search(r"\w", query):
-        # Text search finds words and phrases fast; a substring match keeps partial ids and names findable.
-        matches = RecordingEntry.objects.extra(  # noqa: S610 - a fixed expression; the query is a bound parameter
-            where=[f"{TSVECTOR} @@ websearch_to_tsquery('simple'::regconfig, %s)"], params=[query]
-        ).values("pk")
-        return queryset.filter(Q(pk__in=matches) | substrings)
-    if words:
-        queryset = queryset.filter(substrings)
-    return queryset
+    """Full-text search over messages, assembled output and tool arguments (recorder_ui/search.py)."""
+    return search_backend.apply(queryset, query)
 
 
 def _filtered(params: dict[str, str]) -> QuerySet[RecordingEntry]:

@@ -1,0 +1,230 @@
+"""Full-text search over RecordingEntry.search_text: PostgreSQL text search, SQLite FTS5, or substrings.
+
+One small query language on every backend: words must all appear, "quoted phrases" must appear in order
+(and as typed, when they hold punctuation: "Sunny!"), -word excludes, and the last plain word matches as a
+prefix, so results follow the typing. Case does not matter. The query is reduced to letter-and-digit tokens
+before it reaches a text index, so no input can be a syntax error.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import F, Func, Q, QuerySet, TextField, Value
+from django.db.models.expressions import RawSQL
+
+from recorder_ui.models import RecordingEntry
+
+MAX_QUERY_CHARS = 500
+MAX_TERMS = 12
+MAX_TOKENS_PER_TERM = 16
+FTS_TABLE = "recorder_ui_search"  # SQLite: the FTS5 table that migration 0004 keeps in step by triggers
+FTS_TRIGGERS = ("recorder_ui_search_ai", "recorder_ui_search_ad", "recorder_ui_search_au")
+PG_INDEX = "recorder_ui_search_doc"  # PostgreSQL: the GIN index over DOCUMENT, also made by migration 0004
+
+# Tokens are runs of letters and digits; everything else (the underscore too) separates them, as in
+# SQLite's unicode61 tokenizer. PostgreSQL's own parser would keep "tests/x/test_a.py" or "api.openai.com"
+# as one token, so its document replaces ASCII punctuation by spaces first.
+TOKEN = re.compile(r"[^\W_]+")
+PUNCTUATION = string.punctuation
+DOCUMENT = SearchVector(
+    Func(F("search_text"), Value(PUNCTUATION), Value(" " * len(PUNCTUATION)), function="translate",
+         output_field=TextField()),
+    config="simple",
+)  # fmt: skip
+# SQLite: an external-content FTS5 table over search_text, kept in step by triggers. Migration 0004 holds a
+# frozen copy of these statements; repair_sqlite_index() re-creates the triggers when a table rebuild
+# (Django's SQLite schema editor copies a table to alter it) has dropped them.
+FTS_TRIGGER_SQL = (
+    "CREATE TRIGGER IF NOT EXISTS recorder_ui_search_ai AFTER INSERT ON recorder_ui_recordingentry BEGIN "
+    "INSERT INTO recorder_ui_search(rowid, search_text) VALUES (new.id, new.search_text); END",
+    "CREATE TRIGGER IF NOT EXISTS recorder_ui_search_ad AFTER DELETE ON recorder_ui_recordingentry BEGIN "
+    "INSERT INTO recorder_ui_search(recorder_ui_search, rowid, search_text) "
+    "VALUES ('delete', old.id, old.search_text); END",
+    "CREATE TRIGGER IF NOT EXISTS recorder_ui_search_au AFTER UPDATE OF search_text ON recorder_ui_recordingentry "
+    "BEGIN INSERT INTO recorder_ui_search(recorder_ui_search, rowid, search_text) "
+    "VALUES ('delete', old.id, old.search_text); "
+    "INSERT INTO recorder_ui_search(rowid, search_text) VALUES (new.id, new.search_text); END",
+)
+# A phrase, closed or not, or a run of anything else; either may carry a leading minus.
+PIECE = re.compile(r'(?P<neg>-?)(?:"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+))')
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A word or phrase of the query, as tokens that must appear next to each other."""
+
+    tokens: tuple[str, ...]
+    negated: bool = False
+    prefix: bool = False  # the last token may be the start of a longer one
+    literal: str = ""  # a quoted phrase with punctuation must also appear as typed: "Sunny!", "get_weather("
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    terms: tuple[Term, ...]  # empty when the query has no letter or digit at all
+    words: tuple[str, ...]  # the raw whitespace-separated words, for a substring match
+
+
+@dataclass(frozen=True, slots=True)
+class Snippet:
+    """A short excerpt around the first match: (text, is_match) parts, for the template to escape and mark."""
+
+    parts: tuple[tuple[str, bool], ...]
+
+
+def parse(query: str) -> Query:
+    """Split a user's query into terms of safe tokens; never fails."""
+    # No NUL (PostgreSQL refuses it) and no lone surrogate (no database can encode it).
+    query = query[:MAX_QUERY_CHARS].replace("\x00", " ").encode("utf-8", "replace").decode("utf-8")
+    terms: list[Term] = []
+    last_plain = False
+    for match in PIECE.finditer(query):
+        text = match["phrase"] if match["phrase"] is not None else match["word"]
+        tokens = tuple(t.lower() for t in TOKEN.findall(text))[:MAX_TOKENS_PER_TERM]
+        if not tokens:
+            continue
+        literal = ""
+        if match["phrase"] is not None and any(not (c.isspace() or TOKEN.match(c)) for c in text):
+            literal = text.strip()
+        term = Term(tokens=tokens, negated=bool(match["neg"]), literal=literal)
+        if term not in terms and len(terms) < MAX_TERMS:
+            terms.append(term)
+            last_plain = match["word"] is not None and not term.negated
+    if terms and last_plain:
+        last = terms[-1]
+        terms[-1] = Term(tokens=last.tokens, prefix=True)
+    words = tuple(w for w in (w.strip('"') for w in query.split()[:MAX_TERMS]) if w)
+    return Query(terms=tuple(terms), words=words)
+
+
+def apply(queryset: QuerySet[RecordingEntry], query: str) -> QuerySet[RecordingEntry]:
+    """Narrow queryset to the entries whose search text matches query; an empty query changes nothing."""
+    parsed = parse(query)
+    if not parsed.terms:
+        # Nothing to tokenise ("*", "(", "%_"): match the punctuation itself as a substring.
+        return _substrings(queryset, parsed.words)
+    # The text index finds the tokens; a quoted phrase with punctuation is then checked as typed. Excluding
+    # such a phrase only needs the check (the index cannot say "not these tokens in this exact spelling").
+    indexed = tuple(t for t in parsed.terms if not (t.negated and t.literal))
+    if indexed:
+        connection = connections[queryset.db]
+        if connection.vendor == "postgresql":
+            queryset = _postgres(queryset, indexed)
+        elif connection.vendor == "sqlite" and fts5_ready(connection):
+            queryset = _sqlite(queryset, indexed)
+        else:
+            queryset = _tokens(queryset, indexed)
+    for term in parsed.terms:
+        if term.literal:
+            exact = Q(search_text__icontains=term.literal)
+            queryset = queryset.exclude(exact) if term.negated else queryset.filter(exact)
+    return queryset
+
+
+def _postgres(queryset: QuerySet[RecordingEntry], terms: tuple[Term, ...]) -> QuerySet[RecordingEntry]:
+    # A raw tsquery built from tokens we made, so the syntax is ours: 'a' & 'b' <-> 'c':* & !('d').
+    # The expression must stay DOCUMENT, the very expression of the GIN index, or PostgreSQL scans every row.
+    def render(term: Term) -> str:
+        lexemes = [f"'{token}'" for token in term.tokens]
+        if term.prefix:
+            lexemes[-1] += ":*"
+        joined = " <-> ".join(lexemes)
+        return f"!({joined})" if term.negated else f"({joined})"
+
+    tsquery = " & ".join(render(term) for term in terms)
+    return queryset.alias(search_document=DOCUMENT).filter(
+        search_document=SearchQuery(tsquery, search_type="raw", config="simple")
+    )
+
+
+def _sqlite(queryset: QuerySet[RecordingEntry], terms: tuple[Term, ...]) -> QuerySet[RecordingEntry]:
+    # FTS5 phrases in double quotes: "a" AND "b c" AND "d"*. NOT needs a left side in FTS5, so exclusions
+    # are a second match subtracted from the first.
+    def render(term: Term) -> str:
+        return '"' + " ".join(term.tokens) + '"' + ("*" if term.prefix else "")
+
+    def matching(expression: str) -> Q:
+        sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"  # noqa: S608 - fixed names
+        return Q(pk__in=RawSQL(sql, (expression,)))
+
+    wanted = [render(t) for t in terms if not t.negated]
+    unwanted = [render(t) for t in terms if t.negated]
+    if wanted:
+        queryset = queryset.filter(matching(" AND ".join(wanted)))
+    if unwanted:
+        queryset = queryset.exclude(matching(" OR ".join(unwanted)))
+    return queryset
+
+
+def _tokens(queryset: QuerySet[RecordingEntry], terms: tuple[Term, ...]) -> QuerySet[RecordingEntry]:
+    """Without a text index (FTS5 missing from this SQLite, or another database): each token as a substring."""
+    for term in terms:
+        every = Q()
+        for token in term.tokens:
+            every &= Q(search_text__icontains=token)
+        queryset = queryset.exclude(every) if term.negated else queryset.filter(every)
+    return queryset
+
+
+def _substrings(queryset: QuerySet[RecordingEntry], words: tuple[str, ...]) -> QuerySet[RecordingEntry]:
+    for word in words:
+        queryset = queryset.filter(search_text__icontains=word)
+    return queryset
+
+
+def fts5_ready(connection: BaseDatabaseWrapper) -> bool:
+    """Whether this SQLite database has the FTS5 table (migration 0004 skips it when FTS5 is missing)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", [FTS_TABLE])
+        return cursor.fetchone() is not None
+
+
+def repair_sqlite_index(*, using: str = "default", **_: object) -> None:
+    """After migrate: give the FTS5 table back its triggers if a table rebuild dropped them, then re-fill it."""
+    connection = connections[using]
+    if connection.vendor != "sqlite" or not fts5_ready(connection):
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'recorder_ui_recordingentry'"
+        )
+        if set(FTS_TRIGGERS) <= {row[0] for row in cursor.fetchall()}:
+            return
+        for sql in FTS_TRIGGER_SQL:
+            cursor.execute(sql)
+        cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
+
+
+def snippet(text: str, query: str, *, width: int = 160) -> Snippet | None:
+    """An excerpt of text around the first token of query that it contains, or None when none is found."""
+    tokens = sorted({t for term in parse(query).terms if not term.negated for t in term.tokens}, key=len, reverse=True)
+    if not tokens or not text:
+        return None
+    # A token matches at the start of a word, as it does in the index; the whole word is marked.
+    pattern = re.compile(r"(?<![^\W_])(?:" + "|".join(re.escape(t) for t in tokens) + r")[^\W_]*", re.IGNORECASE)
+    first = pattern.search(text)
+    if first is None:
+        return None
+    start = max(0, first.start() - width // 3)
+    end = min(len(text), start + width)
+    window = text[start:end]
+    parts: list[tuple[str, bool]] = []
+    if start:
+        parts.append(("…", False))
+    position = 0
+    for hit in pattern.finditer(window):
+        if hit.start() > position:
+            parts.append((window[position : hit.start()], False))
+        parts.append((hit.group(), True))
+        position = hit.end()
+    if position < len(window):
+        parts.append((window[position:], False))
+    if end < len(text):
+        parts.append(("…", False))
+    return Snippet(parts=tuple(parts))
