@@ -318,9 +318,10 @@ def _result_pks(entry: RecordingEntry, rec: Recording) -> dict[str, int]:
 def _raw_tab(entry: RecordingEntry) -> tuple[str, str]:
     if entry.size > settings.RAW_VIEW_MAX_BYTES:
         return "", "too-large"
-    _, data = recording_raw(pk=entry.pk, entry=entry)
+    _, data = recording_raw(pk=entry.pk, entry=entry, limit=settings.RAW_VIEW_MAX_BYTES)
     if data is None:
-        return "", "missing"
+        path = indexer.entry_path(entry)
+        return "", "too-large" if path is not None and path.is_file() else "missing"
     try:
         return orjson.dumps(orjson.loads(data), option=orjson.OPT_INDENT_2).decode(), "shown"
     except orjson.JSONDecodeError:
@@ -354,16 +355,21 @@ def recording_chunks(*, pk: int) -> tuple[Chunk, ...]:
     return stream.chunk_rows(indexer.load_entry(_entry_or_404(pk)))
 
 
-def recording_raw(*, pk: int, entry: RecordingEntry | None = None) -> tuple[RecordingEntry, bytes | None]:
-    """The file's bytes, read from inside its root only (None when gone or too large)."""
+def recording_raw(
+    *, pk: int, entry: RecordingEntry | None = None, limit: int | None = None
+) -> tuple[RecordingEntry, bytes | None]:
+    """The file's bytes, read from inside its root only (None when gone or over limit, MAX_RECORDING_BYTES)."""
     entry = entry or _entry_or_404(pk)
+    limit = settings.MAX_RECORDING_BYTES if limit is None else limit
     path = indexer.entry_path(entry)
-    if path is None or not path.is_file() or entry.size > settings.MAX_RECORDING_BYTES:
+    if path is None or not path.is_file() or entry.size > limit:
         return entry, None
     try:
-        return entry, path.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)  # the file may have grown since it was indexed
     except OSError:
         return entry, None
+    return entry, data if len(data) <= limit else None
 
 
 TEST_PAGE_SIZE = 100

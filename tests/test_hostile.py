@@ -1,174 +1,285 @@
 """Hostile input: a folder of bad files indexes to the end, each bad file listed with a clear error,
-no page answers 500, nothing outside the root is read, and markup never runs."""
+no page answers 500, nothing outside the root is read, memory stays bounded, and markup never runs."""
 
 from __future__ import annotations
 
 import json
 import os
-import resource
+import subprocess
+import tracemalloc
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
+from django.apps import apps
 from django.test import Client
+from django.urls import URLPattern, get_resolver
 
 from recorder_ui import indexer
 from recorder_ui.models import RecordingEntry
+from tests import hostile
 from tests.builders import stream_recording
 
 pytestmark = pytest.mark.django_db
-SECRET = "TOP-SECRET-OUTSIDE-THE-ROOT"
-XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+MiB = 1024 * 1024
 
 
-def _build(tmp_path: Path) -> Path:
+def _everything_stored() -> str:
+    """Every value of every row of every table, as one string: to prove what never got in."""
+    values = []
+    for model in apps.get_models():
+        for row in model.objects.values_list():
+            values.extend(str(value) for value in row)
+    return "\n".join(values)
+
+
+def test_a_folder_of_bad_files_indexes_to_the_end(tmp_path: Path) -> None:
+    tree = hostile.build(tmp_path)
+    with hostile.OpenWatch(tree.outside) as watch:
+        report = indexer.index_recordings(root=tree.root, name="hostile", max_bytes=20 * MiB)
+    failed = {Path(f.path).name: f.error for f in report.failed}
+    for name, piece in tree.failing.items():
+        assert name in failed, name
+        assert piece in failed[name], (name, failed[name])
+    for name, error in failed.items():
+        assert error and "\n" not in error and len(error) < 400 and "Traceback" not in error, (name, error)
+    for name in tree.readable:
+        assert name not in failed, (name, failed.get(name))
+
+    # A value of the wrong type anywhere: the file is indexed, either as read or with an error naming the field.
+    for name, field in tree.wrong_types.items():
+        if name in failed:
+            assert failed[name].startswith("wrong type at "), (field, failed[name])
+            assert field.rsplit(".", 1)[-1].removeprefix("__") in failed[name], (field, failed[name])
+    assert {tree.wrong_types[n] for n in failed.keys() & tree.wrong_types.keys()} >= {"test_id", "request", "response"}
+    indexed = {Path(p).name for p in RecordingEntry.objects.values_list("path", flat=True)}
+    assert set(tree.wrong_types) <= indexed
+
+    skipped = {Path(s.path).name: s.error for s in report.skipped}
+    assert "outside the root" in skipped["link-out.json"]
+    assert "loop.json" in skipped  # a symlink to itself: listed, not followed
+    assert not indexed & {"x.json", "link-out.json", "loop.json"}
+    assert not any(
+        "folder-out" in p or "subdir-loop" in p for p in RecordingEntry.objects.values_list("path", flat=True)
+    )
+
+    assert watch.opened == []  # the file outside the root was never even opened
+    assert hostile.SECRET not in _everything_stored()
+    assert RecordingEntry.objects.get(path__endswith="dupes.json").test_id == "b"  # the last duplicate key wins
+    assert len(RecordingEntry.objects.get(path__endswith="big-string.json").search_text) <= indexer.SEARCH_TEXT_LIMIT
+
+
+def _huge_only(tmp_path: Path) -> Path:
     root = tmp_path / "recordings"
-    root.mkdir()
-    good = stream_recording(test_id="tests/integration/a/test_a.py::test_ok", text="fine")
-
-    def put(name: str, data: bytes | str) -> None:
-        (root / name).write_bytes(data if isinstance(data, bytes) else data.encode())
-
-    put("empty.json", b"")
-    put("truncated.json", json.dumps(good)[:200])
-    put("binary.json", bytes(range(256)) * 4)
-    put("latin1.json", '{"test_id": "caf\xe9"}'.encode("latin-1"))
-    put("not-object.json", "[1, 2, 3]")
-    put("wrong-types.json", json.dumps({"test_id": 5, "request": "x", "response": [], "id_normalization_mapping": 7}))
-    wrong_inner = json.loads(json.dumps(good))
-    wrong_inner["response"]["body"][0]["__data__"]["choices"] = {"not": "a list"}
-    put("wrong-inner.json", json.dumps(wrong_inner))
-    put("deep.json", "[" * 10_000 + "]" * 10_000)
-    big = stream_recording(test_id="tests/x.py::test_big", text="short answer")
-    big["request"]["body"]["messages"] = [{"role": "user", "content": "y" * (5 * 1024 * 1024)}]  # a 5 MB string
-    put("big-string.json", json.dumps(big))
-    put("nan.json", '{"test_id": "t", "request": {"body": {"temperature": NaN}}, "response": {"body": null}}')
-    put("dupes.json", '{"test_id": "a", ' + json.dumps({**good, "test_id": "b"})[1:])
-    put("bom.json", b"\xef\xbb\xbf" + json.dumps(good).encode())
-    put("surrogate.json", '{"test_id": "\\ud800", "request": {}, "response": {"body": null}}')
-    put("name with spaces ünïcødé.json", json.dumps(good))
-    markup = stream_recording(test_id=f"tests/integration/a/test_{XSS}.py::test_{XSS}[{XSS}]", text=XSS,
-                              tool=(f"tool{XSS}", json.dumps({"q": XSS})), model=f"model{XSS}")  # fmt: skip
-    markup["request"]["body"]["messages"] = [{"role": "user", "content": [
-        {"type": "text", "text": XSS}, {"type": "image_url", "image_url": {"url": f"javascript:alert(1)//{XSS}"}},
-        {"type": "image_url", "image_url": {"url": "https://tracker.example.org/pixel.png"}}]}]  # fmt: skip
-    put(f"markup{XSS.replace('/', '')}.json", json.dumps(markup))
-    (root / "x.json").mkdir()  # a directory with a recording's name
-    outside = tmp_path / "outside.json"
-    outside.write_text(json.dumps(stream_recording(test_id="tests/x.py::test_secret", text=SECRET)))
-    os.symlink(outside, root / "link-out.json")
-    os.symlink(root / "loop", root / "loop")  # a symlink loop
-    os.symlink(root, root / "subdir-loop")  # a folder loop
-    huge = root / "huge.json"
-    with open(huge, "wb") as handle:  # 60 MB, over the cap set below
+    root.mkdir(parents=True)
+    with open(root / "huge.json", "wb") as handle:
         handle.write(b'{"test_id": "t", "pad": "')
-        handle.write(b"z" * (60 * 1024 * 1024))
+        for _ in range(60):
+            handle.write(b"z" * MiB)
         handle.write(b'"}')
     return root
 
 
-def test_a_folder_of_bad_files_indexes_to_the_end(tmp_path: Path, settings) -> None:  # type: ignore[no-untyped-def]
-    settings.MAX_RECORDING_BYTES = 20 * 1024 * 1024
-    root = _build(tmp_path)
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    report = indexer.index_recordings(root=root, name="hostile")
-    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
-    failed = {f.path: f.error for f in report.failed}
-    assert failed["empty.json"] == "empty file"
-    assert "not valid JSON" in failed["truncated.json"]
-    assert "not valid" in failed["binary.json"] and "UTF-8" in failed["latin1.json"]
-    assert "top level is a list" in failed["not-object.json"]
-    assert "is a number" in failed["wrong-types.json"] or "is not an object" in failed["wrong-types.json"]
-    assert failed["wrong-inner.json"]
-    assert "nested too deeply" in failed["deep.json"]
-    assert "NaN" in failed["nan.json"]
-    assert failed["surrogate.json"]
-    assert failed["huge.json"].startswith("too large")
-    assert grown_mb < 150  # the 60 MB file was never read whole
-    for fine in ("bom.json", "dupes.json", "big-string.json", "name with spaces ünïcødé.json"):
-        assert fine not in failed, fine
-    skipped = {s.path: s.error for s in report.skipped}
-    assert "outside the root" in skipped["link-out.json"]
-    assert not RecordingEntry.objects.filter(path__in=["x.json", "link-out.json"]).exists()
-    assert not RecordingEntry.objects.filter(search_text__contains=SECRET).exists()
-    assert RecordingEntry.objects.get(path="dupes.json").test_id == "b"  # the last duplicate key wins, as in Python
-    assert len(RecordingEntry.objects.get(path="big-string.json").search_text) <= indexer.SEARCH_TEXT_LIMIT
+@pytest.mark.parametrize("how", ["argument", "setting"])
+def test_a_file_over_the_cap_is_refused_without_being_read_whole(tmp_path: Path, settings, how: str) -> None:  # type: ignore[no-untyped-def]
+    root = _huge_only(tmp_path)
+    settings.MAX_RECORDING_BYTES = 1 * MiB if how == "setting" else 20 * MiB
+    tracemalloc.start()
+    try:
+        report = indexer.index_recordings(root=root, name="huge", max_bytes=1 * MiB if how == "argument" else None)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    [failure] = report.failed
+    assert failure.error.startswith("too large")
+    assert peak < 8 * MiB, peak  # at most the cap (1 MiB) was read, never the 60 MiB
+
+
+def _page_urls(entry: RecordingEntry) -> list[str]:
+    """Every URL of the app that takes a recording id, for this entry; found from the URLconf, so new pages count."""
+    urls = []
+    for pattern in get_resolver().url_patterns:
+        assert isinstance(pattern, URLPattern)
+        route = str(pattern.pattern)
+        if "<int:pk>" in route:
+            urls.append("/" + route.replace("<int:pk>", str(entry.pk)))
+    return urls
+
+
+LIST_PAGES = [
+    "/",
+    "/overview.json",
+    "/recordings/",
+    "/recordings.json",
+    "/recordings/?errors=yes",
+    "/recordings/?missing=yes",
+    "/recordings/?sort=-tokens",
+    "/tests/",
+    "/tests.json",
+    "/missing-usage/",
+    "/missing-usage.json",
+    "/errors/",
+    "/errors.json",
+    "/recordings/?" + urlencode({"q": hostile.XSS}),
+    "/recordings.json?" + urlencode({"q": hostile.XSS}),
+    "/recordings/?" + urlencode({"model": hostile.XSS, "sort": hostile.XSS, "page": hostile.XSS}),
+    "/tests/?" + urlencode({"q": hostile.XSS, "page": "-1"}),
+]
+
+
+def _check(client: Client, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code in (200, 404), (url, response.status_code)
+    body = response.content.decode("utf-8", "replace")
+    assert hostile.SECRET not in body, url
+    content_type = response["Content-Type"]
+    if content_type.startswith("text/html"):
+        assert "<script>alert" not in body and hostile.markup_problems(body) == [], url
+        assert "'unsafe-inline'" not in response["Content-Security-Policy"], url
+    else:
+        assert content_type.startswith("application/json"), (url, content_type)  # never sniffed as HTML
+        assert response["X-Content-Type-Options"] == "nosniff", url
+    return body
 
 
 def test_no_page_answers_500_and_markup_never_runs(tmp_path: Path, client: Client, settings) -> None:  # type: ignore[no-untyped-def]
-    settings.MAX_RECORDING_BYTES = 20 * 1024 * 1024
-    indexer.index_recordings(root=_build(tmp_path), name="hostile")
-    pages = [
-        "/",
-        "/recordings/",
-        "/recordings/?errors=yes",
-        "/tests/",
-        "/missing-usage/",
-        "/errors/",
-        "/recordings.json",
-        "/recordings/?" + urlencode({"q": XSS}),
-        "/recordings/?" + urlencode({"model": XSS, "sort": XSS, "page": XSS}),
-    ]
+    settings.MAX_RECORDING_BYTES = 1 * MiB
+    tree = hostile.build(tmp_path)
+    indexer.index_recordings(root=tree.root, name="hostile")
+    urls = list(LIST_PAGES)
     for entry in RecordingEntry.objects.all():
-        pages += [
-            f"/recordings/{entry.pk}/",
-            f"/recordings/{entry.pk}.json",
-            f"/recordings/{entry.pk}/chunks/",
-            f"/recordings/{entry.pk}/raw/",
-        ]
+        urls += _page_urls(entry)
         if entry.test_id:
-            pages += ["/test/?" + urlencode({"id": entry.test_id}), "/test.json?" + urlencode({"id": entry.test_id})]
-    for url in pages:
-        response = client.get(url)
-        assert response.status_code in (200, 404), (url, response.status_code)
-        body = response.content.decode("utf-8", "replace")
-        assert SECRET not in body, url
-        if response["Content-Type"].startswith("text/html"):
-            assert "<script>alert" not in body and "<img src=x" not in body, url
-            assert 'src="javascript:' not in body and 'tracker.example.org/pixel.png"' not in body.replace(
-                'href="https://tracker.example.org/pixel.png"', ""
-            )  # a link, never an <img src>
-    markup = RecordingEntry.objects.get(path__startswith="markup")
+            urls += ["/test/?" + urlencode({"id": entry.test_id}), "/test.json?" + urlencode({"id": entry.test_id})]
+            urls += ["/recordings/?" + urlencode({"test_id": entry.test_id, "suite": entry.suite})]
+    assert len(urls) > 500
+    with hostile.OpenWatch(tree.outside) as watch:
+        for url in urls:
+            _check(client, url)
+    assert watch.opened == []
+
+    markup = RecordingEntry.objects.get(path__contains="/markup")
     body = client.get(f"/recordings/{markup.pk}/").content.decode()
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in body
     assert '<img class="thumb"' not in body  # neither URL is a data: image
+    raw = client.get(f"/recordings/{markup.pk}/raw/").content.decode()
+    assert "&lt;script&gt;" in raw and "<script>alert" not in raw
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
+def test_pages_for_a_file_that_grew_past_the_cap_stay_small(tmp_path: Path, client: Client, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.MAX_RECORDING_BYTES = 1 * MiB
+    root = tmp_path / "recordings"
+    root.mkdir()
+    path = root / "a.json"
+    path.write_text(json.dumps(stream_recording(test_id="tests/a.py::test_a", text="small")))
+    indexer.index_recordings(root=root, name="r")
+    entry = RecordingEntry.objects.get()
+    path.unlink()
+    _huge_only(tmp_path / "later")
+    os.rename(tmp_path / "later" / "recordings" / "huge.json", path)  # grown since it was indexed
+    tracemalloc.start()
+    try:
+        for url in _page_urls(entry) + [f"/recordings/{entry.pk}/raw/?download=1"]:
+            assert client.get(url).status_code in (200, 404), url
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * MiB, peak
+
+
+def _git_root(tmp_path: Path) -> Path:
+    """The hostile tree committed to a git repository, so the diff pages have revisions to be attacked with."""
+    tree = hostile.build(tmp_path, huge=False)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "init.defaultBranch=main"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "hostile"]):
+        subprocess.run([*git, *args], cwd=tree.root, check=True, capture_output=True, timeout=60)
+    indexer.index_recordings(root=tree.root, name="hostile")
+    return tree.root
+
+
+TRAVERSALS = [
+    "../../../etc/passwd",
+    "..%2f..%2f..%2fetc%2fpasswd",
+    "%2e%2e/%2e%2e/etc/passwd",
+    "/etc/passwd",
+    "C:\\Windows\\win.ini",
+    "\\\\server\\share",
+    "file:///etc/passwd",
+    "--output=/tmp/recorder-ui-pwned",
+    "-c core.pager=touch /tmp/recorder-ui-pwned",
+    "HEAD:../../../etc/passwd",
+    "HEAD~99999999999999999999",
+    "9" * 300,
+    "x" * 5000,
+    "é\u202e\ufeff",
+]
+PATH_URLS = [
+    "/recordings/{}/",
+    "/recordings/{}.json",
+    "/recordings/{}/raw/",
+    "/recordings/{}/raw.json",
+    "/recordings/{}/chunks/",
+]
+QUERY_URLS = [
+    "/test/?id={}",
+    "/test.json?id={}",
+    "/test/?id=x&root={}",
+    "/recordings/?root={}",
+    "/recordings/?test_file={}",
+    "/recordings/?page={}",
+    "/diff/?base={}",
+    "/diff/?base=HEAD&head={}",
+    "/diff/?base=HEAD&path={}",
+    "/diff/?base=HEAD&root={}",
+    "/diff.json?base={}",
+    "/diff.json?base=HEAD&path={}",
+    "/diff/pair/?base=HEAD&head=HEAD&key={}",
+    "/diff/pair/?base={}&head=HEAD&key=x",
+    "/static/{}",
+]
+
+
+def test_path_traversal_never_reads_outside(tmp_path: Path, client: Client) -> None:
+    _git_root(tmp_path)
+    urls = [template.format(quote(attack, safe="")) for template in PATH_URLS for attack in TRAVERSALS]
+    urls += [template.format(quote(attack, safe="")) for template in QUERY_URLS for attack in TRAVERSALS]
+    urls += [template.format(attack) for template in PATH_URLS for attack in ("..", "../..", "-1", "0x10", "1e3")]
+    urls += [
         "/recordings/../../../etc/passwd",
-        "/recordings/%2e%2e%2f%2e%2e%2fetc%2fpasswd/",
-        "/recordings/-1/",
-        "/recordings/1%00/",
-        "/recordings/" + "9" * 40 + "/",
-        "/recordings/" + "9" * 40 + "/raw/",
-        "/test/?id=" + quote("../../etc/passwd"),
-        "/test/?id=%00",
-        "/diff/pair/?base=..&head=..&key=../../etc/passwd",
-        "/diff/?base=" + quote("--output=/tmp/pwned"),
-        "/diff/?base=HEAD&path=" + quote("../../etc"),
-        "/static/../settings.py",
+        "/static/../recorder_ui/settings.py",
         "/static/%2e%2e/manage.py",
-    ],
-)
-def test_path_traversal_never_reads_outside(client: Client, url: str, tmp_path: Path) -> None:
-    indexer.index_recordings(root=Path(__file__).resolve().parent.parent / "recordings", name="samples")
-    response = client.get(url)
-    assert response.status_code in (200, 400, 404), response.status_code
-    body = response.content.decode("utf-8", "replace")
-    assert "root:x:0:0" not in body and "SECRET_KEY" not in body and "import os" not in body
-    assert not Path("/tmp/pwned").exists()
+        "/recordings/1%00/",
+        "/test/?id=%00",
+        "/diff/?base=HEAD%00",
+        "/recordings/" + "9" * 40 + "/",
+    ]
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code in (200, 400, 404), (url, response.status_code)
+        body = response.content.decode("utf-8", "replace")
+        assert "root:x:0:0" not in body and "SECRET_KEY" not in body and "[fonts]" not in body, url
+        assert hostile.SECRET not in body, url
+    assert not Path("/tmp/recorder-ui-pwned").exists()
 
 
 def test_a_row_whose_path_leaves_the_root_is_never_read(tmp_path: Path, client: Client) -> None:
     root = tmp_path / "recordings"
     root.mkdir()
     (root / "a.json").write_text(json.dumps(stream_recording(test_id="tests/a.py::test_a", text="ok")))
-    (tmp_path / "secret.json").write_text(json.dumps(stream_recording(test_id="tests/a.py::test_a", text=SECRET)))
+    secret = tmp_path / "secret.json"
+    secret.write_text(json.dumps(stream_recording(test_id="tests/a.py::test_a", text=hostile.SECRET)))
     indexer.index_recordings(root=root, name="r")
     RecordingEntry.objects.update(path="../secret.json")  # a tampered or stale row
     entry = RecordingEntry.objects.get()
-    for url in (f"/recordings/{entry.pk}/", f"/recordings/{entry.pk}/raw/", f"/recordings/{entry.pk}/raw/?download=1"):
-        response = client.get(url)
-        assert response.status_code in (200, 404) and SECRET not in response.content.decode()
+    with hostile.OpenWatch(secret) as watch:
+        for url in _page_urls(entry) + [f"/recordings/{entry.pk}/raw/?download=1", "/test/?id=tests/a.py::test_a"]:
+            response = client.get(url)
+            assert response.status_code in (200, 404), url
+            assert hostile.SECRET not in response.content.decode(), url
+    assert watch.opened == []
+
+
+def test_the_markup_check_sees_what_could_run() -> None:
+    assert hostile.markup_problems(hostile.XSS) and hostile.markup_problems('<a href=" JavaScript:x">')
+    assert hostile.markup_problems('<img src="https://tracker.example.org/p.png">')
+    assert not hostile.markup_problems('<pre>&lt;script&gt;</pre><script src="/static/x.js"></script>')
