@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import multiprocessing
@@ -310,10 +311,44 @@ def entry_values(rec: Recording, *, rel_path: str) -> dict[str, object]:
     return {k: v.replace("\x00", "\ufffd") if isinstance(v, str) else v for k, v in values.items()}
 
 
-def _read(path: Path, max_bytes: int) -> tuple[bytes | None, str]:
+# O_NONBLOCK: a FIFO swapped in after the scan must not hang the run (no effect on regular files).
+# O_NOFOLLOW: a symlink is followed only after checking where it leads.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+_OUT_OF_ROOT = "became a link out of the root while indexing: not read"
+
+
+def _read(path: Path, max_bytes: int, real_root: Path) -> tuple[bytes | None, str]:
+    # The scan skipped symlinks out of the root, but a file can become one before it is read (a git checkout
+    # running beside the index run): decide on what is opened, not on what the scan saw.
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(max_bytes + 1)
+        try:
+            fd = os.open(path, _OPEN_FLAGS)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            try:
+                target = path.resolve(strict=True)
+            except RuntimeError:  # a symlink loop (Python 3.12)
+                return None, "cannot read: a symlink loop"
+            if not target.is_relative_to(real_root):
+                return None, _OUT_OF_ROOT
+            fd = os.open(target, _OPEN_FLAGS)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                return None, "cannot read: not a regular file"
+            if not _opened_inside(real_root, fd, path, st):  # a folder on the way was swapped for a link
+                return None, _OUT_OF_ROOT
+            if st.st_size > max_bytes:  # refused unread
+                return None, f"too large: over {max_bytes} bytes (RECORDER_UI_MAX_RECORDING_BYTES)"
+            # Ask for the size the file has (a buffered read(max_bytes) allocates the whole cap on every call),
+            # plus one byte that shows a file grown since fstat; then read on up to the cap.
+            wanted = min(st.st_size, max_bytes) + 1
+            data = _read_upto(fd, wanted)
+            if len(data) == wanted <= max_bytes:
+                data += _read_upto(fd, max_bytes + 1 - wanted)
+        finally:
+            os.close(fd)
     except OSError as exc:
         return None, f"cannot read: {exc.strerror or exc}"
     if len(data) > max_bytes:
@@ -321,10 +356,33 @@ def _read(path: Path, max_bytes: int) -> tuple[bytes | None, str]:
     return data, ""
 
 
+def _read_upto(fd: int, count: int) -> bytes:
+    chunks: list[bytes] = []
+    while count > 0 and (chunk := os.read(fd, count)):
+        chunks.append(chunk)
+        count -= len(chunk)
+    return b"".join(chunks)
+
+
+def _opened_inside(real_root: Path, fd: int, path: Path, st: os.stat_result) -> bool:
+    """Whether the open file fd lies inside real_root: /proc names the file itself; elsewhere, resolve the
+    path and check it leads to the very same file."""
+    try:
+        opened = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        try:
+            resolved = path.resolve(strict=True)
+            here = os.stat(resolved)
+        except (OSError, RuntimeError):
+            return False
+        return resolved.is_relative_to(real_root) and (here.st_dev, here.st_ino) == (st.st_dev, st.st_ino)
+    return opened.startswith(os.path.join(real_root, ""))
+
+
 def _parse_file(real_root: Path, rel: str, max_bytes: int) -> tuple[dict[str, object], str, str] | None:
     """Values, sha256 and error of one file; None when it vanished before it could be read."""
     path = real_root / rel
-    data, problem = _read(path, max_bytes)
+    data, problem = _read(path, max_bytes, real_root)
     if data is None:
         if not path.exists():
             return None
@@ -379,7 +437,7 @@ def index_recordings(
     touched_paths: list[str] = []
     to_parse: list[str] = []
     for rel in todo:
-        if rel in old_sha and _same_content(real_root / rel, old_sha[rel], limit):
+        if rel in old_sha and _same_content(real_root, rel, old_sha[rel], limit):
             touched_paths.append(rel)
         else:
             to_parse.append(rel)
@@ -517,10 +575,10 @@ def default_jobs() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def _same_content(path: Path, old_sha: str, limit: int) -> bool:
+def _same_content(real_root: Path, rel: str, old_sha: str, limit: int) -> bool:
     if not old_sha:
         return False
-    data, _ = _read(path, limit)
+    data, _ = _read(real_root / rel, limit, real_root)
     return data is not None and hashlib.sha256(data).hexdigest() == old_sha
 
 

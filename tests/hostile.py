@@ -140,7 +140,8 @@ def build(tmp_path: Path, *, huge: bool = True) -> Tree:
 
 
 class OpenWatch:
-    """Records every attempt of this process to open one of the watched files (Python's "open" audit event).
+    """Records every attempt of this process to open one of the watched files (Python's "open" audit event),
+    directly or through symlinks that the open would follow.
 
     Audit hooks cannot be removed, so one hook serves every test and only acts while a watch is active.
     """
@@ -170,8 +171,13 @@ class OpenWatch:
             name = os.fsdecode(args[0])
         except TypeError:
             return
+        flags = args[2] if len(args) > 2 and isinstance(args[2], int) else 0
+        if flags & getattr(os, "O_NOFOLLOW", 0):  # the kernel refuses a symlink as the last part of the path
+            reached = os.path.join(os.path.realpath(os.path.dirname(name) or "."), os.path.basename(name))
+        else:
+            reached = os.path.realpath(name)
         for watch in OpenWatch._active:
-            if name in watch.watched or os.path.realpath(name) in watch.watched:
+            if name in watch.watched or reached in watch.watched:
                 watch.opened.append(name)
 
 

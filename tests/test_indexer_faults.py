@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -12,7 +14,8 @@ import pytest
 from django.db import connection
 
 from recorder_ui import indexer
-from recorder_ui.models import RecordingEntry
+from recorder_ui.models import RecordingEntry, Root
+from tests import hostile
 from tests.builders import stream_recording, write
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +55,107 @@ def test_files_changed_truncated_or_deleted_while_indexing(tmp_path: Path, monke
     again = indexer.index_recordings(root=root, name="r")  # the next run sees the new sizes and mtimes
     assert again.removed == 0 and RecordingEntry.objects.filter(test_id="tests/x.py::test_changed").exists()
     assert RecordingEntry.objects.count() == 11
+
+
+def _meddle_once(monkeypatch: pytest.MonkeyPatch, action):  # type: ignore[no-untyped-def]
+    """Run action once, in the middle of the parse: after the scan, before the first file is read."""
+    real = indexer._parse_file
+    done = []
+
+    def meddle(real_root: Path, rel: str, limit: int):  # type: ignore[no-untyped-def]
+        if not done:
+            done.append(rel)
+            action()
+        return real(real_root, rel, limit)
+
+    monkeypatch.setattr(indexer, "_parse_file", meddle)
+
+
+@pytest.mark.django_db
+def test_a_file_swapped_for_a_symlink_out_of_the_root_mid_run_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _tree(tmp_path)
+    victim = sorted(root.rglob("*.json"))[3]
+    outside = tmp_path / "outside.json"
+    outside.write_text(json.dumps(stream_recording(test_id="tests/x.py::test_secret", text=hostile.SECRET)))
+
+    def swap() -> None:
+        victim.unlink()
+        os.symlink(outside, victim)
+
+    _meddle_once(monkeypatch, swap)
+    with hostile.OpenWatch(outside) as watch:
+        indexer.index_recordings(root=root, name="r")
+        monkeypatch.undo()
+        again = indexer.index_recordings(root=root, name="r")  # the next scan sees the symlink and skips it
+    assert watch.opened == []
+    assert not RecordingEntry.objects.filter(search_text__contains=hostile.SECRET).exists()
+    assert "outside the root" in {s.path: s.error for s in again.skipped}[victim.relative_to(root).as_posix()]
+    assert RecordingEntry.objects.count() == 11
+
+
+@pytest.mark.django_db
+def test_symlinks_that_stay_inside_the_root_are_still_read(tmp_path: Path) -> None:
+    root = _tree(tmp_path, 2)
+    target = sorted(root.rglob("*.json"))[0]
+    os.symlink(target, target.with_name("same-file.json"))  # absolute, inside the root
+    os.symlink("../../inference", root / "tests" / "integration" / "inference" / "recordings" / "nested")
+    report = indexer.index_recordings(root=root, name="r")
+    assert report.failed == () and report.added == 3
+    row = RecordingEntry.objects.get(path__endswith="same-file.json")
+    assert row.sha256 == RecordingEntry.objects.get(path=target.relative_to(root).as_posix()).sha256
+
+
+@pytest.mark.django_db
+def test_a_file_swapped_for_a_folder_or_a_folder_deleted_mid_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _tree(tmp_path)
+    files = sorted(root.rglob("*.json"))
+
+    def swap() -> None:
+        files[2].unlink()
+        files[2].mkdir()
+
+    _meddle_once(monkeypatch, swap)
+    report = indexer.index_recordings(root=root, name="r")
+    assert [f.path for f in report.failed] == [files[2].relative_to(root).as_posix()]
+    assert "cannot read" in report.failed[0].error
+    monkeypatch.undo()
+    assert indexer.index_recordings(root=root, name="r").removed == 1  # a folder is no recording
+    assert RecordingEntry.objects.count() == 11
+
+    more = write(root, "agents", stream_recording(test_id="tests/integration/agents/test_b.py::test_b", text="b"))
+    _meddle_once(monkeypatch, lambda: shutil.rmtree(root / "tests"))  # the whole checkout goes
+    report = indexer.index_recordings(root=root, name="r")
+    assert report.added == 0 and report.failed == ()
+    assert not RecordingEntry.objects.filter(path__endswith=more.name).exists()
+    monkeypatch.undo()
+    assert indexer.index_recordings(root=root, name="r").removed == 11
+    assert RecordingEntry.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_failed_write_leaves_the_index_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _tree(tmp_path)
+    indexer.index_recordings(root=root, name="r")
+    before = sorted(RecordingEntry.objects.values_list("path", "sha256"))
+    files = sorted(root.rglob("*.json"))
+    files[0].unlink()
+    files[1].write_text(json.dumps(stream_recording(test_id="tests/x.py::test_new", text="changed")))
+    write(root, "agents", stream_recording(test_id="tests/integration/agents/test_b.py::test_b", text="new"))
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(indexer, "_insert", broken)  # after the delete and before the update, mid-transaction
+    with pytest.raises(RuntimeError):
+        indexer.index_recordings(root=root, name="r")
+    assert sorted(RecordingEntry.objects.values_list("path", "sha256")) == before  # all or nothing
+    monkeypatch.undo()
+    report = indexer.index_recordings(root=root, name="r")
+    assert (report.added, report.updated, report.removed) == (1, 1, 1)
 
 
 def _manage(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -126,3 +230,23 @@ def test_two_index_runs_at_once_in_threads(tmp_path: Path) -> None:
     for thread in threads:
         thread.join(timeout=120)
     assert errors == [] and RecordingEntry.objects.count() == 30
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_index_runs_at_once_as_two_processes_on_postgres(tmp_path: Path) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: run the suite with DATABASE_URL=postgres://... (CI does)")
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"  # the test database
+    root = _tree(tmp_path, 40)
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": url, "RECORDER_UI_AUTO_REFRESH_SECONDS": "0"}
+    runs = [
+        subprocess.Popen([sys.executable, "manage.py", "index_recordings", str(root), "--name", "main"], cwd=ROOT, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]  # fmt: skip
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert RecordingEntry.objects.count() == 40 and Root.objects.count() == 1
+    added = sorted(int(out.split(" added")[0].rsplit(" ", 1)[-1]) for out, _ in outputs)
+    assert added == [0, 40]
