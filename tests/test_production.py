@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import http.client
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -48,9 +49,30 @@ def test_check_deploy_reports_nothing_in_production_mode(tmp_path: Path) -> None
 
 def test_production_without_a_secret_key_fails_with_one_clear_line(tmp_path: Path) -> None:
     done = _manage(tmp_path, "check", RECORDER_UI_SECRET_KEY="")
-    assert done.returncode == 1
+    assert done.returncode != 0
     assert done.stderr.strip().startswith("recorder-ui: RECORDER_UI_SECRET_KEY is not set")
-    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+@pytest.mark.xfail(
+    reason="settings.py exits with code 1, which gunicorn answers by booting a new worker, forever; "
+    "exit code 4 (gunicorn's 'App failed to load') stops it",
+    strict=False,
+)
+def test_gunicorn_without_a_secret_key_stops_with_the_clear_line(tmp_path: Path) -> None:
+    env = _env(tmp_path, RECORDER_UI_SECRET_KEY="")
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("gunicorn")), "recorder_ui.wsgi", "--bind", f"127.0.0.1:{_free_port()}"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        _, stderr = server.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.terminate()
+        _, stderr = server.communicate(timeout=30)
+        pytest.fail("gunicorn kept restarting workers instead of stopping:\n" + stderr[-2000:])
+    assert server.returncode != 0
+    assert "recorder-ui: RECORDER_UI_SECRET_KEY is not set" in stderr and "Traceback" not in stderr
 
 
 def test_collectstatic_gives_hashed_compressed_files(tmp_path: Path) -> None:
@@ -67,52 +89,76 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _get(port: int, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
 def test_gunicorn_serves_healthz_pages_and_hashed_static(tmp_path: Path) -> None:
     assert _manage(tmp_path, "migrate", "--verbosity", "0").returncode == 0
     assert _manage(tmp_path, "index_recordings").returncode == 0
     assert _manage(tmp_path, "collectstatic", "--noinput").returncode == 0
     port = _free_port()
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    server = subprocess.Popen(
-        [str(gunicorn), "recorder_ui.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        cwd=ROOT, env=_env(tmp_path, RECORDER_UI_SSL_REDIRECT="0"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    log = tmp_path / "gunicorn.log"
+    with open(log, "wb") as sink:
+        server = subprocess.Popen(
+            [str(gunicorn), "recorder_ui.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+            cwd=ROOT, env=_env(tmp_path), stdout=sink, stderr=sink,
+        )  # fmt: skip
+    https = {"X-Forwarded-Proto": "https"}  # what the TLS proxy in front says
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
-                    health = response.read()
+                status, _, health = _get(port, "/healthz")  # plain HTTP: the proxy's health check
                 break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    raise
+                    raise AssertionError(log.read_text()) from None
                 time.sleep(0.2)
-        assert b'"status":"ok"' in health and b'"recordings":16' in health
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
-            page = response.read().decode()
-            headers = response.headers
-        assert "Content-Security-Policy" in headers and "unsafe-inline" not in headers["Content-Security-Policy"]
-        assert headers["X-Content-Type-Options"] == "nosniff" and headers["X-Frame-Options"] == "DENY"
-        assert "Strict-Transport-Security" not in headers  # only over HTTPS
+        assert status == 200 and b'"status":"ok"' in health and b'"recordings":16' in health
+        status, headers, _ = _get(port, "/")
+        assert status == 301 and headers["location"].startswith("https://")  # plain HTTP goes to HTTPS
+        status, headers, body = _get(port, "/", **https)
+        assert status == 200, log.read_text()
+        csp = headers["content-security-policy"]
+        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp and "script-src 'self'" in csp
+        assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"
+        assert headers["referrer-policy"] == "same-origin" and headers["cross-origin-opener-policy"] == "same-origin"
+        assert headers["strict-transport-security"] == "max-age=31536000; includeSubDomains; preload"
+        page = body.decode()
         css = page.split('href="/static/recorder.', 1)[1].split('"', 1)[0]
         assert css.count(".") == 1 and css != "css"  # recorder.<hash>.css
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/static/recorder.{css}", headers={"Accept-Encoding": "gzip"}
-        )
-        with urllib.request.urlopen(request, timeout=5) as response:
-            assert response.headers["Content-Encoding"] == "gzip"
-            assert "immutable" in response.headers["Cache-Control"]
+        status, headers, _ = _get(port, f"/static/recorder.{css}", **https, **{"Accept-Encoding": "gzip"})
+        assert status == 200 and headers["content-encoding"] == "gzip" and "immutable" in headers["cache-control"]
+        status, _, _ = _get(port, "/", Host="evil.example.org", **https)
+        assert status == 400  # not in RECORDER_UI_HOSTS
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
+SAMPLE_VALUES = {
+    "int": "1",
+    "str": "x",
+    "slug": "x",
+    "path": "x/y.json",
+    "uuid": "00000000-0000-0000-0000-000000000000",
+}
+
+
 def _urls() -> list[str]:
+    """Every URL of the app, with a sample value in each parameter: new pages are covered without a change here."""
     urls = []
     for pattern in get_resolver().url_patterns:
-        assert isinstance(pattern, URLPattern)
-        route = str(pattern.pattern).replace("<int:pk>", "1")
+        assert isinstance(pattern, URLPattern), pattern  # an include() would need walking
+        route = re.sub(r"<(?:(\w+):)?\w+>", lambda m: SAMPLE_VALUES[m.group(1) or "str"], str(pattern.pattern))
         urls.append("/" + route)
     return urls
 
@@ -132,6 +178,9 @@ def test_login_required_covers_every_page_and_json_twin_but_healthz(client: Clie
         else:
             assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
     assert client.get("/", HTTP_ACCEPT="application/json").status_code == 401
+    assert client.get("/recordings/", headers={"HX-Request": "true"}).status_code in (302, 401)  # no fragment
+    assert client.post("/reindex/").status_code == 302  # the one POST: no re-index for strangers
+    assert client.get("/static/recorder.css").status_code in (200, 404)  # static files stay public
     User.objects.create_user("reviewer", password="a long pass phrase 42")
     assert client.login(username="reviewer", password="a long pass phrase 42")
     assert client.get("/").status_code == 200 and client.get("/overview.json").status_code == 200
