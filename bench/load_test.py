@@ -49,9 +49,15 @@ def _urls(env: dict[str, str]) -> list[str]:
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     data = json.loads(out.stdout)
     urls = ["/", "/overview.json", "/recordings/", "/recordings.json?kind=chat&streaming=yes",
-            "/recordings/?suite=responses&kind=chat&sort=-tokens", "/recordings/?q=weather", "/recordings.json?q=Paris",
-            "/recordings/?missing=yes", "/missing-usage/", "/healthz"]  # fmt: skip
+            "/recordings/?suite=responses&kind=chat&sort=-tokens", "/recordings/?missing=yes", "/missing-usage/",
+            "/tests/", "/tests.json?page=2", "/healthz"]  # fmt: skip
+    searches = ["weather", "Paris", "weath", '"tool call"', "get_weather(", "capital -France", "llama guard"]
+    urls += ["/recordings/?" + urlencode({"q": q}) for q in searches]
+    urls += ["/recordings.json?" + urlencode({"q": q, "kind": "chat"}) for q in searches[:3]]
     urls += [f"/recordings/{pk}/" for pk in data["pks"][:100]] + [f"/recordings/{pk}.json" for pk in data["pks"][100:]]
+    urls += [f"/recordings/{pk}/chunks/" for pk in data["pks"][:10]] + [
+        f"/recordings/{pk}/raw/" for pk in data["pks"][10:20]
+    ]
     urls += ["/test/?" + urlencode({"id": t}) for t in data["tests"][:60]]
     urls += ["/test.json?" + urlencode({"id": t}) for t in data["tests"][60:]]
     return urls
@@ -167,7 +173,7 @@ def main() -> int:
         print(f"  {error}")
     ok = not result["errors"] and p99 < 500
     print(f"target: no errors and p99 < 500 ms  {'ok' if ok else 'MISSED'}")
-    return 0
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
