@@ -29,6 +29,9 @@ CLIENTS = int(os.environ.get("LOAD_CLIENTS", "50"))
 DURATION = float(os.environ.get("LOAD_SECONDS", "30"))
 MAX_REQUESTS = int(os.environ.get("LOAD_MAX_REQUESTS", "20000"))
 WORKERS = int(os.environ.get("LOAD_WORKERS", "2"))
+# A throwaway PostgreSQL database to run against instead of a temporary SQLite file: it gets migrated and
+# indexed, so never point this at a database you care about.
+DATABASE_URL = os.environ.get("LOAD_DATABASE_URL", "")
 
 
 def _free_port() -> int:
@@ -71,6 +74,8 @@ def _drive(port: int, urls: list[str], queue: multiprocessing.Queue) -> None:  #
     by_url: dict[str, list[float]] = {}
     errors: list[str] = []
     sent = [0]
+    worst: list[tuple[float, float, str]] = []  # (ms, seconds into the run, url)
+    begun = time.monotonic()
 
     def client(seed: int) -> None:
         rng = random.Random(seed)
@@ -97,6 +102,7 @@ def _drive(port: int, urls: list[str], queue: multiprocessing.Queue) -> None:  #
             with lock:
                 latencies.append(elapsed)
                 by_url.setdefault(url, []).append(elapsed)
+                worst.append((elapsed, time.monotonic() - begun, url))
                 if status and status != 200:
                     errors.append(f"{url}: HTTP {status}")
         conn.close()
@@ -108,7 +114,8 @@ def _drive(port: int, urls: list[str], queue: multiprocessing.Queue) -> None:  #
     for thread in threads:
         thread.join(timeout=DURATION + 60)
     slowest = sorted(((statistics.median(v), u) for u, v in by_url.items()), reverse=True)[:5]
-    queue.put({"latencies": latencies, "errors": errors, "seconds": time.monotonic() - started, "slowest": slowest})
+    queue.put({"latencies": latencies, "errors": errors, "seconds": time.monotonic() - started, "slowest": slowest,
+               "worst": sorted(worst, reverse=True)[:5]})  # fmt: skip
 
 
 def main() -> int:
@@ -121,6 +128,8 @@ def main() -> int:
     env.update(DJANGO_SETTINGS_MODULE="recorder_ui.settings", RECORDER_UI_DB=str(work / "load.sqlite3"),
                RECORDINGS_DIR=corpus, RECORDER_UI_PRODUCTION="1", RECORDER_UI_SECRET_KEY="load-test-" + "s" * 40,
                RECORDER_UI_SSL_REDIRECT="0", RECORDER_UI_STATIC_ROOT=str(work / "static"))  # fmt: skip
+    if DATABASE_URL:
+        env["DATABASE_URL"] = DATABASE_URL
     server = None
     try:
         for args in (
@@ -164,11 +173,15 @@ def main() -> int:
     latencies = sorted(result["latencies"])
     count = len(latencies)
     p99 = latencies[max(0, int(count * 0.99) - 1)] if count else 0.0
-    print(f"{CLIENTS} clients, {WORKERS} gunicorn workers x 4 threads, {result['seconds']:.1f} s, {count} requests")
+    database = "PostgreSQL" if DATABASE_URL else "SQLite"
+    print(f"{CLIENTS} clients, {WORKERS} gunicorn workers x 4 threads, {database}, {result['seconds']:.1f} s, "
+          f"{count} requests")  # fmt: skip
     print(f"throughput {count / result['seconds']:.0f} requests/s; p50 {statistics.median(latencies):.0f} ms; "
           f"p99 {p99:.0f} ms; errors {len(result['errors'])}")  # fmt: skip
     for median, url in result["slowest"]:
         print(f"  slowest: {median:6.0f} ms median  {url[:110]}")
+    for elapsed, at, url in result["worst"]:
+        print(f"  worst:   {elapsed:6.0f} ms at {at:4.1f} s  {url[:110]}")
     for error in result["errors"][:10]:
         print(f"  {error}")
     ok = not result["errors"] and p99 < 500

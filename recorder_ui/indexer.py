@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, connections, transaction
 from django.utils import timezone
 
+from recorder_ui import search
 from recorder_ui.domain import checks, loader, threads
 from recorder_ui.domain.model import Kind, Recording
 from recorder_ui.models import RecordingEntry, Root
@@ -520,6 +521,8 @@ def index_recordings(
         root_row.last_indexed_at = timezone.now()
         root_row.last_report = report.as_dict()
         root_row.save(update_fields=["last_indexed_at", "last_report"])
+    if report.added + report.updated + report.removed >= SETTLE_MIN_CHANGES:
+        search.settle()  # PostgreSQL: the first searches after a bulk load should not wait for autovacuum
     return report
 
 
@@ -548,6 +551,7 @@ def _insert(rows: list[dict[str, object]], *, root_id: int, now: object) -> None
 
 
 PARALLEL_MIN_FILES = 200
+SETTLE_MIN_CHANGES = 200  # rows added, updated or removed by one run that leave the search index unsettled
 
 
 def _parse_all(

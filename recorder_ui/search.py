@@ -8,17 +8,20 @@ before it reaches a text index, so no input can be a syntax error.
 
 from __future__ import annotations
 
+import logging
 import re
 import string
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
-from django.db import connections
+from django.db import DatabaseError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Func, Q, QuerySet, TextField, Value
 from django.db.models.expressions import RawSQL
 
 from recorder_ui.models import RecordingEntry
+
+log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 12
@@ -199,6 +202,25 @@ def repair_sqlite_index(*, using: str = "default", **_: object) -> None:
         for sql in FTS_TRIGGER_SQL:
             cursor.execute(sql)
         cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
+
+
+def settle(*, using: str = "default") -> None:
+    """After a bulk change to the rows: fold the GIN index's pending list in and refresh the planner's statistics.
+
+    PostgreSQL only. Right after a bulk load both are stale: new index entries wait in a list every search must
+    read, and the planner guesses a handful of rows per filter. It then re-parses the text of every row instead
+    of using the index (0.9 s instead of 2 ms for a search of the corpus) until autovacuum catches up.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return
+    try:
+        with transaction.atomic(using=using), connection.cursor() as cursor:
+            cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [PG_INDEX])
+    except DatabaseError:  # the index is missing, or belongs to another role: autovacuum will do it
+        log.warning("could not clean the pending list of %s", PG_INDEX, exc_info=True)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {connection.ops.quote_name(RecordingEntry._meta.db_table)}")
 
 
 def snippet(text: str, query: str, *, width: int = 160) -> Snippet | None:
