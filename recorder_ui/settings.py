@@ -30,10 +30,12 @@ PRODUCTION = _flag("RECORDER_UI_PRODUCTION")
 SECRET_KEY = env("RECORDER_UI_SECRET_KEY", "")
 if not SECRET_KEY:
     if PRODUCTION:  # a one-line error, not a traceback: the operator's next step is all that matters
-        sys.exit(
+        print(
             "recorder-ui: RECORDER_UI_SECRET_KEY is not set. Production mode needs a long random secret, e.g. "
-            'RECORDER_UI_SECRET_KEY=$(python3 -c "import secrets; print(secrets.token_urlsafe(50))")'
+            'RECORDER_UI_SECRET_KEY=$(python3 -c "import secrets; print(secrets.token_urlsafe(50))")',
+            file=sys.stderr,
         )
+        raise SystemExit(4)  # 4 is gunicorn's "App failed to load": it stops instead of booting workers forever
     SECRET_KEY = "dev-only-not-secret-" + "x" * 40  # `check --deploy` flags it: never used in production mode
 ALLOWED_HOSTS = _list("RECORDER_UI_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = _list("RECORDER_UI_CSRF_TRUSTED_ORIGINS")

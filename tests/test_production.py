@@ -54,11 +54,6 @@ def test_production_without_a_secret_key_fails_with_one_clear_line(tmp_path: Pat
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
 
 
-@pytest.mark.xfail(
-    reason="settings.py exits with code 1, which gunicorn answers by booting a new worker, forever; "
-    "exit code 4 (gunicorn's 'App failed to load') stops it",
-    strict=False,
-)
 def test_gunicorn_without_a_secret_key_stops_with_the_clear_line(tmp_path: Path) -> None:
     env = _env(tmp_path, RECORDER_UI_SECRET_KEY="")
     server = subprocess.Popen(
