@@ -182,6 +182,12 @@ def _options() -> dict[str, tuple[str, ...]]:
     }
 
 
+def _with_snippets(rows: tuple[dict[str, Any], ...], query: str) -> tuple[dict[str, Any], ...]:
+    """Each searched row with an excerpt around its first match, so a reviewer sees why it matched."""
+    texts = dict(RecordingEntry.objects.filter(pk__in=[row["pk"] for row in rows]).values_list("pk", "search_text"))
+    return tuple({**row, "snippet": search_backend.snippet(texts.get(row["pk"], ""), query)} for row in rows)
+
+
 def recording_page(*, params: dict[str, str]) -> RecordingPage:
     """One page of the recordings list, with every filter state in its query strings."""
     params = _clean({k: params.get(k, "") for k in (*FILTERS, "q", "sort", "page", "test_id")})
@@ -194,6 +200,8 @@ def recording_page(*, params: dict[str, str]) -> RecordingPage:
     except ValueError:
         number = 1
     rows = tuple(qs.values(*LIST_COLUMNS)[(number - 1) * PAGE_SIZE : number * PAGE_SIZE])
+    if params.get("q") and rows:
+        rows = _with_snippets(rows, params["q"])
     state = {k: v for k, v in params.items() if k != "page"}
     return RecordingPage(
         rows=rows,

@@ -115,6 +115,21 @@ def test_script_in_content_is_escaped(client: Client, indexed: None) -> None:
     assert "html_snippet&lt;b&gt;" in listing and "html_snippet<b>" not in listing
 
 
+def test_search_results_show_why_they_matched(client: Client, indexed: None) -> None:
+    body = client.get("/recordings/", {"q": "Titan"}, **HTMX).content.decode()
+    [excerpt] = re.findall(r'<div class="snippet">(.*?)</div>', body, re.S)
+    assert "<mark>Titan</mark>" in excerpt
+    row = client.get("/recordings.json", {"q": "Titan"}).json()["rows"][0]
+    assert [text for text, hit in row["snippet"]["parts"] if hit] == ["Titan"]
+    # Markup around a match is text in the excerpt too; a page without a query has no excerpts.
+    hostile = client.get("/recordings/", {"q": "onerror"}).content.decode()
+    assert '<div class="snippet">' in hostile and "<mark>onerror</mark>" in hostile
+    [excerpt] = re.findall(r'<div class="snippet">(.*?)</div>', hostile, re.S)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; and &lt;img <mark>onerror</mark>&gt;" in excerpt
+    assert "<script>" not in excerpt and "<img" not in excerpt
+    assert '<div class="snippet">' not in client.get("/recordings/").content.decode()
+
+
 def test_page_has_a_strict_content_security_policy(client: Client, indexed: None) -> None:
     policy = client.get("/")["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "unsafe-eval" not in policy
