@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import logging
@@ -417,7 +418,7 @@ def index_recordings(
     limit = max_bytes if max_bytes is not None else settings.MAX_RECORDING_BYTES
     found = scan(real_root)
 
-    # Read and parse outside the write transaction: readers and other writers are not held up meanwhile.
+    # Decide what to read before the write transaction: a re-scan that finds nothing new takes no lock.
     existing = Root.objects.filter(name=name).first()
     if existing is not None and existing.path != str(real_root):
         full = True  # the same name now points elsewhere: every row is stale
@@ -442,16 +443,10 @@ def index_recordings(
             touched_paths.append(rel)
         else:
             to_parse.append(rel)
-    parsed_files: list[tuple[str, tuple[dict[str, object], str, str] | None]] = []
-    for number, item in enumerate(_parse_all(real_root, to_parse, limit, jobs), 1):
-        if progress:
-            progress(number, len(to_parse))
-        parsed_files.append(item)
-
     if (
         existing is not None
         and not full
-        and not parsed_files
+        and not to_parse
         and not touched_paths
         and known_before.keys() == found.files.keys()
     ):
@@ -463,7 +458,11 @@ def index_recordings(
         Root.objects.filter(pk=existing.pk).update(last_indexed_at=timezone.now(), last_report=report.as_dict())
         return report
 
-    with transaction.atomic():
+    # The workers start parsing now, before the transaction opens (a forked child must not share a connection
+    # inside one); the rows are written while they go on, so the writes and the parse overlap.
+    with contextlib.ExitStack() as workers:
+        parsed_files = _parse_all(real_root, to_parse, limit, jobs, workers)
+        workers.enter_context(transaction.atomic())  # opened after the fork; committed before the workers end
         root_row, _ = Root.objects.select_for_update().get_or_create(name=name, defaults={"path": str(real_root)})
         if root_row.path != str(real_root):
             root_row.path = str(real_root)
@@ -472,16 +471,23 @@ def index_recordings(
         # Re-read under the lock: another run may have written since we looked.
         known = dict(root_row.entries.values_list("path", "pk"))
         gone = [known[p] for p in known.keys() - found.files.keys()]
+        if gone:  # first, so that a path that moved to another row cannot clash with its old one
+            for start in range(0, len(gone), 500):
+                RecordingEntry.objects.filter(pk__in=gone[start : start + 500]).delete()
         added: list[dict[str, object]] = []
+        added_count = 0
         updated: list[RecordingEntry] = []
         failed: list[FileError] = []
         vanished = 0
         now = timezone.now()
-        for rel, parsed in parsed_files:
+        for number, (rel, parsed) in enumerate(parsed_files, 1):
+            if progress:
+                progress(number, len(to_parse))
             size, mtime = found.files[rel]
             if parsed is None:
                 vanished += 1
                 if rel in known:
+                    RecordingEntry.objects.filter(pk=known[rel]).delete()
                     gone.append(known[rel])
                 continue
             values, digest, error = parsed
@@ -492,16 +498,18 @@ def index_recordings(
                 updated.append(RecordingEntry(pk=known[rel], root=root_row, indexed_at=now, **row))
             else:
                 added.append(row)
+                if len(added) == INSERT_BATCH:
+                    _insert(added, root_id=root_row.pk, now=now)
+                    added_count += len(added)
+                    added = []
+        if added:
+            _insert(added, root_id=root_row.pk, now=now)
+            added_count += len(added)
         touched = [
             RecordingEntry(pk=known[rel], size=found.files[rel][0], mtime_ns=found.files[rel][1])
             for rel in touched_paths
             if rel in known
         ]
-        if gone:
-            for start in range(0, len(gone), 500):
-                RecordingEntry.objects.filter(pk__in=gone[start : start + 500]).delete()
-        if added:
-            _insert(added, root_id=root_row.pk, now=now)
         if updated:
             columns = [f.name for f in RecordingEntry._meta.concrete_fields if f.name not in {"id", "root", "path"}]
             RecordingEntry.objects.bulk_update(updated, columns, batch_size=200)
@@ -510,10 +518,10 @@ def index_recordings(
         report = IndexReport(
             root=name,
             path=str(real_root),
-            added=len(added),
+            added=added_count,
             updated=len(updated),
             removed=len(gone),
-            unchanged=len(found.files) - len(added) - len(updated) - vanished,
+            unchanged=len(found.files) - added_count - len(updated) - vanished,
             failed=tuple(failed),
             skipped=tuple(found.skipped),
             seconds=time.perf_counter() - started,
@@ -544,30 +552,33 @@ def _insert(rows: list[dict[str, object]], *, root_id: int, now: object) -> None
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), 500):
+        for start in range(0, len(rows), INSERT_BATCH):
             cursor.executemany(
-                sql, [tuple(fixed[n] if n in fixed else row[n] for n in names) for row in rows[start : start + 500]]
+                sql,
+                [
+                    tuple(fixed[n] if n in fixed else row[n] for n in names)
+                    for row in rows[start : start + INSERT_BATCH]
+                ],
             )
 
 
 PARALLEL_MIN_FILES = 200
+INSERT_BATCH = 500  # new rows written per statement batch while the parse goes on
 SETTLE_MIN_CHANGES = 200  # rows added, updated or removed by one run that leave the search index unsettled
 
 
 def _parse_all(
-    real_root: Path, names: list[str], limit: int, jobs: int
+    real_root: Path, names: list[str], limit: int, jobs: int, workers: contextlib.ExitStack
 ) -> Iterator[tuple[str, tuple[dict[str, object], str, str] | None]]:
-    """Parse files in order, in worker processes when there are many (the parse is pure: no database)."""
+    """Parse files in order: in worker processes when there are many (the parse is pure: no database), which
+    start at once and end with `workers`; otherwise here, lazily, as the caller asks for each file."""
     serial = jobs <= 1 or len(names) < PARALLEL_MIN_FILES or "fork" not in multiprocessing.get_all_start_methods()
     if serial or connection.in_atomic_block:  # a forked child must not share an open transaction's connection
-        for rel in names:
-            yield rel, _parse_file(real_root, rel, limit)
-        return
+        return ((rel, _parse_file(real_root, rel, limit)) for rel in names)
     connections.close_all()  # the children never touch the database; the parent reconnects when it needs to
-    context = multiprocessing.get_context("fork")
-    with context.Pool(jobs) as pool:
-        args = [(real_root, rel, limit) for rel in names]
-        yield from zip(names, pool.imap(_parse_star, args, chunksize=32), strict=True)
+    pool = workers.enter_context(multiprocessing.get_context("fork").Pool(jobs))
+    args = [(real_root, rel, limit) for rel in names]
+    return zip(names, pool.imap(_parse_star, args, chunksize=32), strict=True)
 
 
 def _parse_star(args: tuple[Path, str, int]) -> tuple[dict[str, object], str, str] | None:

@@ -202,3 +202,31 @@ def test_missing_usage_links_variants_that_have_usage(corpus: Path) -> None:
     )
     variant = RecordingEntry.objects.get(pk=example["variant_with_usage"])
     assert variant.path.endswith("313ecfe661c7fafd3e6938d5a3b66aabdbe02bb183275bac85d65a5c3c345750.json")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_processes_give_the_same_rows_as_one_process(tree: Path, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The parallel path (forked parsers, rows written while they parse) against the serial one, on a tree
+    large enough to take it: the same rows, the same failures, progress for every file, in order."""
+    monkeypatch.setattr(indexer, "PARALLEL_MIN_FILES", 5)
+    monkeypatch.setattr(indexer, "INSERT_BATCH", 4)  # several batches written while the workers go on
+    for n in range(10):
+        write(tree, "agents", stream_recording(test_id=f"{TEST_ID[:-1]}-{n}]", text=f"Answer number {n}"))
+    seen: list[tuple[int, int]] = []
+    report = indexer.index_recordings(root=tree, name="forked", jobs=2, progress=lambda i, t: seen.append((i, t)))
+    assert (report.added, report.updated, len(report.failed)) == (14, 0, 1)
+    assert seen == [(i, 14) for i in range(1, 15)]
+    serial = indexer.index_recordings(root=tree, name="serial", jobs=1)
+    assert (serial.added, len(serial.failed)) == (14, 1)
+    columns = ("path", "sha256", "kind", "test_id", "total_tokens", "missing_usage", "search_text", "parse_error")
+
+    def rows(name: str) -> list[tuple[object, ...]]:
+        return list(RecordingEntry.objects.filter(root__name=name).order_by("path").values_list(*columns))
+
+    assert rows("forked") == rows("serial") and len(rows("forked")) == 14
+    # A second run that adds one file and removes another goes through the same path.
+    victim = sorted(tree.rglob("recordings/*.json"))[0]
+    victim.unlink()
+    write(tree, "agents", stream_recording(test_id=TEST_ID, text="One more"))
+    again = indexer.index_recordings(root=tree, name="forked", jobs=2)
+    assert (again.added, again.removed, again.unchanged) == (1, 1, 13)
