@@ -7,6 +7,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django_htmx.http import HttpResponseClientRedirect
 
 OPEN_PATHS = ("/healthz", "/accounts/login/", "/static/")
 
@@ -20,7 +21,11 @@ class LoginRequiredMiddleware:
             wants_json = request.path.endswith(".json") or "application/json" in request.headers.get("Accept", "")
             if wants_json:
                 return JsonResponse({"error": "login required"}, status=401)
-            return redirect_to_login(request.get_full_path())
+            login = redirect_to_login(request.get_full_path())
+            if request.headers.get("HX-Request") == "true":
+                # htmx would follow a 302 and swap the login form into the page's results: send the browser there.
+                return HttpResponseClientRedirect(login["Location"])
+            return login
         return self.get_response(request)
 
 
