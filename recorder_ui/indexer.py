@@ -201,12 +201,22 @@ def entry_path(entry: RecordingEntry) -> Path | None:
     return candidate
 
 
+def read_entry(entry: RecordingEntry, limit: int) -> tuple[bytes | None, str]:
+    """The bytes of the file behind an index row, read only if what is opened lies inside its root (a file
+    or folder swapped for a link since the index run is not followed out), and never more than limit bytes."""
+    real_root = Path(entry.root.path).resolve()
+    path = real_root / entry.path
+    if not path.resolve().is_relative_to(real_root):
+        return None, "the file lies outside its root: not read"
+    return _read(path, limit, real_root)
+
+
 def load_entry(entry: RecordingEntry) -> Recording:
     """Parse the file behind an index row; a vanished or unreadable file gives an INVALID recording."""
-    path = entry_path(entry)
-    if path is None:
-        return Recording(path=entry.path, kind=Kind.INVALID, error="the file lies outside its root: not read")
-    return loader.load(path, name=entry.path, max_bytes=settings.MAX_RECORDING_BYTES)
+    data, problem = read_entry(entry, settings.MAX_RECORDING_BYTES)
+    if data is None:
+        return Recording(path=entry.path, kind=Kind.INVALID, error=problem)
+    return loader.parse(data, path=entry.path)
 
 
 def split_test_id(test_id: str) -> tuple[str, str, str]:
@@ -320,21 +330,28 @@ _OUT_OF_ROOT = "became a link out of the root while indexing: not read"
 
 
 def _read(path: Path, max_bytes: int, real_root: Path) -> tuple[bytes | None, str]:
-    # The scan skipped symlinks out of the root, but a file can become one before it is read (a git checkout
-    # running beside the index run): decide on what is opened, not on what the scan saw.
+    # The scan skipped symlinks out of the root, but a file or a folder on its way can become one before it is
+    # read (a git checkout running beside the index run, or between a page's check and its open): the file is
+    # opened one folder at a time with no link followed, so what is opened is inside the root by construction.
     try:
         try:
-            fd = os.open(path, _OPEN_FLAGS)
+            fd = _open_beneath(real_root, path)
         except OSError as exc:
-            if exc.errno != errno.ELOOP:
+            if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
                 raise
+            # A symlink on the way: follow it only where it stays inside the root, to a path with no link left.
             try:
                 target = path.resolve(strict=True)
             except RuntimeError:  # a symlink loop (Python 3.12)
                 return None, "cannot read: a symlink loop"
             if not target.is_relative_to(real_root):
                 return None, _OUT_OF_ROOT
-            fd = os.open(target, _OPEN_FLAGS)
+            try:
+                fd = _open_beneath(real_root, target)
+            except OSError as again:
+                if again.errno == errno.ELOOP:  # swapped again since resolve(): not followed
+                    return None, _OUT_OF_ROOT
+                raise
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
@@ -356,6 +373,28 @@ def _read(path: Path, max_bytes: int, real_root: Path) -> tuple[bytes | None, st
     if len(data) > max_bytes:
         return None, f"too large: over {max_bytes} bytes (RECORDER_UI_MAX_RECORDING_BYTES)"
     return data, ""
+
+
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+
+
+def _open_beneath(real_root: Path, path: Path) -> int:
+    """Open path, which lies under real_root, one component at a time without following any symlink: ELOOP
+    (or ENOTDIR) when one is met. Where the platform has no dir_fd support, a plain guarded open."""
+    parts = path.relative_to(real_root).parts
+    if not parts or any(part in ("", ".", "..") for part in parts):
+        raise OSError(errno.ENOENT, "not a file under the root")
+    if os.open not in os.supports_dir_fd:
+        return os.open(path, _OPEN_FLAGS)
+    fd = os.open(real_root, _DIR_FLAGS)
+    try:
+        for part in parts[:-1]:
+            inner = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        return os.open(parts[-1], _OPEN_FLAGS, dir_fd=fd)
+    finally:
+        os.close(fd)
 
 
 def _read_upto(fd: int, count: int) -> bytes:

@@ -369,15 +369,10 @@ def recording_raw(
     """The file's bytes, read from inside its root only (None when gone or over limit, MAX_RECORDING_BYTES)."""
     entry = entry or _entry_or_404(pk)
     limit = settings.MAX_RECORDING_BYTES if limit is None else limit
-    path = indexer.entry_path(entry)
-    if path is None or not path.is_file() or entry.size > limit:
+    if entry.size > limit:
         return entry, None
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(limit + 1)  # the file may have grown since it was indexed
-    except OSError:
-        return entry, None
-    return entry, data if len(data) <= limit else None
+    data, _ = indexer.read_entry(entry, limit)  # None when gone, outside the root, or grown over the limit
+    return entry, data
 
 
 TEST_PAGE_SIZE = 100

@@ -279,6 +279,42 @@ def test_a_row_whose_path_leaves_the_root_is_never_read(tmp_path: Path, client: 
     assert watch.opened == []
 
 
+@pytest.mark.parametrize("swap", ["file", "folder"])
+def test_a_file_swapped_for_a_link_out_after_the_check_is_not_read_by_pages(
+    tmp_path: Path, client: Client, monkeypatch: pytest.MonkeyPatch, swap: str
+) -> None:
+    """The race a page could lose: the file (or its folder) becomes a link out of the root between the path
+    check and the open. What is opened is checked, not what was looked at."""
+    root = tmp_path / "recordings"
+    (root / "sub").mkdir(parents=True)
+    victim = root / "sub" / "a.json"
+    victim.write_text(json.dumps(stream_recording(test_id="tests/a.py::test_a", text="inside")))
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "a.json").write_text(json.dumps(stream_recording(test_id="tests/a.py::test_a", text=hostile.SECRET)))
+    indexer.index_recordings(root=root, name="r")
+    entry = RecordingEntry.objects.get()
+    real_read = indexer._read
+
+    def swapped_then_read(path: Path, limit: int, real_root: Path):  # type: ignore[no-untyped-def]
+        if swap == "file" and not victim.is_symlink():
+            victim.unlink()
+            victim.symlink_to(outside / "a.json")
+        elif swap == "folder" and not victim.parent.is_symlink():
+            victim.unlink()
+            victim.parent.rmdir()
+            victim.parent.symlink_to(outside, target_is_directory=True)
+        return real_read(path, limit, real_root)
+
+    monkeypatch.setattr(indexer, "_read", swapped_then_read)
+    with hostile.OpenWatch(outside / "a.json") as watch:
+        for url in _page_urls(entry) + [f"/recordings/{entry.pk}/raw/?download=1", "/test/?id=tests/a.py::test_a"]:
+            response = client.get(url)
+            assert response.status_code in (200, 404), url
+            assert hostile.SECRET not in response.content.decode(), url
+    assert watch.opened == []
+
+
 def test_the_markup_check_sees_what_could_run() -> None:
     assert hostile.markup_problems(hostile.XSS) and hostile.markup_problems('<a href=" JavaScript:x">')
     assert hostile.markup_problems('<img src="https://tracker.example.org/p.png">')
