@@ -381,20 +381,42 @@ _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLL
 def _open_beneath(real_root: Path, path: Path) -> int:
     """Open path, which lies under real_root, one component at a time without following any symlink: ELOOP
     (or ENOTDIR) when one is met. Where the platform has no dir_fd support, a plain guarded open."""
-    parts = path.relative_to(real_root).parts
-    if not parts or any(part in ("", ".", "..") for part in parts):
+    base, full = str(real_root), str(path)  # strings: pathlib's relative_to costs more than the open itself
+    if not full.startswith(base + os.sep):
+        raise OSError(errno.ENOENT, "not a file under the root")
+    parts = tuple(full[len(base) + 1 :].split(os.sep))
+    if any(part in ("", ".", "..") for part in parts):
         raise OSError(errno.ENOENT, "not a file under the root")
     if os.open not in os.supports_dir_fd:
         return os.open(path, _OPEN_FLAGS)
+    return os.open(parts[-1], _OPEN_FLAGS, dir_fd=_folder_fd(base, parts[:-1]))
+
+
+# The last folder opened, per thread: files come in path order, so most opens reuse it (walking every folder
+# for every file costs as much as the JSON parse). A folder renamed out of the root after it was opened is
+# caught by _opened_inside, which checks the file as opened.
+_last_folder = threading.local()
+
+
+def _folder_fd(real_root: str, folders: tuple[str, ...]) -> int:
+    key = (real_root, folders)
+    cached = getattr(_last_folder, "entry", None)
+    if cached is not None:
+        if cached[0] == key:
+            return int(cached[1])
+        _last_folder.entry = None
+        os.close(cached[1])
     fd = os.open(real_root, _DIR_FLAGS)
     try:
-        for part in parts[:-1]:
+        for part in folders:
             inner = os.open(part, _DIR_FLAGS, dir_fd=fd)
             os.close(fd)
             fd = inner
-        return os.open(parts[-1], _OPEN_FLAGS, dir_fd=fd)
-    finally:
+    except BaseException:
         os.close(fd)
+        raise
+    _last_folder.entry = (key, fd)
+    return fd
 
 
 def _read_upto(fd: int, count: int) -> bytes:
@@ -590,7 +612,7 @@ def _insert(rows: list[dict[str, object]], *, root_id: int, now: object) -> None
         f"INSERT INTO {quote(RecordingEntry._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, search.bulk_insert(cursor):
         for start in range(0, len(rows), INSERT_BATCH):
             cursor.executemany(
                 sql,

@@ -233,6 +233,28 @@ def test_postgres_queries_use_the_gin_index() -> None:
     assert [row.path for row in queryset] == ["b.json"]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_index_run_fills_the_text_index_and_keeps_its_triggers(tmp_path: Path) -> None:
+    """The indexer adds a batch's text-index entries in one statement (SQLite); the index must end up exactly
+    as the triggers would have left it, and the triggers must still be there for the next single change."""
+    for n in range(12):
+        write(tmp_path, "inference", stream_recording(test_id=f"tests/integration/a.py::test_{n}", text=f"Fjord {n}"))
+    indexer.index_recordings(root=tmp_path, name="main", jobs=2)
+    assert selectors.recording_page(params={"q": "fjord"}).total == 12
+    assert selectors.recording_page(params={"q": '"fjord 7"'}).total == 1
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            # With rank 1, FTS5 compares its index with the content table and fails on any difference.
+            cursor.execute(f"INSERT INTO {search.FTS_TABLE}({search.FTS_TABLE}, rank) VALUES ('integrity-check', 1)")
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            assert set(search.FTS_TRIGGERS) <= {row[0] for row in cursor.fetchall()}
+    RecordingEntry.objects.create(
+        root=Root.objects.get(name="main"), path="x.json", size=1, mtime_ns=1, sha256="", kind="chat",
+        search_text="Geyser",
+    )  # fmt: skip
+    assert selectors.recording_page(params={"q": "geyser"}).total == 1
+
+
 @pytest.mark.django_db
 def test_sqlite_has_the_fts5_table_and_its_triggers() -> None:
     if connection.vendor != "sqlite":
