@@ -22,7 +22,7 @@ from django.utils import timezone
 from recorder_ui import search
 from recorder_ui.domain import checks, loader, threads
 from recorder_ui.domain.model import Kind, Recording
-from recorder_ui.models import RecordingEntry, Root
+from recorder_ui.models import RecordingEntry, Root, new_generation
 
 log = logging.getLogger(__name__)
 
@@ -589,7 +589,8 @@ def index_recordings(
         )
         root_row.last_indexed_at = timezone.now()
         root_row.last_report = report.as_dict()
-        root_row.save(update_fields=["last_indexed_at", "last_report"])
+        root_row.generation = new_generation()  # rows were written: what pages cached of the old ones is stale
+        root_row.save(update_fields=["last_indexed_at", "last_report", "generation"])
     if report.added + report.updated + report.removed >= SETTLE_MIN_CHANGES:
         search.settle()  # PostgreSQL: the first searches after a bulk load should not wait for autovacuum
     return report

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.db import models
+
+
+def new_generation() -> int:
+    """A random mark for a root's rows: drawn anew whenever they change, so no two states share one."""
+    return secrets.randbits(62)
 
 
 class Root(models.Model):
@@ -12,6 +19,8 @@ class Root(models.Model):
     path = models.CharField(max_length=4096)
     last_indexed_at = models.DateTimeField(null=True, blank=True)
     last_report = models.JSONField(default=dict, blank=True)
+    # Drawn anew by every index run that changes the root's rows: pages cache what they computed per generation.
+    generation = models.BigIntegerField(default=new_generation)
 
     def __str__(self) -> str:
         return self.name

@@ -6,6 +6,7 @@ import dataclasses
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -77,8 +78,48 @@ def _bars(rows: list[dict[str, Any]], key: str, param: str) -> tuple[Bar, ...]:
     )
 
 
+# Pages over the whole index (overview, lists, missing usage, errors) are kept per process for as long as no
+# root's rows change: each key holds every root's generation, which each index run that writes draws anew.
+PAGE_CACHE_ENTRIES = 256
+_page_cache: OrderedDict[tuple[object, ...], Any] = OrderedDict()
+_page_cache_lock = threading.Lock()
+
+
+def _generation() -> tuple[tuple[int, int], ...]:
+    return tuple(Root.objects.order_by("pk").values_list("pk", "generation"))
+
+
+def _cached[T](name: str, params: dict[str, str], build: Callable[[], T]) -> T:
+    key = (name, _generation(), tuple(sorted(params.items())))
+    with _page_cache_lock:
+        if key in _page_cache:
+            _page_cache.move_to_end(key)
+            return _page_cache[key]  # type: ignore[no-any-return]
+    value = build()
+    with _page_cache_lock:
+        _page_cache[key] = value
+        while len(_page_cache) > PAGE_CACHE_ENTRIES:
+            _page_cache.popitem(last=False)
+    return value
+
+
 def overview() -> Overview:
     """Totals, token charts, problems and index freshness for the overview page."""
+    totals = _cached("overview", {}, _overview_totals)
+    roots = tuple(
+        {
+            "name": root.name,
+            "path": root.path,
+            "last_indexed_at": root.last_indexed_at,
+            "recordings": root.entries.count(),
+            "last_report": root.last_report,
+        }
+        for root in Root.objects.order_by("name")
+    )
+    return dataclasses.replace(totals, roots=roots, refresh=indexer.refresh_state())
+
+
+def _overview_totals() -> Overview:
     entries = RecordingEntry.objects.all()
     totals = entries.aggregate(
         recordings=Count("pk"),
@@ -98,16 +139,6 @@ def overview() -> Overview:
         .filter(tokens__gt=0)
         .order_by("-tokens", "test_id")[:10]
     )
-    roots = tuple(
-        {
-            "name": root.name,
-            "path": root.path,
-            "last_indexed_at": root.last_indexed_at,
-            "recordings": root.entries.count(),
-            "last_report": root.last_report,
-        }
-        for root in Root.objects.order_by("name")
-    )
     return Overview(
         recordings=totals["recordings"],
         tests=entries.exclude(test_id="").values("test_id").distinct().count(),
@@ -119,8 +150,8 @@ def overview() -> Overview:
         by_suite=_bars([s for s in suites if s["tokens"]], "suite", "suite"),
         by_model=_bars(models, "model", "model"),
         top_tests=top_tests,
-        roots=roots,
-        refresh=indexer.refresh_state(),
+        roots=(),
+        refresh={},
     )
 
 
@@ -189,6 +220,12 @@ def _with_snippets(rows: tuple[dict[str, Any], ...], query: str) -> tuple[dict[s
 
 
 def recording_page(*, params: dict[str, str]) -> RecordingPage:
+    """One page of the recordings list, with every filter state in its query strings."""
+    key = {k: params.get(k, "") for k in (*FILTERS, "q", "sort", "page", "test_id")}
+    return _cached("recordings", key, lambda: _recording_page(params=key))
+
+
+def _recording_page(*, params: dict[str, str]) -> RecordingPage:
     """One page of the recordings list, with every filter state in its query strings."""
     params = _clean({k: params.get(k, "") for k in (*FILTERS, "q", "sort", "page", "test_id")})
     sort = params.get("sort", "path") if params.get("sort") in SORTS else "path"
@@ -405,6 +442,12 @@ class TestPage:
 
 
 def test_page(*, params: dict[str, str]) -> TestPage:
+    """One page of tests (one row per test id), grouped by test file, with recordings, tokens and missing usage."""
+    key = {k: params.get(k, "") for k in TEST_FILTERS}
+    return _cached("tests", key, lambda: _test_page(params=key))
+
+
+def _test_page(*, params: dict[str, str]) -> TestPage:
     """One page of tests (one row per test id), grouped by test file, with recordings, tokens and missing usage."""
     params = _clean({k: params.get(k, "")[:500] for k in TEST_FILTERS})
     qs = RecordingEntry.objects.exclude(test_id="")
@@ -744,6 +787,11 @@ def _missing_fix(test_file: str, requested: int, count: int) -> str:
 
 def missing_usage_list() -> MissingUsage:
     """Every stream without a usage chunk, grouped by test file, provider and model, with what to change."""
+    return _cached("missing-usage", {}, _missing_usage_list)
+
+
+def _missing_usage_list() -> MissingUsage:
+    """Every stream without a usage chunk, grouped by test file, provider and model, with what to change."""
     rows = RecordingEntry.objects.filter(missing_usage=True).order_by(
         "test_file", "provider", "model", "test_id", "path"
     )
@@ -802,6 +850,11 @@ class ErrorList:
 
 
 def error_list() -> ErrorList:
+    """The files the parser could not read, each with its error."""
+    return _cached("errors", {}, _error_list)
+
+
+def _error_list() -> ErrorList:
     """The files the parser could not read, each with its error."""
     return ErrorList(
         errors=tuple(

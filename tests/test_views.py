@@ -359,3 +359,28 @@ def test_download_name_is_header_safe(client: Client, tmp_path: Path) -> None:
     indexer.index_recordings(root=tmp_path, name="main")
     response = client.get(f"/recordings/{RecordingEntry.objects.get().pk}/raw/", {"download": "1"})
     assert response["Content-Disposition"] == 'attachment; filename="we_ird_name__.json"'
+
+
+def test_whole_index_pages_are_kept_until_an_index_run_changes_rows(
+    client: Client, tmp_path: Path, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.builders import stream_recording, write
+
+    write(tmp_path, "inference", stream_recording(test_id="tests/integration/a.py::test_a", text="Reykjavik"))
+    indexer.index_recordings(root=tmp_path, name="t")
+    urls = ["/recordings.json", "/recordings.json?q=reykjavik", "/tests.json", "/missing-usage.json", "/errors.json"]
+    first = {url: client.get(url).json() for url in urls}
+    assert first["/recordings.json"]["total"] == 1 and first["/recordings.json?q=reykjavik"]["total"] == 1
+    for url in urls:
+        with django_assert_max_num_queries(1):  # the roots' generations, and nothing else
+            assert client.get(url).json() == first[url]
+    assert indexer.index_recordings(root=tmp_path, name="t").changed is False  # a re-scan that finds nothing
+    with django_assert_max_num_queries(1):
+        client.get("/recordings.json")
+    write(tmp_path, "inference", stream_recording(test_id="tests/integration/a.py::test_b", text="Reykjavik again"))
+    indexer.index_recordings(root=tmp_path, name="t")
+    assert client.get("/recordings.json").json()["total"] == 2
+    assert client.get("/recordings.json?q=reykjavik").json()["total"] == 2
+    assert len([t for g in client.get("/tests.json").json()["groups"] for t in g["tests"]]) == 2
+    overview = client.get("/overview.json").json()
+    assert overview["recordings"] == 2 and overview["roots"][0]["recordings"] == 2
