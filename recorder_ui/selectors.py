@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -83,6 +84,38 @@ def _bars(rows: list[dict[str, Any]], key: str, param: str) -> tuple[Bar, ...]:
 PAGE_CACHE_ENTRIES = 256
 _page_cache: OrderedDict[tuple[object, ...], Any] = OrderedDict()
 _page_cache_lock = threading.Lock()
+
+
+# Parsed files, per process, keyed by the file's size and mtime as they are now (one stat per request), so a
+# changed or vanished file is read again at once, as it would be without the cache. Bounded by the bytes of
+# the files held; unreadable files are not kept.
+PARSE_CACHE_BYTES = 16 * 1024 * 1024
+_parse_cache: OrderedDict[tuple[object, ...], tuple[int, Recording]] = OrderedDict()
+_parse_cache_bytes = [0]
+
+
+def _load(entry: RecordingEntry) -> Recording:
+    try:
+        now = os.stat(os.path.join(entry.root.path, entry.path))
+    except (OSError, ValueError):
+        return indexer.load_entry(entry)  # gone or unreachable: the safe read says which, never from the cache
+    key = (entry.pk, entry.root.path, entry.path, now.st_size, now.st_mtime_ns)
+    with _page_cache_lock:
+        hit = _parse_cache.get(key)
+        if hit is not None:
+            _parse_cache.move_to_end(key)
+            return hit[1]
+    rec = indexer.load_entry(entry)
+    if rec.kind == Kind.INVALID or now.st_size > PARSE_CACHE_BYTES // 4:
+        return rec
+    with _page_cache_lock:
+        if key not in _parse_cache:
+            _parse_cache[key] = (now.st_size, rec)
+            _parse_cache_bytes[0] += now.st_size
+        while _parse_cache_bytes[0] > PARSE_CACHE_BYTES and _parse_cache:
+            _, (size, _) = _parse_cache.popitem(last=False)
+            _parse_cache_bytes[0] -= size
+    return rec
 
 
 def _generation() -> tuple[tuple[int, int], ...]:
@@ -297,7 +330,7 @@ def recording_get(*, pk: int, tab: str = "conversation") -> RecordingDetail:
     """One recording, read from its file and reassembled, with what its tab needs; raises Http404."""
     entry = _entry_or_404(pk)
     tab = tab if tab in TABS else "conversation"
-    rec = indexer.load_entry(entry)
+    rec = _load(entry)
     siblings: list[int] = []
     if entry.test_id:
         siblings = list(
@@ -352,7 +385,7 @@ def _result_pks(entry: RecordingEntry, rec: Recording) -> dict[str, int]:
     )
     found: dict[str, int] = {}
     for candidate in candidates:
-        for message in indexer.load_entry(candidate).request_messages:
+        for message in _load(candidate).request_messages:
             if message.role == "tool" and message.tool_call_id in wanted:
                 found.setdefault(message.tool_call_id, candidate.pk)
         if len(found) == len(wanted):
@@ -397,7 +430,7 @@ def _entry_dict(entry: RecordingEntry) -> dict[str, Any]:
 
 def recording_chunks(*, pk: int) -> tuple[Chunk, ...]:
     """The stream elements of one recording, for the Chunks tab's JSON twin."""
-    return stream.chunk_rows(indexer.load_entry(_entry_or_404(pk)))
+    return stream.chunk_rows(_load(_entry_or_404(pk)))
 
 
 def recording_raw(
@@ -630,7 +663,7 @@ def _test_build(test_id: str, root: str, roots: tuple[str, ...], entries: list[R
     unreadable = []
     freshness: dict[str, tuple[Any, ...]] = {}
     for entry in entries:
-        rec = indexer.load_entry(entry)
+        rec = indexer.load_entry(entry)  # the stitched test is kept whole: its files need not be
         if rec.kind == Kind.INVALID:
             unreadable.append({"pk": entry.pk, "path": entry.path, "error": rec.error})
         else:

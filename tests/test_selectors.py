@@ -215,3 +215,22 @@ def test_search_needs_every_word(weather: dict[str, Path]) -> None:
     assert [row["total_tokens"] for row in page.rows] == sorted(
         (row["total_tokens"] for row in page.rows), reverse=True
     )
+
+
+def test_a_parsed_file_is_reused_until_it_changes_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, "inference", stream_recording(test_id="tests/integration/a.py::test_a", text="Tallinn"))
+    indexer.index_recordings(root=tmp_path, name="main")
+    entry = RecordingEntry.objects.get()
+    reads: list[str] = []
+    real = indexer.load_entry
+    monkeypatch.setattr(indexer, "load_entry", lambda e: reads.append(e.path) or real(e))
+    assert selectors.recording_get(pk=entry.pk).recording.choices[0].content == "Tallinn"
+    assert selectors.recording_get(pk=entry.pk, tab="chunks").chunks
+    assert len(reads) == 1  # the second page came from the parsed copy
+    edited = stream_recording(test_id="tests/integration/a.py::test_a", text="Tartu, not Tallinn")
+    write(tmp_path, "inference", edited, name=path.name)  # edited in place, not yet re-indexed
+    assert selectors.recording_get(pk=entry.pk).recording.choices[0].content == "Tartu, not Tallinn"
+    assert len(reads) == 2
+    path.unlink()
+    gone = selectors.recording_get(pk=entry.pk)
+    assert gone.recording.kind == "invalid" and "No such file" in gone.recording.error
