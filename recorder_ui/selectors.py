@@ -118,6 +118,17 @@ def _load(entry: RecordingEntry) -> Recording:
     return rec
 
 
+def clear_caches(*, tests: bool = False) -> None:
+    """Forget every kept page and parsed file of this process (and the stitched tests, with tests=True)."""
+    with _page_cache_lock:
+        _page_cache.clear()
+        _parse_cache.clear()
+        _parse_cache_bytes[0] = 0
+    if tests:
+        with _test_cache_lock:
+            _test_cache.clear()
+
+
 def _generation() -> tuple[tuple[int, int], ...]:
     return tuple(Root.objects.order_by("pk").values_list("pk", "generation"))
 
