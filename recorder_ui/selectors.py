@@ -328,7 +328,7 @@ class RecordingDetail:
 
 def _entry_or_404(pk: int) -> RecordingEntry:
     try:
-        return RecordingEntry.objects.select_related("root").get(pk=pk)
+        return RecordingEntry.objects.select_related("root").defer("search_text").get(pk=pk)
     except (RecordingEntry.DoesNotExist, OverflowError, ValueError):
         raise Http404("no such recording") from None
 
@@ -641,15 +641,14 @@ def test_get(*, test_id: str, root: str = "") -> TestDetail:
     if not roots or (root and root not in roots):
         raise Http404("no such test")
     root = root or roots[0]
-    entries = list(
-        RecordingEntry.objects.select_related("root").filter(test_id=test_id, root__name=root).order_by("path")
-    )
-    key = (test_id, root, tuple((e.pk, e.sha256) for e in entries))
+    rows = RecordingEntry.objects.filter(test_id=test_id, root__name=root).order_by("path")
+    key = (test_id, root, tuple(rows.values_list("pk", "sha256")))  # two columns: a hit builds no model objects
     with _test_cache_lock:
         cached = _test_cache.get(key)
         if cached is not None:
             _test_cache.move_to_end(key)
             return dataclasses.replace(cached, roots=roots)
+    entries = list(rows.select_related("root").defer("search_text"))
     detail = _test_build(test_id, root, roots, entries)
     with _test_cache_lock:
         _test_cache[key] = detail
