@@ -3,6 +3,9 @@
 Mixed workload: overview, filtered list, search, a recording, a test page, JSON twins. Bounded in time
 (DURATION seconds) and in request count (MAX_REQUESTS). Only 127.0.0.1 is contacted, and only the gunicorn
 this script started is stopped. Run with RECORDER_UI_CORPUS set: `make load`.
+
+Knobs: LOAD_CLIENTS, LOAD_SECONDS, LOAD_MAX_REQUESTS, LOAD_WORKERS (gunicorn processes), LOAD_DATABASE_URL
+(a PostgreSQL database to load instead of SQLite), LOAD_AUTO_REFRESH (the server's re-scan interval, 5 s).
 """
 
 from __future__ import annotations
@@ -114,8 +117,26 @@ def _drive(port: int, urls: list[str], queue: multiprocessing.Queue) -> None:  #
     for thread in threads:
         thread.join(timeout=DURATION + 60)
     slowest = sorted(((statistics.median(v), u) for u, v in by_url.items()), reverse=True)[:5]
+    cut = sorted(latencies)[max(0, int(len(latencies) * 0.99) - 1)] if latencies else 0.0
+    tail: dict[str, int] = {}
+    for elapsed, _, url in worst:
+        if elapsed >= cut:
+            kind = _kind(url)
+            tail[kind] = tail.get(kind, 0) + 1
     queue.put({"latencies": latencies, "errors": errors, "seconds": time.monotonic() - started, "slowest": slowest,
-               "worst": sorted(worst, reverse=True)[:5]})  # fmt: skip
+               "worst": sorted(worst, reverse=True)[:5], "tail": tail})  # fmt: skip
+
+
+def _kind(url: str) -> str:
+    """A page's kind, for telling which pages make up the slowest percent."""
+    path, _, query = url.partition("?")
+    if path.startswith("/recordings/") and path[len("/recordings/") :][:1].isdigit():
+        return "recording " + (
+            "chunks" if "chunks" in path else "raw" if "raw" in path else "json" if path.endswith(".json") else "page"
+        )
+    if "q=" in query:
+        return "search"
+    return path.rstrip("/") or "/"
 
 
 def main() -> int:
@@ -127,7 +148,8 @@ def main() -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECORDER_UI_") and k != "DATABASE_URL"}
     env.update(DJANGO_SETTINGS_MODULE="recorder_ui.settings", RECORDER_UI_DB=str(work / "load.sqlite3"),
                RECORDINGS_DIR=corpus, RECORDER_UI_PRODUCTION="1", RECORDER_UI_SECRET_KEY="load-test-" + "s" * 40,
-               RECORDER_UI_SSL_REDIRECT="0", RECORDER_UI_STATIC_ROOT=str(work / "static"))  # fmt: skip
+               RECORDER_UI_SSL_REDIRECT="0", RECORDER_UI_STATIC_ROOT=str(work / "static"),
+               RECORDER_UI_AUTO_REFRESH_SECONDS=os.environ.get("LOAD_AUTO_REFRESH", "5"))  # fmt: skip
     if DATABASE_URL:
         env["DATABASE_URL"] = DATABASE_URL
     server = None
@@ -182,6 +204,8 @@ def main() -> int:
         print(f"  slowest: {median:6.0f} ms median  {url[:110]}")
     for elapsed, at, url in result["worst"]:
         print(f"  worst:   {elapsed:6.0f} ms at {at:4.1f} s  {url[:110]}")
+    tail = ", ".join(f"{kind} {count}" for kind, count in sorted(result["tail"].items(), key=lambda kv: -kv[1]))
+    print(f"  slowest 1% by page: {tail}")
     for error in result["errors"][:10]:
         print(f"  {error}")
     ok = not result["errors"] and p99 < 500
