@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import close_old_connections, connection, connections, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from recorder_ui import search
@@ -389,34 +389,62 @@ def _open_beneath(real_root: Path, path: Path) -> int:
         raise OSError(errno.ENOENT, "not a file under the root")
     if os.open not in os.supports_dir_fd:
         return os.open(path, _OPEN_FLAGS)
-    return os.open(parts[-1], _OPEN_FLAGS, dir_fd=_folder_fd(base, parts[:-1]))
-
-
-# The last folder opened, per thread: files come in path order, so most opens reuse it (walking every folder
-# for every file costs as much as the JSON parse). A folder renamed out of the root after it was opened is
-# caught by _opened_inside, which checks the file as opened.
-_last_folder = threading.local()
-
-
-def _folder_fd(real_root: str, folders: tuple[str, ...]) -> int:
-    key = (real_root, folders)
-    cached = getattr(_last_folder, "entry", None)
-    if cached is not None:
-        if cached[0] == key:
-            return int(cached[1])
-        _last_folder.entry = None
-        os.close(cached[1])
-    fd = os.open(real_root, _DIR_FLAGS)
+    folders = getattr(_run_folders, "value", None)
+    if folders is not None:  # inside an index run: reuse its folder handle
+        return os.open(parts[-1], _OPEN_FLAGS, dir_fd=folders.fd(base, parts[:-1]))
+    once = _Folders()
     try:
-        for part in folders:
-            inner = os.open(part, _DIR_FLAGS, dir_fd=fd)
+        return os.open(parts[-1], _OPEN_FLAGS, dir_fd=once.fd(base, parts[:-1]))
+    finally:
+        once.close()
+
+
+class _Folders:
+    """The open folder of one index run (or of one worker process of it). Files come in path order, so most
+    opens reuse the last folder: walking every folder for every file costs as much as the JSON parse. The
+    handle is reused only while the folder's path still leads to that very folder (one lstat); a folder
+    deleted, replaced or moved since is walked to again from the root."""
+
+    def __init__(self) -> None:
+        self._key: tuple[str, tuple[str, ...]] | None = None
+        self._fd = -1
+        self._id = (0, 0)
+
+    def fd(self, real_root: str, folders: tuple[str, ...]) -> int:
+        key = (real_root, folders)
+        if key == self._key:
+            try:
+                now = os.stat(os.path.join(real_root, *folders), follow_symlinks=False)
+            except OSError:
+                now = None
+            if now is not None and (now.st_dev, now.st_ino) == self._id:
+                return self._fd
+        self.close()
+        fd = os.open(real_root, _DIR_FLAGS)
+        try:
+            for part in folders:
+                inner = os.open(part, _DIR_FLAGS, dir_fd=fd)
+                os.close(fd)
+                fd = inner
+            opened = os.fstat(fd)
+        except BaseException:
             os.close(fd)
-            fd = inner
-    except BaseException:
-        os.close(fd)
-        raise
-    _last_folder.entry = (key, fd)
-    return fd
+            raise
+        self._key, self._fd, self._id = key, fd, (opened.st_dev, opened.st_ino)
+        return fd
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+        self._key, self._fd = None, -1
+
+
+# The folder handle of the index run going on in this thread, if any (set by _parse_all, and in each worker).
+_run_folders = threading.local()
+
+
+def _worker_start() -> None:
+    _run_folders.value = _Folders()  # closed with the worker process
 
 
 def _read_upto(fd: int, count: int) -> bytes:
@@ -519,8 +547,8 @@ def index_recordings(
         Root.objects.filter(pk=existing.pk).update(last_indexed_at=timezone.now(), last_report=report.as_dict())
         return report
 
-    # The workers start parsing now, before the transaction opens (a forked child must not share a connection
-    # inside one); the rows are written while they go on, so the writes and the parse overlap.
+    # Worker processes start parsing now, before the transaction opens (a forked child must not share a
+    # connection inside one), and the rows are written while they go on; a small batch is parsed first.
     with contextlib.ExitStack() as workers:
         parsed_files = _parse_all(real_root, to_parse, limit, jobs, workers)
         workers.enter_context(transaction.atomic())  # opened after the fork; committed before the workers end
@@ -632,13 +660,19 @@ SETTLE_MIN_CHANGES = 200  # rows added, updated or removed by one run that leave
 def _parse_all(
     real_root: Path, names: list[str], limit: int, jobs: int, workers: contextlib.ExitStack
 ) -> Iterator[tuple[str, tuple[dict[str, object], str, str] | None]]:
-    """Parse files in order: in worker processes when there are many (the parse is pure: no database), which
-    start at once and end with `workers`; otherwise here, lazily, as the caller asks for each file."""
+    """Parse files in order. Many files: in worker processes, which start at once and end with `workers`, so
+    the caller can write rows while they parse (the parse is pure: no database). Otherwise here and now,
+    before the caller opens its transaction."""
     serial = jobs <= 1 or len(names) < PARALLEL_MIN_FILES or "fork" not in multiprocessing.get_all_start_methods()
     if serial or connection.in_atomic_block:  # a forked child must not share an open transaction's connection
-        return ((rel, _parse_file(real_root, rel, limit)) for rel in names)
+        _run_folders.value = folders = _Folders()
+        try:
+            return iter([(rel, _parse_file(real_root, rel, limit)) for rel in names])
+        finally:
+            _run_folders.value = None
+            folders.close()
     connections.close_all()  # the children never touch the database; the parent reconnects when it needs to
-    pool = workers.enter_context(multiprocessing.get_context("fork").Pool(jobs))
+    pool = workers.enter_context(multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_start))
     args = [(real_root, rel, limit) for rel in names]
     return zip(names, pool.imap(_parse_star, args, chunksize=32), strict=True)
 
@@ -735,4 +769,4 @@ def _refresh_run() -> None:
         _refresh_state["finished_at"] = timezone.now().isoformat()
         _refresh_lock.release()
         if threading.current_thread() is not threading.main_thread():
-            close_old_connections()  # this thread's own connection: do not leave it open
+            connections.close_all()  # this thread's own connections: kept ones would outlive the thread

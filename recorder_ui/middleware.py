@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
 OPEN_PATHS = ("/healthz", "/accounts/login/", "/static/")
@@ -21,12 +23,21 @@ class LoginRequiredMiddleware:
             wants_json = request.path.endswith(".json") or "application/json" in request.headers.get("Accept", "")
             if wants_json:
                 return JsonResponse({"error": "login required"}, status=401)
-            login = redirect_to_login(request.get_full_path())
             if request.headers.get("HX-Request") == "true":
-                # htmx would follow a 302 and swap the login form into the page's results: send the browser there.
-                return HttpResponseClientRedirect(login["Location"])
-            return login
+                # htmx would follow a 302 and swap the login form into the page's results: send the browser
+                # there instead, and back afterwards to the page it was on (not to the fragment's URL).
+                return HttpResponseClientRedirect(redirect_to_login(_page_url(request))["Location"])
+            return redirect_to_login(request.get_full_path())
         return self.get_response(request)
+
+
+def _page_url(request: HttpRequest) -> str:
+    """The path and query of the page an htmx request came from, when it is one of ours; else "/"."""
+    current = request.headers.get("HX-Current-URL", "")
+    if not current or not url_has_allowed_host_and_scheme(current, {request.get_host()}, request.is_secure()):
+        return "/"
+    parts = urlsplit(current)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 class RejectNulMiddleware:

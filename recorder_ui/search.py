@@ -204,12 +204,14 @@ def bulk_insert(cursor: CursorWrapper) -> Iterator[None]:
     cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # noqa: S608 - fixed names
     (last_id,) = cursor.fetchone()
     cursor.execute(f"DROP TRIGGER IF EXISTS {FTS_TRIGGERS[0]}")
-    yield
-    cursor.execute(
-        f"INSERT INTO {FTS_TABLE}(rowid, search_text) SELECT id, search_text FROM {table} WHERE id > %s",  # noqa: S608
-        [last_id],
-    )
-    cursor.execute(FTS_TRIGGER_SQL[0])
+    try:
+        yield
+        cursor.execute(
+            f"INSERT INTO {FTS_TABLE}(rowid, search_text) SELECT id, search_text FROM {table} WHERE id > %s",  # noqa: S608
+            [last_id],
+        )
+    finally:  # the transaction is rolled back on an error, the trigger's drop with it; this is for a caller
+        cursor.execute(FTS_TRIGGER_SQL[0])  # that catches the error inside an outer atomic block
 
 
 def repair_sqlite_index(*, using: str = "default", **_: object) -> None:

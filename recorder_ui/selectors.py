@@ -89,7 +89,7 @@ _page_cache_lock = threading.Lock()
 # Parsed files, per process, keyed by the file's size and mtime as they are now (one stat per request), so a
 # changed or vanished file is read again at once, as it would be without the cache. Bounded by the bytes of
 # the files held; unreadable files are not kept.
-PARSE_CACHE_BYTES = 16 * 1024 * 1024
+PARSE_CACHE_BYTES = 8 * 1024 * 1024  # of files on disk; parsed, they take about four times as much
 _parse_cache: OrderedDict[tuple[object, ...], tuple[int, Recording]] = OrderedDict()
 _parse_cache_bytes = [0]
 

@@ -250,3 +250,55 @@ def test_two_index_runs_at_once_as_two_processes_on_postgres(tmp_path: Path) -> 
     assert RecordingEntry.objects.count() == 40 and Root.objects.count() == 1
     added = sorted(int(out.split(" added")[0].rsplit(" ", 1)[-1]) for out, _ in outputs)
     assert added == [0, 40]
+
+
+@pytest.mark.django_db
+def test_a_folder_replaced_mid_run_is_read_anew_not_through_its_old_handle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run keeps its last folder open; a folder renamed away and made again (a re-recording that clears
+    the folder) must be read where its path leads now, not through the handle of the old one."""
+    root = _tree(tmp_path, 6)
+    folder = root / "tests" / "integration" / "inference" / "recordings"
+    names = sorted(p.name for p in folder.iterdir())
+    real = indexer._parse_file
+    calls = {"n": 0}
+
+    def meddle(real_root: Path, rel: str, limit: int):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 2:  # the first file went through the folder's handle
+            folder.rename(folder.with_name("recordings-old"))  # still inside the root
+            folder.mkdir()
+            for name in names:
+                (folder / name).write_text(
+                    json.dumps(stream_recording(test_id="tests/integration/inference/test_a.py::t", text="renewed"))
+                )
+        return real(real_root, rel, limit)
+
+    monkeypatch.setattr(indexer, "_parse_file", meddle)
+    indexer.index_recordings(root=root, name="r")
+    rows = dict(RecordingEntry.objects.filter(path__contains="/recordings/").values_list("path", "search_text"))
+    assert len(rows) == 6
+    later = [text for path, text in sorted(rows.items())][1:]
+    assert all("renewed" in text for text in later), later
+
+
+def test_reading_from_many_threads_leaves_no_handle_open(tmp_path: Path) -> None:
+    root = _tree(tmp_path, 3)
+    files = sorted(root.rglob("*.json"))
+    before = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    if before is None:
+        pytest.skip("needs /proc/self/fd to count open files")
+    results: list[bool] = []
+
+    def read() -> None:
+        data, _ = indexer._read(files[0], 10**6, root.resolve())
+        results.append(data is not None)
+
+    threads = [threading.Thread(target=read) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [True] * 20
+    assert len(os.listdir("/proc/self/fd")) == before

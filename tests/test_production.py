@@ -175,9 +175,14 @@ def test_login_required_covers_every_page_and_json_twin_but_healthz(client: Clie
     assert client.get("/", HTTP_ACCEPT="application/json").status_code == 401
     # An htmx request (a filter change after the session ended) sends the whole browser to the login page,
     # coming back to the same filters, instead of swapping the login form into the results.
-    swapped = client.get("/recordings/?kind=chat", headers={"HX-Request": "true"})
+    page = "http://testserver/recordings/?kind=chat"
+    swapped = client.get("/recordings/?kind=chat&page=2", headers={"HX-Request": "true", "HX-Current-URL": page})
     assert swapped.status_code == 200 and not swapped.content
     assert swapped["HX-Redirect"] == "/accounts/login/?next=/recordings/%3Fkind%3Dchat"
+    polled = client.get("/reindex/status/", headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/"})
+    assert polled["HX-Redirect"] == "/accounts/login/?next=/"  # back to the overview, not to the fragment
+    elsewhere = client.get("/tests/", headers={"HX-Request": "true", "HX-Current-URL": "https://evil.example/x"})
+    assert elsewhere["HX-Redirect"] == "/accounts/login/?next=/"  # never back to another site
     assert client.post("/reindex/").status_code == 302  # the one POST: no re-index for strangers
     assert client.get("/static/recorder.css").status_code in (200, 404)  # static files stay public
     User.objects.create_user("reviewer", password="a long pass phrase 42")
