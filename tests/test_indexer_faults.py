@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -286,9 +287,10 @@ def test_a_folder_replaced_mid_run_is_read_anew_not_through_its_old_handle(
 def test_reading_from_many_threads_leaves_no_handle_open(tmp_path: Path) -> None:
     root = _tree(tmp_path, 3)
     files = sorted(root.rglob("*.json"))
-    before = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
-    if before is None:
+    if not os.path.isdir("/proc/self/fd"):
         pytest.skip("needs /proc/self/fd to count open files")
+    gc.collect()  # files other tests left to the collector must not close during the count
+    before = len(os.listdir("/proc/self/fd"))
     results: list[bool] = []
 
     def read() -> None:
@@ -301,4 +303,4 @@ def test_reading_from_many_threads_leaves_no_handle_open(tmp_path: Path) -> None
     for thread in threads:
         thread.join()
     assert results == [True] * 20
-    assert len(os.listdir("/proc/self/fd")) == before
+    assert len(os.listdir("/proc/self/fd")) <= before  # a handle kept per thread would show as 20 more
