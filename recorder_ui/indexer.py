@@ -17,6 +17,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, connections, transaction
+from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from recorder_ui import search
@@ -204,11 +205,10 @@ def entry_path(entry: RecordingEntry) -> Path | None:
 def read_entry(entry: RecordingEntry, limit: int) -> tuple[bytes | None, str]:
     """The bytes of the file behind an index row, read only if what is opened lies inside its root (a file
     or folder swapped for a link since the index run is not followed out), and never more than limit bytes."""
-    real_root = Path(entry.root.path).resolve()
-    path = real_root / entry.path
-    if not path.resolve().is_relative_to(real_root):
+    path = entry_path(entry)
+    if path is None:
         return None, "the file lies outside its root: not read"
-    return _read(path, limit, real_root)
+    return _read(path, limit, Path(entry.root.path).resolve())
 
 
 def load_entry(entry: RecordingEntry) -> Recording:
@@ -389,14 +389,13 @@ def _open_beneath(real_root: Path, path: Path) -> int:
         raise OSError(errno.ENOENT, "not a file under the root")
     if os.open not in os.supports_dir_fd:
         return os.open(path, _OPEN_FLAGS)
-    folders = getattr(_run_folders, "value", None)
-    if folders is not None:  # inside an index run: reuse its folder handle
-        return os.open(parts[-1], _OPEN_FLAGS, dir_fd=folders.fd(base, parts[:-1]))
-    once = _Folders()
+    run = getattr(_run_folders, "value", None)  # inside an index run: reuse its folder handle
+    folders = run or _Folders()
     try:
-        return os.open(parts[-1], _OPEN_FLAGS, dir_fd=once.fd(base, parts[:-1]))
+        return os.open(parts[-1], _OPEN_FLAGS, dir_fd=folders.fd(base, parts[:-1]))
     finally:
-        once.close()
+        if folders is not run:
+            folders.close()
 
 
 class _Folders:
@@ -569,31 +568,33 @@ def index_recordings(
         failed: list[FileError] = []
         vanished = 0
         now = timezone.now()
-        for number, (rel, parsed) in enumerate(parsed_files, 1):
-            if progress:
-                progress(number, len(to_parse))
-            size, mtime = found.files[rel]
-            if parsed is None:
-                vanished += 1
+        # New rows go in batches as the parse goes on; their text-index entries follow in one statement.
+        with connection.cursor() as cursor, search.bulk_insert(cursor):
+            for number, (rel, parsed) in enumerate(parsed_files, 1):
+                if progress:
+                    progress(number, len(to_parse))
+                size, mtime = found.files[rel]
+                if parsed is None:
+                    vanished += 1
+                    if rel in known:
+                        RecordingEntry.objects.filter(pk=known[rel]).delete()
+                        gone.append(known[rel])
+                    continue
+                values, digest, error = parsed
+                if error:
+                    failed.append(FileError(rel, error))
+                row = {"path": rel, "size": size, "mtime_ns": mtime, "sha256": digest, **values}
                 if rel in known:
-                    RecordingEntry.objects.filter(pk=known[rel]).delete()
-                    gone.append(known[rel])
-                continue
-            values, digest, error = parsed
-            if error:
-                failed.append(FileError(rel, error))
-            row = {"path": rel, "size": size, "mtime_ns": mtime, "sha256": digest, **values}
-            if rel in known:
-                updated.append(RecordingEntry(pk=known[rel], root=root_row, indexed_at=now, **row))
-            else:
-                added.append(row)
-                if len(added) == INSERT_BATCH:
-                    _insert(added, root_id=root_row.pk, now=now)
-                    added_count += len(added)
-                    added = []
-        if added:
-            _insert(added, root_id=root_row.pk, now=now)
-            added_count += len(added)
+                    updated.append(RecordingEntry(pk=known[rel], root=root_row, indexed_at=now, **row))
+                else:
+                    added.append(row)
+                    if len(added) == INSERT_BATCH:
+                        _insert(cursor, added, root_id=root_row.pk, now=now)
+                        added_count += len(added)
+                        added = []
+            if added:
+                _insert(cursor, added, root_id=root_row.pk, now=now)
+                added_count += len(added)
         touched = [
             RecordingEntry(pk=known[rel], size=found.files[rel][0], mtime_ns=found.files[rel][1])
             for rel in touched_paths
@@ -624,7 +625,7 @@ def index_recordings(
     return report
 
 
-def _insert(rows: list[dict[str, object]], *, root_id: int, now: object) -> None:
+def _insert(cursor: CursorWrapper, rows: list[dict[str, object]], *, root_id: int, now: object) -> None:
     """Insert new rows with one prepared statement: on a cold index, the ORM's per-value work costs more than
     the parse. Values are plain str, int, bool and None, which every backend takes as they are."""
     fields = [f for f in RecordingEntry._meta.concrete_fields if not f.primary_key]
@@ -641,15 +642,7 @@ def _insert(rows: list[dict[str, object]], *, root_id: int, now: object) -> None
         f"INSERT INTO {quote(RecordingEntry._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
-    with connection.cursor() as cursor, search.bulk_insert(cursor):
-        for start in range(0, len(rows), INSERT_BATCH):
-            cursor.executemany(
-                sql,
-                [
-                    tuple(fixed[n] if n in fixed else row[n] for n in names)
-                    for row in rows[start : start + INSERT_BATCH]
-                ],
-            )
+    cursor.executemany(sql, [tuple(fixed[n] if n in fixed else row[n] for n in names) for row in rows])
 
 
 PARALLEL_MIN_FILES = 200
