@@ -79,19 +79,53 @@ def _bars(rows: list[dict[str, Any]], key: str, param: str) -> tuple[Bar, ...]:
     )
 
 
-# Pages over the whole index (overview, lists, missing usage, errors) are kept per process for as long as no
-# root's rows change: each key holds every root's generation, which each index run that writes draws anew.
+class _Lru[K, V]:
+    """A least-recently-used map of this process, bounded by the total weight of what it holds (the newest
+    entry is always kept). Safe to share between threads."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._items: OrderedDict[K, tuple[V, int]] = OrderedDict()
+        self._weight = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is None:
+                return None
+            self._items.move_to_end(key)
+            return hit[0]
+
+    def put(self, key: K, value: V, weight: int = 1) -> None:
+        with self._lock:
+            old = self._items.pop(key, None)
+            self._weight += weight - (old[1] if old else 0)
+            self._items[key] = (value, weight)
+            while self._weight > self.limit and len(self._items) > 1:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._weight -= dropped
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._weight = 0
+
+
+# Pages over the whole index (overview, lists, missing usage, errors) are kept for as long as no root's rows
+# change: each key holds every root's generation, which each index run that writes draws anew.
 PAGE_CACHE_ENTRIES = 256
-_page_cache: OrderedDict[tuple[object, ...], Any] = OrderedDict()
-_page_cache_lock = threading.Lock()
+_pages: _Lru[tuple[object, ...], Any] = _Lru(PAGE_CACHE_ENTRIES)
 
-
-# Parsed files, per process, keyed by the file's size and mtime as they are now (one stat per request), so a
-# changed or vanished file is read again at once, as it would be without the cache. Bounded by the bytes of
-# the files held; unreadable files are not kept.
+# Parsed files, keyed by the file's size and mtime as they are now (one stat per request), so a changed or
+# vanished file is read again at once, as it would be without the cache. Weighed by the bytes of the files;
+# unreadable files are not kept.
 PARSE_CACHE_BYTES = 8 * 1024 * 1024  # of files on disk; parsed, they take about four times as much
-_parse_cache: OrderedDict[tuple[object, ...], tuple[int, Recording]] = OrderedDict()
-_parse_cache_bytes = [0]
+_parsed: _Lru[tuple[object, ...], Recording] = _Lru(PARSE_CACHE_BYTES)
+
+# Stitched tests, weighed by the recordings they hold, not by tests: tests vary from 1 to 331 recordings.
+TEST_CACHE_RECORDINGS = 4000
+_tests: _Lru[tuple[object, ...], TestDetail] = _Lru(TEST_CACHE_RECORDINGS)
 
 
 def _load(entry: RecordingEntry) -> Recording:
@@ -100,33 +134,20 @@ def _load(entry: RecordingEntry) -> Recording:
     except (OSError, ValueError):
         return indexer.load_entry(entry)  # gone or unreachable: the safe read says which, never from the cache
     key = (entry.pk, entry.root.path, entry.path, now.st_size, now.st_mtime_ns)
-    with _page_cache_lock:
-        hit = _parse_cache.get(key)
-        if hit is not None:
-            _parse_cache.move_to_end(key)
-            return hit[1]
-    rec = indexer.load_entry(entry)
-    if rec.kind == Kind.INVALID or now.st_size > PARSE_CACHE_BYTES // 4:
-        return rec
-    with _page_cache_lock:
-        if key not in _parse_cache:
-            _parse_cache[key] = (now.st_size, rec)
-            _parse_cache_bytes[0] += now.st_size
-        while _parse_cache_bytes[0] > PARSE_CACHE_BYTES and _parse_cache:
-            _, (size, _) = _parse_cache.popitem(last=False)
-            _parse_cache_bytes[0] -= size
+    rec = _parsed.get(key)
+    if rec is None:
+        rec = indexer.load_entry(entry)
+        if rec.kind != Kind.INVALID and now.st_size <= PARSE_CACHE_BYTES // 4:
+            _parsed.put(key, rec, now.st_size)
     return rec
 
 
 def clear_caches(*, tests: bool = False) -> None:
     """Forget every kept page and parsed file of this process (and the stitched tests, with tests=True)."""
-    with _page_cache_lock:
-        _page_cache.clear()
-        _parse_cache.clear()
-        _parse_cache_bytes[0] = 0
+    _pages.clear()
+    _parsed.clear()
     if tests:
-        with _test_cache_lock:
-            _test_cache.clear()
+        _tests.clear()
 
 
 def _generation() -> tuple[tuple[int, int], ...]:
@@ -135,16 +156,11 @@ def _generation() -> tuple[tuple[int, int], ...]:
 
 def _cached[T](name: str, params: dict[str, str], build: Callable[[], T]) -> T:
     key = (name, _generation(), tuple(sorted(params.items())))
-    with _page_cache_lock:
-        if key in _page_cache:
-            _page_cache.move_to_end(key)
-            return _page_cache[key]  # type: ignore[no-any-return]
-    value = build()
-    with _page_cache_lock:
-        _page_cache[key] = value
-        while len(_page_cache) > PAGE_CACHE_ENTRIES:
-            _page_cache.popitem(last=False)
-    return value
+    value = _pages.get(key)
+    if value is None:
+        value = build()
+        _pages.put(key, value)
+    return value  # type: ignore[no-any-return]
 
 
 def overview() -> Overview:
@@ -265,13 +281,11 @@ def _with_snippets(rows: tuple[dict[str, Any], ...], query: str) -> tuple[dict[s
 
 def recording_page(*, params: dict[str, str]) -> RecordingPage:
     """One page of the recordings list, with every filter state in its query strings."""
-    key = {k: params.get(k, "") for k in (*FILTERS, "q", "sort", "page", "test_id")}
-    return _cached("recordings", key, lambda: _recording_page(params=key))
-
-
-def _recording_page(*, params: dict[str, str]) -> RecordingPage:
-    """One page of the recordings list, with every filter state in its query strings."""
     params = _clean({k: params.get(k, "") for k in (*FILTERS, "q", "sort", "page", "test_id")})
+    return _cached("recordings", params, lambda: _recording_page(params))
+
+
+def _recording_page(params: dict[str, str]) -> RecordingPage:
     sort = params.get("sort", "path") if params.get("sort") in SORTS else "path"
     qs = _filtered(params).order_by(*SORTS[sort])
     total = qs.count()
@@ -487,13 +501,11 @@ class TestPage:
 
 def test_page(*, params: dict[str, str]) -> TestPage:
     """One page of tests (one row per test id), grouped by test file, with recordings, tokens and missing usage."""
-    key = {k: params.get(k, "") for k in TEST_FILTERS}
-    return _cached("tests", key, lambda: _test_page(params=key))
-
-
-def _test_page(*, params: dict[str, str]) -> TestPage:
-    """One page of tests (one row per test id), grouped by test file, with recordings, tokens and missing usage."""
     params = _clean({k: params.get(k, "")[:500] for k in TEST_FILTERS})
+    return _cached("tests", params, lambda: _test_page(params))
+
+
+def _test_page(params: dict[str, str]) -> TestPage:
     qs = RecordingEntry.objects.exclude(test_id="")
     if params.get("suite"):
         qs = qs.filter(suite=params["suite"])
@@ -622,11 +634,6 @@ class TestDetail:
     unreadable: tuple[dict[str, Any], ...]
 
 
-_test_cache: OrderedDict[tuple[str, str, tuple[tuple[int, str], ...]], TestDetail] = OrderedDict()
-_test_cache_lock = threading.Lock()
-TEST_CACHE_RECORDINGS = 4000  # bound the cache by the recordings it holds, not by tests: tests vary 1 to 331
-
-
 def test_get(*, test_id: str, root: str = "") -> TestDetail:
     """One test's recordings stitched into conversation threads; raises Http404.
 
@@ -643,17 +650,11 @@ def test_get(*, test_id: str, root: str = "") -> TestDetail:
     root = root or roots[0]
     rows = RecordingEntry.objects.filter(test_id=test_id, root__name=root).order_by("path")
     key = (test_id, root, tuple(rows.values_list("pk", "sha256")))  # two columns: a hit builds no model objects
-    with _test_cache_lock:
-        cached = _test_cache.get(key)
-        if cached is not None:
-            _test_cache.move_to_end(key)
-            return dataclasses.replace(cached, roots=roots)
-    entries = list(rows.select_related("root").defer("search_text"))
-    detail = _test_build(test_id, root, roots, entries)
-    with _test_cache_lock:
-        _test_cache[key] = detail
-        while len(_test_cache) > 1 and sum(d.recordings for d in _test_cache.values()) > TEST_CACHE_RECORDINGS:
-            _test_cache.popitem(last=False)
+    cached = _tests.get(key)
+    if cached is not None:
+        return dataclasses.replace(cached, roots=roots)
+    detail = _test_build(test_id, root, roots, list(rows.select_related("root").defer("search_text")))
+    _tests.put(key, detail, detail.recordings)
     return detail
 
 
@@ -834,7 +835,6 @@ def missing_usage_list() -> MissingUsage:
 
 
 def _missing_usage_list() -> MissingUsage:
-    """Every stream without a usage chunk, grouped by test file, provider and model, with what to change."""
     rows = RecordingEntry.objects.filter(missing_usage=True).order_by(
         "test_file", "provider", "model", "test_id", "path"
     )
@@ -898,7 +898,6 @@ def error_list() -> ErrorList:
 
 
 def _error_list() -> ErrorList:
-    """The files the parser could not read, each with its error."""
     return ErrorList(
         errors=tuple(
             RecordingEntry.objects.exclude(parse_error="")
