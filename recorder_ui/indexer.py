@@ -194,9 +194,12 @@ def _inside(real_root: Path, path: Path) -> bool:
 
 
 def entry_path(entry: RecordingEntry) -> Path | None:
-    """The file behind an index row, or None when it would leave its root (or the root is gone)."""
+    """The file behind an index row, or None when it would leave its root or ends in a symlink loop."""
     real_root = Path(entry.root.path).resolve()
-    candidate = (real_root / entry.path).resolve()
+    try:
+        candidate = (real_root / entry.path).resolve()
+    except (OSError, RuntimeError):  # a symlink loop (RuntimeError up to Python 3.12, OSError after)
+        return None
     if not candidate.is_relative_to(real_root):
         return None
     return candidate
@@ -207,7 +210,7 @@ def read_entry(entry: RecordingEntry, limit: int) -> tuple[bytes | None, str]:
     or folder swapped for a link since the index run is not followed out), and never more than limit bytes."""
     path = entry_path(entry)
     if path is None:
-        return None, "the file lies outside its root: not read"
+        return None, "the file lies outside its root, or in a symlink loop: not read"
     return _read(path, limit, Path(entry.root.path).resolve())
 
 

@@ -319,3 +319,20 @@ def test_the_markup_check_sees_what_could_run() -> None:
     assert hostile.markup_problems(hostile.XSS) and hostile.markup_problems('<a href=" JavaScript:x">')
     assert hostile.markup_problems('<img src="https://tracker.example.org/p.png">')
     assert not hostile.markup_problems('<pre>&lt;script&gt;</pre><script src="/static/x.js"></script>')
+
+
+def test_a_file_turned_into_a_symlink_loop_after_indexing_gets_a_clear_error(tmp_path: Path, client: Client) -> None:
+    root = tmp_path / "recordings"
+    root.mkdir()
+    victim = root / "a.json"
+    victim.write_text(json.dumps(stream_recording(test_id="tests/a.py::test_a", text="ok")))
+    indexer.index_recordings(root=root, name="r")
+    entry = RecordingEntry.objects.get()
+    victim.unlink()
+    victim.symlink_to(root / "b.json")
+    (root / "b.json").symlink_to(victim)
+    for url in _page_urls(entry) + ["/test/?id=tests/a.py::test_a"]:
+        response = client.get(url)
+        assert response.status_code in (200, 404), (url, response.status_code)
+    body = client.get(f"/recordings/{entry.pk}/").content.decode()
+    assert "symlink loop" in body
