@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 
-from recorder_ui.domain import diff, gitsource, loader
+from recorder_ui.domain import diff, gitsource, jsontext, loader, paths
 from recorder_ui.domain.model import Recording
 
 CACHE_SECONDS = 60
@@ -59,7 +59,7 @@ def repo_for(*, root: str = "") -> Path:
     if found is None:
         raise DiffError(f"no root named {root!r}")
     try:
-        return gitsource.repo_root(Path(found))
+        return gitsource.repo_root(Path(paths.unescape(found)))
     except gitsource.GitError as exc:
         raise DiffError(str(exc)) from None
 
@@ -202,7 +202,7 @@ def as_json(report: DiffReport) -> bytes:
             for d in report.diffs
         ],
     }
-    return orjson.dumps(data, option=orjson.OPT_INDENT_2)
+    return jsontext.dumps(data, option=orjson.OPT_INDENT_2)
 
 
 def _segments_text(segments: tuple[tuple[str, str], ...], width: int = 400) -> str:
@@ -242,7 +242,7 @@ def as_text(report: DiffReport) -> str:
 
 
 def _short(value: Any) -> str:
-    text = orjson.dumps(value, default=str).decode()
+    text = jsontext.dumps(value, default=str).decode()
     return text if len(text) <= 120 else text[:117] + "..."
 
 

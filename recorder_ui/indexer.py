@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import DataError, IntegrityError, connection, connections, transaction
 from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from recorder_ui import search
-from recorder_ui.domain import checks, loader, threads
+from recorder_ui.domain import checks, loader, paths, threads
 from recorder_ui.domain.model import Kind, Recording
 from recorder_ui.models import RecordingEntry, Root, new_generation
 
@@ -127,7 +127,7 @@ def scan(root: Path) -> _Scan:
             seen_dirs.add(key)
             entries = list(os.scandir(abs_dir))
         except OSError as exc:
-            result.skipped.append(FileError(rel_dir or ".", f"cannot list folder: {exc.strerror or exc}"))
+            result.skipped.append(FileError(paths.escape(rel_dir or "."), f"cannot list folder: {exc.strerror or exc}"))
             continue
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
@@ -143,17 +143,17 @@ def scan(root: Path) -> _Scan:
                 if not entry.name.endswith(".json"):
                     continue
                 if is_link and not _inside(real_root, Path(entry.path)):
-                    result.skipped.append(FileError(rel, "symlink to a file outside the root: not read"))
+                    result.skipped.append(FileError(paths.escape(rel), "symlink to a file outside the root: not read"))
                     continue
                 st = entry.stat()  # follows a symlink that stays inside the root
             except OSError as exc:
                 if entry.name.endswith(".json"):
-                    result.skipped.append(FileError(rel, f"cannot stat: {exc.strerror or exc}"))
+                    result.skipped.append(FileError(paths.escape(rel), f"cannot stat: {exc.strerror or exc}"))
                 continue
             if not stat.S_ISREG(st.st_mode):
                 continue
             if inside or _looks_like_recording_folder(rel):
-                result.files[rel] = (st.st_size, st.st_mtime_ns)
+                result.files[paths.escape(rel)] = (st.st_size, st.st_mtime_ns)
     if not whole_tree and not result.files:
         # A root with no recordings/ folder at all (a plain folder of recordings): take every *.json in it.
         return _scan_flat(real_root, result.skipped)
@@ -171,14 +171,14 @@ def _scan_flat(real_root: Path, skipped: list[FileError]) -> _Scan:
             rel = os.path.relpath(full, real_root).replace(os.sep, "/")
             try:
                 if os.path.islink(full) and not _inside(real_root, Path(full)):
-                    result.skipped.append(FileError(rel, "symlink to a file outside the root: not read"))
+                    result.skipped.append(FileError(paths.escape(rel), "symlink to a file outside the root: not read"))
                     continue
                 st = os.stat(full)
             except OSError as exc:
-                result.skipped.append(FileError(rel, f"cannot stat: {exc.strerror or exc}"))
+                result.skipped.append(FileError(paths.escape(rel), f"cannot stat: {exc.strerror or exc}"))
                 continue
             if stat.S_ISREG(st.st_mode):
-                result.files[rel] = (st.st_size, st.st_mtime_ns)
+                result.files[paths.escape(rel)] = (st.st_size, st.st_mtime_ns)
     return result
 
 
@@ -195,14 +195,19 @@ def _inside(real_root: Path, path: Path) -> bool:
 
 def entry_path(entry: RecordingEntry) -> Path | None:
     """The file behind an index row, or None when it would leave its root or ends in a symlink loop."""
-    real_root = Path(entry.root.path).resolve()
+    real_root = root_path(entry.root.path).resolve()
     try:
-        candidate = (real_root / entry.path).resolve()
+        candidate = (real_root / paths.unescape(entry.path)).resolve()
     except (OSError, RuntimeError):  # a symlink loop (RuntimeError up to Python 3.12, OSError after)
         return None
     if not candidate.is_relative_to(real_root):
         return None
     return candidate
+
+
+def root_path(stored: str) -> Path:
+    """The folder behind a Root row's path (kept escaped: a folder name need not be UTF-8)."""
+    return Path(paths.unescape(stored))
 
 
 def read_entry(entry: RecordingEntry, limit: int) -> tuple[bytes | None, str]:
@@ -211,7 +216,7 @@ def read_entry(entry: RecordingEntry, limit: int) -> tuple[bytes | None, str]:
     path = entry_path(entry)
     if path is None:
         return None, "the file lies outside its root, or in a symlink loop: not read"
-    return _read(path, limit, Path(entry.root.path).resolve())
+    return _read(path, limit, root_path(entry.root.path).resolve())
 
 
 def load_entry(entry: RecordingEntry) -> Recording:
@@ -322,8 +327,33 @@ def entry_values(rec: Recording, *, rel_path: str) -> dict[str, object]:
         "summary": rec.summary[:2000],
         "search_text": search_text_for(rec),
     }
-    # PostgreSQL text cannot hold NUL characters, and recordings may: show them as U+FFFD instead.
-    return {k: v.replace("\x00", "\ufffd") if isinstance(v, str) else v for k, v in values.items()}
+    # No database takes a lone surrogate, and PostgreSQL refuses NUL: both kept as visible escapes.
+    values = {k: paths.storable(v) if isinstance(v, str) else v for k, v in values.items()}
+    out_of_range = []
+    for name in TOKEN_COLUMNS:
+        count = values[name]
+        if isinstance(count, int) and not -MAX_COUNT <= count <= MAX_COUNT:
+            out_of_range.append(f"usage {name} is {count}")
+            values[name] = None  # left out of every total: no real count is that large
+    if out_of_range:
+        note = f"{', '.join(out_of_range)}: beyond any real count (over 2**40), so the index leaves it out of totals"
+        values["error"] = f"{values['error']}; {note}" if values["error"] else note
+    test_id = str(values["test_id"])
+    if len(test_id.encode()) > TEST_ID_BYTES:
+        values["test_id"] = test_id.encode()[:TEST_ID_BYTES].decode("utf-8", "ignore")
+        note = f"the test id is {len(test_id):,} characters long: the index keeps its first {TEST_ID_BYTES:,} bytes"
+        values["error"] = f"{values['error']}; {note}" if values["error"] else note
+    for name, limit in CHAR_LIMITS.items():
+        text = values[name]
+        if isinstance(text, str) and len(text) > limit:
+            values[name] = text[:limit]
+    return values
+
+
+TOKEN_COLUMNS = ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens")
+MAX_COUNT = 2**40  # a token count beyond this is no real count; sums of millions of rows still fit 64 bits
+TEST_ID_BYTES = 2400  # PostgreSQL's b-tree takes index entries of about 2,700 bytes at most
+CHAR_LIMITS = {"test_file": 1024, "test_name": 1024, "suite": 512, "finish_reason": 64}
 
 
 # O_NONBLOCK: a FIFO swapped in after the scan must not hang the run (no effect on regular files).
@@ -474,7 +504,7 @@ def _opened_inside(real_root: Path, fd: int, path: Path, st: os.stat_result) -> 
 
 def _parse_file(real_root: Path, rel: str, max_bytes: int) -> tuple[dict[str, object], str, str] | None:
     """Values, sha256 and error of one file; None when it vanished before it could be read."""
-    path = real_root / rel
+    path = real_root / paths.unescape(rel)
     data, problem = _read(path, max_bytes, real_root)
     if data is None:
         if not path.exists():
@@ -511,7 +541,8 @@ def index_recordings(
 
     # Decide what to read before the write transaction: a re-scan that finds nothing new takes no lock.
     existing = Root.objects.filter(name=name).first()
-    if existing is not None and existing.path != str(real_root):
+    stored_root = paths.escape(str(real_root))
+    if existing is not None and existing.path != stored_root:
         full = True  # the same name now points elsewhere: every row is stale
     known_before: dict[str, tuple[int, int]] = (
         {path: (size, mtime) for path, size, mtime in existing.entries.values_list("path", "size", "mtime_ns")}
@@ -543,7 +574,7 @@ def index_recordings(
     ):
         # Nothing changed: the common case of a running server's re-scan. Record the scan and stop.
         report = IndexReport(
-            root=name, path=str(real_root), unchanged=len(found.files), skipped=tuple(found.skipped),
+            root=name, path=stored_root, unchanged=len(found.files), skipped=tuple(found.skipped),
             seconds=time.perf_counter() - started,
         )  # fmt: skip
         Root.objects.filter(pk=existing.pk).update(last_indexed_at=timezone.now(), last_report=report.as_dict())
@@ -554,9 +585,9 @@ def index_recordings(
     with contextlib.ExitStack() as workers:
         parsed_files = _parse_all(real_root, to_parse, limit, jobs, workers)
         workers.enter_context(transaction.atomic())  # opened after the fork; committed before the workers end
-        root_row, _ = Root.objects.select_for_update().get_or_create(name=name, defaults={"path": str(real_root)})
-        if root_row.path != str(real_root):
-            root_row.path = str(real_root)
+        root_row, _ = Root.objects.select_for_update().get_or_create(name=name, defaults={"path": stored_root})
+        if root_row.path != stored_root:
+            root_row.path = stored_root
             root_row.save(update_fields=["path"])
             root_row.entries.all().delete()
         # Re-read under the lock: another run may have written since we looked.
@@ -592,25 +623,22 @@ def index_recordings(
                 else:
                     added.append(row)
                     if len(added) == INSERT_BATCH:
-                        _insert(cursor, added, root_id=root_row.pk, now=now)
-                        added_count += len(added)
+                        added_count += len(_write_rows(cursor, added, root_id=root_row.pk, now=now, failed=failed))
                         added = []
             if added:
-                _insert(cursor, added, root_id=root_row.pk, now=now)
-                added_count += len(added)
+                added_count += len(_write_rows(cursor, added, root_id=root_row.pk, now=now, failed=failed))
         touched = [
             RecordingEntry(pk=known[rel], size=found.files[rel][0], mtime_ns=found.files[rel][1])
             for rel in touched_paths
             if rel in known
         ]
         if updated:
-            columns = [f.name for f in RecordingEntry._meta.concrete_fields if f.name not in {"id", "root", "path"}]
-            RecordingEntry.objects.bulk_update(updated, columns, batch_size=200)
+            _update_rows(updated, failed)
         if touched:
             RecordingEntry.objects.bulk_update(touched, ["size", "mtime_ns"], batch_size=500)
         report = IndexReport(
             root=name,
-            path=str(real_root),
+            path=stored_root,
             added=added_count,
             updated=len(updated),
             removed=len(gone),
@@ -626,6 +654,64 @@ def index_recordings(
     if report.added + report.updated + report.removed >= SETTLE_MIN_CHANGES:
         search.settle()  # PostgreSQL: the first searches after a bulk load should not wait for autovacuum
     return report
+
+
+# What a database says of a value it cannot hold (as opposed to a failure of the database itself).
+_VALUE_ERRORS = (DataError, IntegrityError, OverflowError, UnicodeError, ValueError)
+
+
+def _value_problem(exc: Exception) -> bool:
+    if isinstance(exc, _VALUE_ERRORS):
+        return True
+    state = str(getattr(exc.__cause__, "sqlstate", "") or "")
+    return state[:2] in ("22", "23", "54")  # data exception, constraint, program limit (an index entry too big)
+
+
+def _write_rows(
+    cursor: CursorWrapper, rows: list[dict[str, object]], *, root_id: int, now: object, failed: list[FileError]
+) -> list[str]:
+    """Insert new rows; a row the database will not take is written as an error row instead (and a file whose
+    row cannot be written at all is left out with its reason), so one file never costs the rest of the run.
+    Returns the paths written."""
+    try:
+        with transaction.atomic():
+            _insert(cursor, rows, root_id=root_id, now=now)
+        return [str(row["path"]) for row in rows]
+    except Exception as exc:
+        if not _value_problem(exc):
+            raise
+    written = []
+    for row in rows:
+        try:
+            with transaction.atomic():
+                _insert(cursor, [row], root_id=root_id, now=now)
+            written.append(str(row["path"]))
+            continue
+        except Exception as exc:
+            if not _value_problem(exc):
+                raise
+            reason = f"cannot be stored in the index: {_one_line(exc)}"
+        try:
+            with transaction.atomic():
+                _insert(cursor, [_error_row(row, reason)], root_id=root_id, now=now)
+            written.append(str(row["path"]))
+        except Exception as exc:
+            if not _value_problem(exc):
+                raise
+            reason = f"not indexed: its row cannot be stored ({_one_line(exc)})"
+        failed.append(FileError(str(row["path"]), reason))
+    return written
+
+
+def _error_row(row: dict[str, object], reason: str) -> dict[str, object]:
+    """The row of a file whose values the database refused: where it is, and why, and nothing else."""
+    blank = entry_values(Recording(path=str(row["path"]), kind=Kind.INVALID, error=reason), rel_path=str(row["path"]))
+    return {k: row[k] for k in ("path", "size", "mtime_ns", "sha256")} | blank
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return paths.storable(text[:300])
 
 
 def _insert(cursor: CursorWrapper, rows: list[dict[str, object]], *, root_id: int, now: object) -> None:
@@ -646,6 +732,35 @@ def _insert(cursor: CursorWrapper, rows: list[dict[str, object]], *, root_id: in
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
     cursor.executemany(sql, [tuple(fixed[n] if n in fixed else row[n] for n in names) for row in rows])
+
+
+def _update_rows(rows: list[RecordingEntry], failed: list[FileError]) -> None:
+    """Update changed rows; one the database will not take becomes an error row, as in _write_rows."""
+    columns = [f.name for f in RecordingEntry._meta.concrete_fields if f.name not in {"id", "root", "path"}]
+    for start in range(0, len(rows), 200):
+        batch = rows[start : start + 200]
+        try:
+            with transaction.atomic():
+                RecordingEntry.objects.bulk_update(batch, columns)
+            continue
+        except Exception as exc:
+            if not _value_problem(exc):
+                raise
+        for row in batch:
+            try:
+                with transaction.atomic():
+                    RecordingEntry.objects.bulk_update([row], columns)
+                continue
+            except Exception as exc:
+                if not _value_problem(exc):
+                    raise
+                reason = f"cannot be stored in the index: {_one_line(exc)}"
+            values = {k: getattr(row, k) for k in ("path", "size", "mtime_ns", "sha256")}
+            for key, value in _error_row(values, reason).items():
+                setattr(row, key, value)
+            with transaction.atomic():
+                RecordingEntry.objects.bulk_update([row], columns)
+            failed.append(FileError(row.path, reason))
 
 
 PARALLEL_MIN_FILES = 200
@@ -685,7 +800,7 @@ def default_jobs() -> int:
 def _same_content(real_root: Path, rel: str, old_sha: str, limit: int) -> bool:
     if not old_sha:
         return False
-    data, _ = _read(real_root / rel, limit, real_root)
+    data, _ = _read(real_root / paths.unescape(rel), limit, real_root)
     return data is not None and hashlib.sha256(data).hexdigest() == old_sha
 
 
@@ -697,9 +812,9 @@ def index_configured_roots(*, full: bool = False, progress: Progress | None = No
         reports.append(index_recordings(root=path, name=name, full=full, progress=progress, jobs=jobs))
         done.add(name)
     for row in Root.objects.exclude(name__in=done):
-        if Path(row.path).is_dir():
+        if root_path(row.path).is_dir():
             reports.append(
-                index_recordings(root=Path(row.path), name=row.name, full=full, progress=progress, jobs=jobs)
+                index_recordings(root=root_path(row.path), name=row.name, full=full, progress=progress, jobs=jobs)
             )
     return reports
 
@@ -753,9 +868,9 @@ def _refresh_run() -> None:
     try:
         reports = []
         for row in list(Root.objects.all()):
-            if Path(row.path).is_dir():
+            if root_path(row.path).is_dir():
                 _refresh_state.update(root=row.name, done=0, total=0)
-                reports.append(index_recordings(root=Path(row.path), name=row.name, progress=_progress).as_dict())
+                reports.append(index_recordings(root=root_path(row.path), name=row.name, progress=_progress).as_dict())
         _refresh_state.update(reports=reports, error="", root="")
     except Exception as exc:  # a background thread has nobody to raise to: keep it for the overview page
         log.exception("background re-index failed")

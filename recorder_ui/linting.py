@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from recorder_ui.domain import checks, loader
+from recorder_ui.domain import checks, loader, paths
 from recorder_ui.domain.model import Kind
 from recorder_ui.indexer import scan
 
@@ -47,15 +47,15 @@ def check_path(*, path: Path, max_bytes: int) -> LintReport:
     """Lint one file, or every recording under a folder."""
     if path.is_file():
         base = path.parent
-        names = [path.name]
+        names = [paths.escape(path.name)]
     else:
         base = path
-        names = sorted(scan(path).files)
+        names = sorted(scan(path).files)  # escaped: a name need not be UTF-8
     errors: list[tuple[str, str]] = []
     findings: list[LintFinding] = []
     summary = dict.fromkeys(checks.RULES, 0)
     for name in names:
-        rec = loader.load(base / name, name=name, max_bytes=max_bytes)
+        rec = loader.load(base / paths.unescape(name), name=name, max_bytes=max_bytes)
         if rec.kind == Kind.INVALID:
             errors.append((name, rec.error))
         for finding in checks.run(rec):

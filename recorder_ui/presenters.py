@@ -102,8 +102,8 @@ def recording_text(data: dict[str, Any]) -> str:
 
 
 def _compact(value: Any) -> str:
-    import orjson
+    from recorder_ui.domain import jsontext
 
     if isinstance(value, str):
         return value
-    return orjson.dumps(value).decode()
+    return jsontext.dumps(value).decode()

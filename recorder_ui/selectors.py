@@ -19,7 +19,7 @@ from django.http import Http404
 
 from recorder_ui import indexer, presenters
 from recorder_ui import search as search_backend
-from recorder_ui.domain import checks, stream, threads
+from recorder_ui.domain import checks, jsontext, paths, stream, threads
 from recorder_ui.domain.model import Chunk, Kind, Recording
 from recorder_ui.models import RecordingEntry, Root
 
@@ -130,7 +130,7 @@ _tests: _Lru[tuple[object, ...], TestDetail] = _Lru(TEST_CACHE_RECORDINGS)
 
 def _load(entry: RecordingEntry) -> Recording:
     try:
-        now = os.stat(os.path.join(entry.root.path, entry.path))
+        now = os.stat(os.path.join(paths.unescape(entry.root.path), paths.unescape(entry.path)))
     except (OSError, ValueError):
         return indexer.load_entry(entry)  # gone or unreachable: the safe read says which, never from the cache
     key = (entry.pk, entry.root.path, entry.path, now.st_size, now.st_mtime_ns)
@@ -348,7 +348,7 @@ def _entry_or_404(pk: int) -> RecordingEntry:
 
 
 def _pretty(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode()
+    return jsontext.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode()
 
 
 def recording_get(*, pk: int, tab: str = "conversation") -> RecordingDetail:
@@ -426,8 +426,8 @@ def _raw_tab(entry: RecordingEntry) -> tuple[str, str]:
         path = indexer.entry_path(entry)
         return "", "too-large" if path is not None and path.is_file() else "missing"
     try:
-        return orjson.dumps(orjson.loads(data), option=orjson.OPT_INDENT_2).decode(), "shown"
-    except orjson.JSONDecodeError:
+        return jsontext.dumps(jsontext.loads(data), option=orjson.OPT_INDENT_2).decode(), "shown"
+    except (ValueError, TypeError):
         return data.decode("utf-8", errors="replace"), "shown"
 
 

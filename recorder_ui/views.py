@@ -16,7 +16,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
 from recorder_ui import diffing, indexer, selectors
-from recorder_ui.domain import gitsource
+from recorder_ui.domain import gitsource, jsontext
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -33,7 +33,7 @@ def _default(value: Any) -> Any:
 
 def json_response(data: object, status: int = 200) -> HttpResponse:
     """orjson serialises dataclasses natively; default covers the rest (Path, datetime in dicts)."""
-    body = orjson.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS)
+    body = jsontext.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS)
     return HttpResponse(body, content_type="application/json", status=status)
 
 

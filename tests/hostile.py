@@ -6,6 +6,7 @@ import copy
 import json
 import os
 import sys
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -29,6 +30,8 @@ class Tree:
     failing: dict[str, str]  # file name -> a piece of the error it must get
     readable: tuple[str, ...]  # odd files that are still recordings and must index without an error
     wrong_types: dict[str, str]  # file name -> the field of a good recording given a value of the wrong type
+    odd_names: tuple[str, ...]  # file names (surrogate-escaped where not UTF-8) that must each be an entry
+    extreme: dict[str, str]  # file name -> "field=value" of a good recording given a value no column holds
 
 
 def good() -> dict[str, Any]:
@@ -62,6 +65,41 @@ def wrong_type_variants(recording: dict[str, Any], *, limit: int = 400) -> Itera
         yield ".".join(str(step) for step in where), variant
 
 
+EXTREME_NUMBERS = (2**70, -(2**70), 1e308, float("nan"))
+EXTREME_TEXT = ("lone \ud800 surrogate", "nul \x00 char")
+
+
+def extreme_variants(recording: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Copies of recording, each with one number (at any depth) given 2**70, -2**70, 1e308 or NaN, or one
+    string given a lone surrogate or a NUL."""
+
+    def walk(value: Any, where: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+        yield where, value
+        if isinstance(value, dict):
+            for key, item in value.items():
+                yield from walk(item, (*where, key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value[:3]):
+                yield from walk(item, (*where, index))
+
+    for where, value in walk(recording, ()):
+        if not where or isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float)):
+            replacements: tuple[Any, ...] = EXTREME_NUMBERS
+        elif isinstance(value, str):
+            replacements = EXTREME_TEXT
+        else:
+            continue
+        for replacement in replacements:
+            variant = copy.deepcopy(recording)
+            parent = variant
+            for step in where[:-1]:
+                parent = parent[step]
+            parent[where[-1]] = replacement
+            yield f"{'.'.join(str(step) for step in where)}={replacement!r}", variant
+
+
 def build(tmp_path: Path, *, huge: bool = True) -> Tree:
     """A llama-stack-like checkout whose recordings folder holds every kind of bad file."""
     root = tmp_path / "checkout"
@@ -81,8 +119,6 @@ def build(tmp_path: Path, *, huge: bool = True) -> Tree:
         "scalar.json": "top level",
         "wrong-types.json": "",
         "deep.json": "nested too deeply",
-        "nan.json": "NaN",
-        "surrogate.json": "",
     }
     put("empty.json", b"")
     put("truncated.json", json.dumps(base)[:200])
@@ -110,7 +146,30 @@ def build(tmp_path: Path, *, huge: bool = True) -> Tree:
         {"type": "image_url", "image_url": {"url": "https://tracker.example.org/pixel.png"}}]}]  # fmt: skip
     markup["response"]["body"][0]["__type__"] = f"x.{XSS}"
     put(f"markup{XSS.replace('/', '')}.json", json.dumps(markup))
-    readable = ("big-string.json", "dupes.json", "bom.json", "name with spaces ünïcødé.json")
+    readable = [
+        "big-string.json",
+        "dupes.json",
+        "bom.json",
+        "name with spaces ünïcødé.json",
+        "nan.json",
+        "surrogate.json",
+    ]
+
+    # File names Linux allows that are not plain text: each must be its own entry.
+    odd_names = [os.fsdecode(b"latin1-" + bytes([byte]) + b"-name.json") for byte in range(0x80, 0x100)]
+    odd_names += ["new\nline.json", "tab\there.json", "x" * 250 + ".json", ".json", "back\\slash-\\xe9.json"]
+    odd_names += [unicodedata.normalize("NFC", "caf\u00e9.json"), unicodedata.normalize("NFD", "caf\u00e9.json")]
+    for name in odd_names:
+        (recordings / os.fsencode(name).decode("utf-8", "surrogateescape")).write_bytes(json.dumps(base).encode())
+        readable.append(name)
+    # Values no database column holds, anywhere in a recording.
+    values = {}
+    every = list(extreme_variants(base))
+    step = max(1, len(every) // 120)  # a spread of about 120: every shape of field, each kind of value
+    for number, (field, variant) in enumerate(every[::step] + [v for v in every if "usage.prompt_tokens" in v[0]]):
+        name = f"extreme-{number:03d}.json"
+        put(name, json.dumps(variant))  # Python's json writes NaN, and lone surrogates as \\udXXX escapes
+        values[name] = field
 
     wrong_types = {}
     for number, (field, variant) in enumerate(wrong_type_variants(base)):
@@ -135,7 +194,7 @@ def build(tmp_path: Path, *, huge: bool = True) -> Tree:
             handle.write(b'"}')
     return Tree(
         root=root, recordings=recordings, outside=outside, failing=failing, readable=readable,
-        wrong_types=wrong_types,
+        wrong_types=wrong_types, odd_names=tuple(odd_names), extreme=values,
     )  # fmt: skip
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -16,6 +17,7 @@ from django.test import Client
 from django.urls import URLPattern, get_resolver
 
 from recorder_ui import indexer
+from recorder_ui.domain import paths
 from recorder_ui.models import RecordingEntry
 from tests import hostile
 from tests.builders import stream_recording
@@ -336,3 +338,106 @@ def test_a_file_turned_into_a_symlink_loop_after_indexing_gets_a_clear_error(tmp
         assert response.status_code in (200, 404), (url, response.status_code)
     body = client.get(f"/recordings/{entry.pk}/").content.decode()
     assert "symlink loop" in body
+
+
+def test_names_that_are_not_text_are_each_their_own_entry_and_open_their_own_file(
+    tmp_path: Path, client: Client
+) -> None:
+    tree = hostile.build(tmp_path, huge=False)
+    report = indexer.index_recordings(root=tree.root, name="hostile")
+    rows = {e.path: e for e in RecordingEntry.objects.all()}
+    folder = "tests/integration/hostile/recordings/"
+    for name in tree.odd_names:
+        shown = paths.escape(name)
+        assert folder + shown in rows, shown  # one entry each: NFC and NFD twins, 0x80..0xff, newline, ".json"
+        assert shown.isprintable() and paths.unescape(shown) == name
+        entry = rows[folder + shown]
+        assert not entry.parse_error, (shown, entry.parse_error)
+        on_disk = (tree.recordings / name).read_bytes()
+        download = client.get(f"/recordings/{entry.pk}/raw/?download=1")
+        assert download.status_code == 200 and download.content == on_disk
+        listed = client.get(f"/recordings/{entry.pk}.json").json()
+        assert listed["path"] == folder + shown
+    assert len({paths.escape(n) for n in tree.odd_names}) == len(tree.odd_names)
+    latin1 = folder + "latin1-\\xe9-name.json"
+    assert latin1 in rows and folder + "back\\\\slash-\\\\xe9.json" in rows  # look alike, but two files
+    assert "latin1-\\xe9-name.json" in client.get("/recordings/?q=latin1&per=200").content.decode()
+    assert all(f.path.isprintable() for f in (*report.failed, *report.skipped))
+
+
+def test_values_no_column_holds_are_kept_and_flagged_not_clamped(tmp_path: Path, client: Client) -> None:
+    tree = hostile.build(tmp_path, huge=False)
+    indexer.index_recordings(root=tree.root, name="hostile")
+    rows = {Path(e.path).name: e for e in RecordingEntry.objects.all()}
+    assert set(tree.extreme) <= set(rows)  # every file has its row, whatever it holds
+    big = [n for n, f in tree.extreme.items() if f.endswith("usage.prompt_tokens=1180591620717411303424")]
+    assert big, "the sweep reaches the usage chunk"
+    for name in big:
+        entry = rows[name]
+        assert entry.prompt_tokens is None and entry.completion_tokens == 5  # left out of totals, not clamped
+        assert "1180591620717411303424" in entry.error and "beyond" in entry.error
+        page = client.get(f"/recordings/{entry.pk}/").content.decode()
+        assert "1180591620717411303424" in page or "1,180,591,620,717,411,303,424" in page  # shown as recorded
+        assert client.get(f"/recordings/{entry.pk}.json").json()["usage"]["prompt_tokens"] == 2**70
+    lone = [n for n, f in tree.extreme.items() if f.startswith("test_id=") and "ud800" in f]
+    assert lone and not rows[lone[0]].parse_error
+    assert "\\ud800" in rows[lone[0]].test_id  # kept, as visible text
+    nul = [n for n, f in tree.extreme.items() if f.startswith("test_id=") and "x00" in f]
+    assert nul and "\x00" not in rows[nul[0]].test_id and "\\x00" in rows[nul[0]].test_id
+    overview = client.get("/overview.json")
+    assert overview.status_code == 200
+
+
+def test_a_row_the_database_refuses_becomes_an_error_row_and_the_run_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "recordings"
+    root.mkdir()
+    for number in range(5):
+        (root / f"r{number}.json").write_text(json.dumps(stream_recording(test_id=f"tests/t.py::t{number}")))
+    real = indexer.entry_values
+
+    def refused(rec, *, rel_path):  # type: ignore[no-untyped-def]
+        values = real(rec, rel_path=rel_path)
+        if rel_path == "r2.json":
+            values["chunk_count"] = 2**70  # what no integer column takes: the driver raises OverflowError
+        return values
+
+    monkeypatch.setattr(indexer, "entry_values", refused)
+    report = indexer.index_recordings(root=root, name="r")
+    monkeypatch.undo()
+    assert RecordingEntry.objects.count() == 5
+    bad = RecordingEntry.objects.get(path="r2.json")
+    assert bad.parse_error.startswith("cannot be stored in the index") and bad.kind == "invalid"
+    assert [f.path for f in report.failed] == ["r2.json"]
+    assert all(not e.parse_error for e in RecordingEntry.objects.exclude(path="r2.json"))
+
+
+COMMANDS = (["show_recording"], ["show_recording", "--format", "json"], ["check_recordings", "--format", "json"])
+
+
+def test_commands_on_hostile_files_never_print_a_traceback(tmp_path: Path) -> None:
+    tree = hostile.build(tmp_path, huge=False)
+    sample = [tree.recordings / n for n in tree.odd_names[:3] + tree.odd_names[-4:]]
+    sample += [tree.recordings / n for n in list(tree.extreme)[::15]]
+    sample += [tree.recordings / n for n in tree.failing]
+    env = {**os.environ, "RECORDER_UI_DEBUG": "1", "PYTHONIOENCODING": "utf-8"}
+    script = "import sys, django; from django.core.management import call_command; django.setup()\n"
+    script += "for arg in sys.argv[1:]:\n"
+    script += "    name = __import__('os').fsdecode(bytes.fromhex(arg))\n"
+    script += f"    for cmd in {COMMANDS!r}:\n"
+    script += "        try:\n            call_command(*cmd[:1], name, *cmd[1:])\n"
+    script += "        except SystemExit: pass\n"
+    script += "        except Exception as exc:\n"
+    script += "            if type(exc).__name__ != 'CommandError': raise\n"
+    script += "            print('clear error:', exc, file=sys.stderr)\n"
+    run = subprocess.run(
+        [sys.executable, "-c", script, *(os.fsencode(p).hex() for p in sample)],
+        env={**env, "DJANGO_SETTINGS_MODULE": "recorder_ui.settings"},
+        capture_output=True, timeout=300, cwd=Path(__file__).resolve().parent.parent,
+    )  # fmt: skip
+    err = run.stderr.decode("utf-8", "replace")
+    assert run.returncode == 0, err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
+    out = run.stdout.decode("utf-8")  # all of it is text: nothing undecodable is ever printed
+    assert "latin1-\\x80-name.json" in out

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from pathlib import Path
@@ -12,7 +14,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from recorder_ui.domain import stream, usage
+from recorder_ui.domain import paths, stream, usage
 from recorder_ui.domain.model import Kind, Message, Recording, ToolCall
 from recorder_ui.domain.usage import WrongType, type_name
 
@@ -84,27 +86,59 @@ def _decode(data: bytes) -> Any:
     if data[:3] == b"\xef\xbb\xbf":
         data = data[3:]  # a UTF-8 byte-order mark: harmless, so read past it
     try:
-        return orjson.loads(data)
+        if not _LONG_NUMBER.search(data):
+            return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         message = str(exc)
-        if not data.strip():
-            raise RecordingError("empty file") from None
-        if "UTF-8" in message or "utf-8" in message:
-            try:
-                bytes(data).decode("utf-8")
-            except UnicodeDecodeError as bad:
-                raise RecordingError(
-                    f"not valid UTF-8 text: byte 0x{data[bad.start]:02x} at offset {bad.start}"
-                ) from None
-            raise RecordingError(f"not valid UTF-8 text: {message}") from None
-        if "depth limit" in message or "recursion" in message:
-            raise RecordingError("nested too deeply to read: over 1,024 levels of JSON (the parser's limit)") from None
-        if "surrogate" in message:
-            raise RecordingError(f"not valid JSON: a lone UTF-16 surrogate escape ({message})") from None
-        around = data[max(0, exc.pos - 1) : exc.pos + 9] if isinstance(exc.pos, int) else b""
-        if b"NaN" in around or b"Infinity" in around:
-            raise RecordingError(f"not valid JSON: NaN and Infinity are not JSON numbers ({message})") from None
-        raise RecordingError(f"not valid JSON: {message}") from None
+        if "surrogate" in message or b"NaN" in data or b"Infinity" in data:
+            return _decode_exactly(data)  # what Python's json module writes: read it, as the recorder would
+        _refuse(data, exc)
+    return _decode_exactly(data)  # an integer that may not fit 64 bits: orjson would round it to a float
+
+
+_LONG_NUMBER = re.compile(rb"\d{19}")
+
+
+def _decode_exactly(data: bytes) -> Any:
+    """The standard library's reader: integers of any size, NaN and Infinity, lone surrogate escapes (made
+    visible text, \\udXXX, since no database or JSON writer takes them)."""
+    try:
+        text = bytes(data).decode("utf-8")
+    except UnicodeDecodeError as bad:
+        raise RecordingError(f"not valid UTF-8 text: byte 0x{data[bad.start]:02x} at offset {bad.start}") from None
+    try:
+        raw = json.loads(text)
+    except RecursionError:
+        raise RecordingError("nested too deeply to read: over 1,024 levels of JSON (the parser's limit)") from None
+    except json.JSONDecodeError as exc:
+        raise RecordingError(f"not valid JSON: {exc}") from None
+    return _visible_surrogates(raw)  # a \\ud800 escape in the text is a lone surrogate in the value
+
+
+def _visible_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return paths.storable(value)
+    if isinstance(value, dict):
+        return {paths.storable(k): _visible_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_visible_surrogates(v) for v in value]
+    return value
+
+
+def _refuse(data: bytes, exc: orjson.JSONDecodeError) -> None:
+    """Raise the RecordingError that says, in words, why data is not JSON."""
+    message = str(exc)
+    if not data.strip():
+        raise RecordingError("empty file") from None
+    if "UTF-8" in message or "utf-8" in message:
+        try:
+            bytes(data).decode("utf-8")
+        except UnicodeDecodeError as bad:
+            raise RecordingError(f"not valid UTF-8 text: byte 0x{data[bad.start]:02x} at offset {bad.start}") from None
+        raise RecordingError(f"not valid UTF-8 text: {message}") from None
+    if "depth limit" in message or "recursion" in message:
+        raise RecordingError("nested too deeply to read: over 1,024 levels of JSON (the parser's limit)") from None
+    raise RecordingError(f"not valid JSON: {message}") from None
 
 
 def _apply_mapping(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:

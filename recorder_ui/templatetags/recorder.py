@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from django import template
 
+from recorder_ui.domain import jsontext
 from recorder_ui.domain.model import ToolCall
 
 register = template.Library()
@@ -17,7 +18,7 @@ register = template.Library()
 def pretty_args(call: ToolCall) -> str:
     """Tool-call arguments, pretty-printed when they are JSON."""
     if call.arguments_valid and call.parsed_arguments is not None:
-        return orjson.dumps(call.parsed_arguments, option=orjson.OPT_INDENT_2).decode()
+        return jsontext.dumps(call.parsed_arguments, option=orjson.OPT_INDENT_2).decode()
     return call.arguments
 
 

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from recorder_ui import linting
-from recorder_ui.domain import checks
+from recorder_ui.domain import checks, jsontext
 
 
 class Command(BaseCommand):
@@ -39,7 +39,7 @@ class Command(BaseCommand):
             raise CommandError(f"{path} does not exist")
         report = linting.check_path(path=path, max_bytes=settings.MAX_RECORDING_BYTES)
         if options["format"] == "json":
-            self.stdout.write(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode())
+            self.stdout.write(jsontext.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode())
         else:
             self.stdout.write(report.as_text())
         failing = [rule for rule in fail_on if report.summary.get(rule)]

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from recorder_ui import indexer
 
@@ -50,6 +51,9 @@ class Command(BaseCommand):
                 reports = indexer.index_configured_roots(full=options["full"], progress=progress, jobs=options["jobs"])
         except indexer.RootError as exc:
             raise CommandError(str(exc)) from exc
+        except DatabaseError as exc:  # the database itself failed: one line, no traceback
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise CommandError(f"the index database failed: {first}") from exc
         if progress:
             progress.done()
         if verbosity < 1:

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from recorder_ui import presenters
-from recorder_ui.domain import loader
+from recorder_ui.domain import jsontext, loader, paths
 
 
 class Command(BaseCommand):
@@ -24,9 +24,9 @@ class Command(BaseCommand):
         path: Path = options["file"]
         if not path.is_file():
             raise CommandError(f"{path} is not a file")
-        rec = loader.load(path, name=str(path), max_bytes=settings.MAX_RECORDING_BYTES)
+        rec = loader.load(path, name=paths.escape(str(path)), max_bytes=settings.MAX_RECORDING_BYTES)
         data = presenters.recording_summary(rec)
         if options["format"] == "json":
-            self.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+            self.stdout.write(jsontext.dumps(data, option=orjson.OPT_INDENT_2).decode())
         else:
             self.stdout.write(presenters.recording_text(data))
