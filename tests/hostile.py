@@ -78,9 +78,9 @@ def extreme_variants(recording: dict[str, Any]) -> Iterator[tuple[str, dict[str,
         if isinstance(value, dict):
             for key, item in value.items():
                 yield from walk(item, (*where, key))
-        elif isinstance(value, list):
-            for index, item in enumerate(value[:3]):
-                yield from walk(item, (*where, index))
+        elif isinstance(value, list):  # the first elements and the last (a stream's usage chunk)
+            for index in sorted({*range(min(3, len(value))), len(value) - 1} - {-1}):
+                yield from walk(value[index], (*where, index))
 
     for where, value in walk(recording, ()):
         if not where or isinstance(value, bool):
