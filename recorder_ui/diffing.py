@@ -190,8 +190,8 @@ def as_json(report: DiffReport) -> bytes:
         },
         "recordings": [
             {
-                "old_path": d.old_path or None,
-                "new_path": d.new_path or None,
+                "old_path": paths.escape(d.old_path) if d.old_path else None,  # a name need not be UTF-8
+                "new_path": paths.escape(d.new_path) if d.new_path else None,
                 "test_id": d.test_id or None,
                 "categories": list(d.categories),
                 "pairing": d.pairing or None,
@@ -227,9 +227,10 @@ def as_text(report: DiffReport) -> str:
         lines.append("")
         lines.append(f"{', '.join(d.categories)}: {d.test_id or '(no test)'}")
         if d.old_path == d.new_path:
-            lines.append(f"  {d.new_path}")
+            lines.append(f"  {paths.escape(d.new_path)}")
         else:
-            lines.append(f"  {d.old_path or '-'} -> {d.new_path or '-'}  ({d.pairing or 'unpaired'})")
+            old, new = paths.escape(d.old_path) or "-", paths.escape(d.new_path) or "-"
+            lines.append(f"  {old} -> {new}  ({d.pairing or 'unpaired'})")
         if d.request_fields:
             lines.append(f"  request fields: {', '.join(d.request_fields)}")
         for text in d.text:
@@ -284,7 +285,8 @@ def as_markdown(report: DiffReport) -> str:
             lines.append(f"- **{', '.join(d.categories)}** {_md_code(d.test_id.partition('::')[2] or d.test_id)}")
             body: list[str] = []
             if d.old_path != d.new_path:
-                body.append(f"{d.old_path or '-'} -> {d.new_path or '-'} ({d.pairing or 'unpaired'})")
+                old, new = paths.escape(d.old_path) or "-", paths.escape(d.new_path) or "-"
+                body.append(f"{old} -> {new} ({d.pairing or 'unpaired'})")
             if d.request_fields:
                 body.append("request fields: " + ", ".join(d.request_fields))
             for text in d.text:

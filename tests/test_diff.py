@@ -6,6 +6,7 @@ import copy
 import hashlib
 import io
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -256,3 +257,25 @@ def test_diff_page_can_use_a_named_roots_repository(repo: Path, client: Client, 
     assert '<option value="checkout" selected>' in page.content.decode()
     missing = client.get("/diff/", {"base": "main", "root": "nope"})
     assert missing.status_code == 400 and "no root named" in missing.content.decode()
+
+
+def test_a_name_that_is_not_utf8_and_values_beyond_64_bits_diff_in_every_format(tmp_path: Path) -> None:
+    root = tmp_path / "checkout"
+    root.mkdir()
+    _git(root, "init", "-q", "-b", "main")
+    folder = root / AREA
+    folder.mkdir(parents=True)
+    name = os.fsdecode(b"latin1-\xe9-name.json")
+    rec = stream_recording(test_id=TID.format("odd"), text="Before.")
+    (folder / name).write_text(json.dumps(rec))
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "base")
+    rec["response"]["body"][-1]["__data__"]["usage"]["prompt_tokens"] = 2**70
+    rec["response"]["body"][0]["__data__"]["choices"][0]["delta"]["content"] = "After \ud800."
+    (folder / name).write_text(json.dumps(rec))  # a lone surrogate, written as Python's json writes it
+    _git(root, "commit", "-qam", "re-record")
+    data = json.loads(_command("HEAD~1", "HEAD", "--repo", str(root), "--format", "json"))
+    [row] = data["recordings"]
+    assert row["new_path"] == f"{AREA}/latin1-\\xe9-name.json"
+    assert "latin1-\\xe9-name.json" in _command("HEAD~1", "HEAD", "--repo", str(root))
+    assert "+ After \\ud800." in _command("HEAD~1", "HEAD", "--repo", str(root), "--format", "markdown")
