@@ -775,6 +775,9 @@ def _parse_all(
     the caller can write rows while they parse (the parse is pure: no database). Otherwise here and now,
     before the caller opens its transaction."""
     serial = jobs <= 1 or len(names) < PARALLEL_MIN_FILES or "fork" not in multiprocessing.get_all_start_methods()
+    # A fork of a process with other threads running (a server's threads, its background re-scan) can
+    # deadlock in the child: worker processes are forked only from a single-threaded process (the command).
+    serial = serial or threading.active_count() > 1
     if serial or connection.in_atomic_block:  # a forked child must not share an open transaction's connection
         _run_folders.value = folders = _Folders()
         try:
@@ -870,7 +873,11 @@ def _refresh_run() -> None:
         for row in list(Root.objects.all()):
             if root_path(row.path).is_dir():
                 _refresh_state.update(root=row.name, done=0, total=0)
-                reports.append(index_recordings(root=root_path(row.path), name=row.name, progress=_progress).as_dict())
+                reports.append(
+                    index_recordings(
+                        root=root_path(row.path), name=row.name, progress=_progress, jobs=default_jobs()
+                    ).as_dict()
+                )  # never forks: this is not the process's only thread (see _parse_all)
         _refresh_state.update(reports=reports, error="", root="")
     except Exception as exc:  # a background thread has nobody to raise to: keep it for the overview page
         log.exception("background re-index failed")

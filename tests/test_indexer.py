@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -230,3 +231,45 @@ def test_worker_processes_give_the_same_rows_as_one_process(tree: Path, tmp_path
     write(tree, "agents", stream_recording(test_id=TEST_ID, text="One more"))
     again = indexer.index_recordings(root=tree, name="forked", jobs=2)
     assert (again.added, again.removed, again.unchanged) == (1, 1, 13)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_background_rescan_of_300_changed_files_forks_nothing_and_warns_nothing(
+    tmp_path: Path,
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    import time
+    import warnings
+
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    for number in range(300):
+        (folder / f"r{number:03d}.json").write_text(json.dumps(stream_recording(test_id=f"{TEST_ID}{number}")))
+    indexer.index_recordings(root=tmp_path, name="served")
+    for number in range(300):
+        (folder / f"r{number:03d}.json").write_text(
+            json.dumps(stream_recording(test_id=f"{TEST_ID}{number}", text=f"changed {number}"))
+        )
+    settings.REFRESH_IN_BACKGROUND = True  # as in a running server: the re-scan runs in a thread of its own
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def counting_fork() -> int:
+        forks.append(1)
+        return real_fork()
+
+    os.fork = counting_fork  # type: ignore[assignment]
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert indexer.refresh_if_stale(force=True)
+            deadline = time.monotonic() + 120
+            while indexer.refresh_state()["running"] and time.monotonic() < deadline:
+                time.sleep(0.05)
+    finally:
+        os.fork = real_fork  # type: ignore[assignment]
+    state = indexer.refresh_state()
+    assert state["running"] is False and state["error"] == "", state
+    assert [r["updated"] for r in state["reports"]] == [300]  # type: ignore[index, union-attr]
+    assert RecordingEntry.objects.filter(search_text__contains="changed").count() == 300
+    assert forks == [] and [str(w.message) for w in caught] == []
