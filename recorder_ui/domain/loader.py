@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from pathlib import Path
@@ -15,7 +14,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from recorder_ui.domain import paths, stream, usage
-from recorder_ui.domain.model import Kind, Message, Recording, ToolCall
+from recorder_ui.domain.model import Kind, Message, Recording, ToolCall, Usage
 from recorder_ui.domain.usage import WrongType, type_name
 
 # Request body keys that are not parameters: they become request_messages and tools.
@@ -55,8 +54,23 @@ def load(path: Path, *, name: str | None = None, max_bytes: int | None = None) -
 
 def parse(data: bytes, *, path: str) -> Recording:
     """Parse the bytes of one recording file. Never raises: a file that is not a recording comes back INVALID."""
+    rec = _parse(data, path=path, exact=False)
+    if rec.usage is not None and _rounded(rec.usage):
+        # orjson reads an integer beyond 64 bits as a float: read such a file again, exactly.
+        rec = _parse(data, path=path, exact=True)
+    return rec
+
+
+def _rounded(found: Usage) -> bool:
+    """Whether a token count may have been rounded by the quick reader (it is 2**63 or more in size)."""
+    counts = (found.prompt_tokens, found.completion_tokens, found.total_tokens, found.cached_tokens,
+              found.reasoning_tokens)  # fmt: skip
+    return any(count is not None and abs(count) >= 2**63 for count in counts)
+
+
+def _parse(data: bytes, *, path: str, exact: bool) -> Recording:
     try:
-        raw = _decode(data)
+        raw = _decode_exactly(_without_bom(data)) if exact else _decode(data)
     except RecordingError as exc:
         return _invalid(path, str(exc))
     if not isinstance(raw, dict):
@@ -82,21 +96,20 @@ def _invalid(path: str, error: str, raw: Any = None) -> Recording:
     return Recording(path=path, kind=Kind.INVALID, error=error, raw=raw)
 
 
+def _without_bom(data: bytes) -> bytes:
+    return data[3:] if data[:3] == b"\xef\xbb\xbf" else data  # a UTF-8 byte-order mark: harmless, read past it
+
+
 def _decode(data: bytes) -> Any:
-    if data[:3] == b"\xef\xbb\xbf":
-        data = data[3:]  # a UTF-8 byte-order mark: harmless, so read past it
+    data = _without_bom(data)
     try:
-        if not _LONG_NUMBER.search(data):
-            return orjson.loads(data)
+        return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         message = str(exc)
         if "surrogate" in message or b"NaN" in data or b"Infinity" in data:
             return _decode_exactly(data)  # what Python's json module writes: read it, as the recorder would
         _refuse(data, exc)
-    return _decode_exactly(data)  # an integer that may not fit 64 bits: orjson would round it to a float
-
-
-_LONG_NUMBER = re.compile(rb"\d{19}")
+        raise  # not reached: _refuse raises
 
 
 def _decode_exactly(data: bytes) -> Any:
