@@ -16,7 +16,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
 from recorder_ui import diffing, indexer, selectors
-from recorder_ui.domain import gitsource, jsontext
+from recorder_ui.domain import gitsource, jsontext, paths
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -147,7 +147,7 @@ def _raw_file(pk: int, *, download: bool) -> HttpResponse:
         raise Http404("the file is gone or unreadable")
     response = HttpResponse(data, content_type="application/json")
     if download:  # the file name comes from disk: keep only characters that are safe in a header
-        name = re.sub(r"[^A-Za-z0-9._-]", "_", entry.path.rsplit("/", 1)[-1])[:200] or "recording.json"
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", paths.unescape(entry.path).rsplit("/", 1)[-1])[:200] or "recording.json"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
