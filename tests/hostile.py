@@ -40,29 +40,41 @@ def good() -> dict[str, Any]:
     )
 
 
+Where = tuple[str | int, ...]
+
+
+def _places(value: Any, where: Where = (), *, last: bool = False) -> Iterator[tuple[Where, Any]]:
+    """Every place in a recording with its value: all keys of objects, the first three elements of lists
+    (they say enough) and, with last, a list's last element too (a stream's usage chunk)."""
+    yield where, value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _places(item, (*where, key), last=last)
+    elif isinstance(value, list):
+        indexes = {*range(min(3, len(value)))} | ({len(value) - 1} if last and value else set())
+        for index in sorted(indexes):
+            yield from _places(value[index], (*where, index), last=last)
+
+
+def _with(recording: dict[str, Any], where: Where, replacement: Any) -> dict[str, Any]:
+    """A copy of recording with the value at where replaced."""
+    variant = copy.deepcopy(recording)
+    parent = variant
+    for step in where[:-1]:
+        parent = parent[step]
+    parent[where[-1]] = replacement
+    return variant
+
+
+def _dotted(where: Where) -> str:
+    return ".".join(str(step) for step in where)
+
+
 def wrong_type_variants(recording: dict[str, Any], *, limit: int = 400) -> Iterator[tuple[str, dict[str, Any]]]:
     """Copies of recording, each with one value (at any depth) swapped for a value of another JSON type."""
-    count = 0
-
-    def walk(value: Any, where: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:
-        yield where
-        if isinstance(value, dict):
-            for key, item in value.items():
-                yield from walk(item, (*where, key))
-        elif isinstance(value, list):
-            for index, item in enumerate(value[:3]):  # the first elements of a list say enough
-                yield from walk(item, (*where, index))
-
-    for where in walk(recording, ()):
-        if not where or count >= limit:
-            continue
-        variant = copy.deepcopy(recording)
-        parent = variant
-        for step in where[:-1]:
-            parent = parent[step]
-        parent[where[-1]] = WRONG[type(parent[where[-1]])]
-        count += 1
-        yield ".".join(str(step) for step in where), variant
+    places = [(where, value) for where, value in _places(recording) if where][:limit]
+    for where, value in places:
+        yield _dotted(where), _with(recording, where, WRONG[type(value)])
 
 
 EXTREME_NUMBERS = (2**70, -(2**70), 1e308, float("nan"))
@@ -72,17 +84,7 @@ EXTREME_TEXT = ("lone \ud800 surrogate", "nul \x00 char")
 def extreme_variants(recording: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     """Copies of recording, each with one number (at any depth) given 2**70, -2**70, 1e308 or NaN, or one
     string given a lone surrogate or a NUL."""
-
-    def walk(value: Any, where: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], Any]]:
-        yield where, value
-        if isinstance(value, dict):
-            for key, item in value.items():
-                yield from walk(item, (*where, key))
-        elif isinstance(value, list):  # the first elements and the last (a stream's usage chunk)
-            for index in sorted({*range(min(3, len(value))), len(value) - 1} - {-1}):
-                yield from walk(value[index], (*where, index))
-
-    for where, value in walk(recording, ()):
+    for where, value in _places(recording, last=True):
         if not where or isinstance(value, bool):
             continue
         if isinstance(value, (int, float)):
@@ -92,12 +94,7 @@ def extreme_variants(recording: dict[str, Any]) -> Iterator[tuple[str, dict[str,
         else:
             continue
         for replacement in replacements:
-            variant = copy.deepcopy(recording)
-            parent = variant
-            for step in where[:-1]:
-                parent = parent[step]
-            parent[where[-1]] = replacement
-            yield f"{'.'.join(str(step) for step in where)}={replacement!r}", variant
+            yield f"{_dotted(where)}={replacement!r}", _with(recording, where, replacement)
 
 
 def build(tmp_path: Path, *, huge: bool = True) -> Tree:
