@@ -11,11 +11,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import re
 from collections.abc import Callable
 from typing import Any
 
 import orjson
+
+from recorder_ui.domain import paths
 
 
 def dumps(value: Any, *, option: int = 0, default: Callable[[Any], Any] | None = None) -> bytes:
@@ -54,22 +55,37 @@ def _plain(value: Any, default: Callable[[Any], Any] | None, depth: int = 0) -> 
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-_LONG_NUMBER = re.compile(rb"\d{19}")  # an integer that may not fit 64 bits (orjson reads those as floats)
+# Digits as "0", minus signs kept, all else as " ": then a number that may not fit 64 bits (orjson reads those
+# as floats) shows as 20 zeros, or a minus and 19. Two C-speed searches; a regular expression over every
+# file would cost as much as the parse.
+_NUMBER_SHAPE = bytes(0x30 if 0x30 <= b <= 0x39 else b if b == 0x2D else 0x20 for b in range(256))
+
+
+def _may_not_fit(data: bytes) -> bool:
+    shape = data.translate(_NUMBER_SHAPE)
+    return b"0" * 20 in shape or b"-" + b"0" * 19 in shape
 
 
 def loads(data: bytes) -> Any:
-    """Decode JSON exactly: orjson, unless the text holds an integer beyond 64 bits, a lone surrogate escape,
-    NaN or Infinity (which Python's own json module writes), where the standard library reads what orjson
-    would round or refuse. Raises ValueError (orjson.JSONDecodeError is one) when it is not JSON."""
-    if not _LONG_NUMBER.search(data):
+    """Decode JSON exactly: orjson, unless the text holds an integer that may not fit 64 bits, a lone surrogate
+    escape, NaN or Infinity (all of which Python's own json module writes), which the standard library reads
+    as they are. A lone surrogate comes back as the visible text \\udXXX, since no database and no UTF-8
+    writer takes it. Raises orjson.JSONDecodeError, UnicodeDecodeError or json.JSONDecodeError (all are
+    ValueErrors), or RecursionError, when data is not JSON."""
+    if not _may_not_fit(data):
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError as exc:
-            message = str(exc)
-            if "surrogate" not in message and not (b"NaN" in data or b"Infinity" in data):
+            if "surrogate" not in str(exc) and b"NaN" not in data and b"Infinity" not in data:
                 raise
-    text = bytes(data).decode("utf-8")  # UnicodeDecodeError is a ValueError
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise ValueError("nested too deeply to read: over 1,024 levels of JSON (the parser's limit)") from None
+    return _visible_surrogates(json.loads(bytes(data).decode("utf-8")))
+
+
+def _visible_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return paths.storable(value)
+    if isinstance(value, dict):
+        return {paths.storable(k): _visible_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_visible_surrogates(v) for v in value]
+    return value
