@@ -162,7 +162,7 @@ def test_tests_page_groups_by_file_and_pages(weather: dict[str, Path], tmp_path:
         write(tmp_path, "inference", chat(test_id=test_id, messages=[{"role": "user", "content": f"q{n}"}]),
               name=f"many{n}.json")  # fmt: skip
     indexer.index_recordings(root=tmp_path, name="main")
-    monkeypatch.setattr(selectors, "TEST_PAGE_SIZE", 2)
+    monkeypatch.setattr(selectors.cases, "TEST_PAGE_SIZE", 2)
     first = selectors.test_page(params={})
     assert (first.total, first.pages, first.next_query) == (4, 2, "page=2")
     assert [(g.test_file, len(g.tests)) for g in first.groups] == [

@@ -67,7 +67,7 @@ def test_recording_list_filters_search_sort_and_partial(client: Client, indexed:
 def test_recording_list_paginates(client: Client, indexed: None, monkeypatch: pytest.MonkeyPatch) -> None:
     from recorder_ui import selectors
 
-    monkeypatch.setattr(selectors, "PAGE_SIZE", 5)
+    monkeypatch.setattr(selectors.recording_list, "PAGE_SIZE", 5)
     first = client.get("/recordings.json").json()
     assert first["pages"] == 4 and len(first["rows"]) == 5 and first["next_query"] == "page=2"
     last = client.get("/recordings.json", {"page": "99"}).json()
@@ -247,7 +247,7 @@ def test_test_page_folds_variants_and_groups_side_calls(client: Client, tmp_path
 def test_tests_list_pages_and_filters(client: Client, indexed: None, monkeypatch: pytest.MonkeyPatch) -> None:
     from recorder_ui import selectors
 
-    monkeypatch.setattr(selectors, "TEST_PAGE_SIZE", 3)
+    monkeypatch.setattr(selectors.cases, "TEST_PAGE_SIZE", 3)
     data = client.get("/tests.json").json()
     assert data["pages"] > 1 and data["next_query"] == "page=2" and sum(len(g["tests"]) for g in data["groups"]) == 3
     partial = client.get("/tests/", {"missing": "yes"}, **HTMX).content.decode()

@@ -1,0 +1,31 @@
+"""The errors page: the files the parser could not read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from recorder_ui.models import RecordingEntry
+from recorder_ui.selectors.cache import _cached
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorList:
+    errors: tuple[dict[str, Any], ...]  # files the parser could not read
+    recorded_errors: int  # readable recordings that hold a provider exception or an HTTP error
+
+
+def error_list() -> ErrorList:
+    """The files the parser could not read, each with its error."""
+    return _cached("errors", {}, _error_list)
+
+
+def _error_list() -> ErrorList:
+    return ErrorList(
+        errors=tuple(
+            RecordingEntry.objects.exclude(parse_error="")
+            .order_by("root__name", "path")
+            .values("pk", "path", "parse_error", "size", "root__name")
+        ),
+        recorded_errors=RecordingEntry.objects.filter(parse_error="").exclude(error="").count(),
+    )

@@ -1,0 +1,186 @@
+"""One recording with its tabs (conversation, chunks, raw), read through the parsed-file cache."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.http import Http404
+
+from recorder_ui import indexer, presenters
+from recorder_ui.domain import checks, jsontext, paths, stream, threads
+from recorder_ui.domain.model import Chunk, Kind, Recording
+from recorder_ui.models import RecordingEntry
+from recorder_ui.selectors.cache import PARSE_CACHE_BYTES, _parsed
+
+TABS = ("conversation", "chunks", "raw")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingDetail:
+    entry: dict[str, Any]
+    recording: Recording
+    summary: dict[str, Any]
+    history: tuple[threads.Turn, ...]
+    answer: tuple[threads.Turn, ...]
+    params_json: str
+    tools_json: str
+    details_json: str  # kind-specific extras (model ids, embedding sizes, tool results, exception data)
+    findings: tuple[str, ...]  # every check finding, for the JSON twin
+    notices: tuple[str, ...]  # findings the page shows in a box (missing usage and parse errors have their own)
+    prev_pk: int | None
+    next_pk: int | None
+    raw_too_large: bool
+    is_stream: bool
+    tab: str = "conversation"
+    chunks: tuple[Chunk, ...] = ()  # filled for the Chunks tab only
+    raw_text: str = ""  # the file, pretty-printed, for the Raw tab only
+    raw_state: str = ""  # Raw tab: "shown", "too-large" or "missing"
+    result_pks: dict[str, int] = field(default_factory=dict)  # tool-call id -> the recording carrying its result
+
+
+def _load(entry: RecordingEntry) -> Recording:
+    try:
+        now = os.stat(os.path.join(paths.unescape(entry.root.path), paths.unescape(entry.path)))
+    except (OSError, ValueError):
+        return indexer.load_entry(entry)  # gone or unreachable: the safe read says which, never from the cache
+    key = (entry.pk, entry.root.path, entry.path, now.st_size, now.st_mtime_ns)
+    rec = _parsed.get(key)
+    if rec is None:
+        rec = indexer.load_entry(entry)
+        if rec.kind != Kind.INVALID and now.st_size <= PARSE_CACHE_BYTES // 4:
+            _parsed.put(key, rec, now.st_size)
+    return rec
+
+
+def _entry_or_404(pk: int) -> RecordingEntry:
+    try:
+        return RecordingEntry.objects.select_related("root").defer("search_text").get(pk=pk)
+    except (RecordingEntry.DoesNotExist, OverflowError, ValueError):
+        raise Http404("no such recording") from None
+
+
+def _pretty(value: Any) -> str:
+    return jsontext.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode()
+
+
+def recording_get(*, pk: int, tab: str = "conversation") -> RecordingDetail:
+    """One recording, read from its file and reassembled, with what its tab needs; raises Http404."""
+    entry = _entry_or_404(pk)
+    tab = tab if tab in TABS else "conversation"
+    rec = _load(entry)
+    siblings: list[int] = []
+    if entry.test_id:
+        siblings = list(
+            RecordingEntry.objects.filter(root=entry.root, test_id=entry.test_id)
+            .order_by("path")
+            .values_list("pk", flat=True)
+        )
+    position = siblings.index(entry.pk) if entry.pk in siblings else -1
+    raw = rec.raw if isinstance(rec.raw, dict) else {}
+    request = raw.get("request") if isinstance(raw.get("request"), dict) else {}
+    body = request.get("body") or request.get("payload") or {}
+    tools = body.get("tools") if isinstance(body, dict) else None
+    findings = checks.run(rec)
+    raw_text, raw_state = _raw_tab(entry) if tab == "raw" else ("", "")
+    return RecordingDetail(
+        entry=_entry_dict(entry),
+        recording=rec,
+        summary=presenters.recording_summary(rec),
+        history=threads.pair_tool_results(rec.request_messages),
+        answer=threads.pair_tool_results(rec.choices),
+        params_json=_pretty(rec.request_params) if rec.request_params else "",
+        tools_json=_pretty(tools) if tools else "",
+        details_json=_pretty(rec.details) if rec.details else "",
+        findings=tuple(f"{f.rule}: {f.message}" for f in findings),
+        notices=tuple(f.message for f in findings if f.rule not in ("missing-usage", "parse-error")),
+        prev_pk=siblings[position - 1] if position > 0 else None,
+        next_pk=siblings[position + 1] if 0 <= position < len(siblings) - 1 else None,
+        raw_too_large=entry.size > settings.RAW_VIEW_MAX_BYTES,
+        is_stream=rec.chunk_count > 0,
+        tab=tab,
+        chunks=stream.chunk_rows(rec) if tab == "chunks" else (),
+        raw_text=raw_text,
+        raw_state=raw_state,
+        result_pks=_result_pks(entry, rec) if tab == "conversation" else {},
+    )
+
+
+RESULT_LOOKUPS = 8  # files read at most to find where a tool call's result went
+
+
+def _result_pks(entry: RecordingEntry, rec: Recording) -> dict[str, int]:
+    """The later recordings of the same test whose requests carry this answer's tool results."""
+    wanted = {call.id for choice in rec.choices for call in choice.tool_calls if call.id}
+    if not wanted or not entry.test_id:
+        return {}
+    # The next step repeats this request's messages, then the answer, then one tool message per call.
+    candidates = (
+        RecordingEntry.objects.select_related("root")
+        .filter(root=entry.root, test_id=entry.test_id, is_side_call=False, message_count__gt=entry.message_count + 1)
+        .exclude(pk=entry.pk)
+        .order_by("message_count", "path")[:RESULT_LOOKUPS]
+    )
+    found: dict[str, int] = {}
+    for candidate in candidates:
+        for message in _load(candidate).request_messages:
+            if message.role == "tool" and message.tool_call_id in wanted:
+                found.setdefault(message.tool_call_id, candidate.pk)
+        if len(found) == len(wanted):
+            break
+    return found
+
+
+def _raw_tab(entry: RecordingEntry) -> tuple[str, str]:
+    if entry.size > settings.RAW_VIEW_MAX_BYTES:
+        return "", "too-large"
+    _, data = recording_raw(pk=entry.pk, entry=entry, limit=settings.RAW_VIEW_MAX_BYTES)
+    if data is None:
+        path = indexer.entry_path(entry)
+        return "", "too-large" if path is not None and path.is_file() else "missing"
+    try:
+        return jsontext.dumps(jsontext.loads(data), option=orjson.OPT_INDENT_2).decode(), "shown"
+    except (ValueError, TypeError):
+        return data.decode("utf-8", errors="replace"), "shown"
+
+
+def _entry_dict(entry: RecordingEntry) -> dict[str, Any]:
+    return {
+        "pk": entry.pk,
+        "root": entry.root.name,
+        "path": entry.path,
+        "size": entry.size,
+        "test_id": entry.test_id,
+        "suite": entry.suite,
+        "kind": entry.kind,
+        "provider": entry.provider,
+        "model": entry.model,
+        "streaming": entry.streaming,
+        "total_tokens": entry.total_tokens,
+        "missing_usage": entry.missing_usage,
+        "missing_usage_reason": entry.missing_usage_reason,
+        "invalid_tool_args": entry.invalid_tool_args,
+        "error": entry.error,
+        "parse_error": entry.parse_error,
+        "tool_call_count": entry.tool_call_count,
+    }
+
+
+def recording_chunks(*, pk: int) -> tuple[Chunk, ...]:
+    """The stream elements of one recording, for the Chunks tab's JSON twin."""
+    return stream.chunk_rows(_load(_entry_or_404(pk)))
+
+
+def recording_raw(
+    *, pk: int, entry: RecordingEntry | None = None, limit: int | None = None
+) -> tuple[RecordingEntry, bytes | None]:
+    """The file's bytes, read from inside its root only (None when gone or over limit, MAX_RECORDING_BYTES)."""
+    entry = entry or _entry_or_404(pk)
+    limit = settings.MAX_RECORDING_BYTES if limit is None else limit
+    if entry.size > limit:
+        return entry, None
+    data, _ = indexer.read_entry(entry, limit)  # None when gone, outside the root, or grown over the limit
+    return entry, data

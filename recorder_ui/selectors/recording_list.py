@@ -1,0 +1,128 @@
+"""The recordings list: filters, sorting, paging and full-text search."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db.models import QuerySet
+
+from recorder_ui import search as search_backend
+from recorder_ui.models import RecordingEntry, Root
+from recorder_ui.selectors.cache import _cached
+from recorder_ui.selectors.common import ERROR_FILTER, _clean, _distinct
+
+PAGE_SIZE = 50
+SORTS = {
+    "path": ("path",),
+    "test": ("test_id", "path"),
+    "-tokens": ("-total_tokens", "path"),
+    "tokens": ("total_tokens", "path"),
+    "-size": ("-size", "path"),
+    "size": ("size", "path"),
+}
+FILTERS = ("root", "suite", "test_file", "kind", "provider", "model", "streaming", "tools", "missing", "errors")
+
+
+LIST_COLUMNS = (
+    "pk", "path", "test_id", "test_name", "test_params", "suite", "kind", "model", "provider", "streaming",
+    "total_tokens", "tool_call_count", "tool_names", "missing_usage", "error", "parse_error", "invalid_tool_args",
+    "size", "root__name",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingPage:
+    rows: tuple[dict[str, Any], ...]
+    number: int
+    pages: int
+    total: int
+    query: str
+    sort: str
+    filters: dict[str, str]
+    options: dict[str, tuple[str, ...]]
+    prev_query: str = ""
+    next_query: str = ""
+    permalink: str = ""
+    sort_links: dict[str, str] = field(default_factory=dict)
+
+
+def search(queryset: QuerySet[RecordingEntry], query: str) -> QuerySet[RecordingEntry]:
+    """Full-text search over messages, assembled output and tool arguments (recorder_ui/search.py)."""
+    return search_backend.apply(queryset, query)
+
+
+def _filtered(params: dict[str, str]) -> QuerySet[RecordingEntry]:
+    qs = RecordingEntry.objects.all()
+    for name in ("suite", "test_file", "kind", "provider", "model"):
+        if params.get(name):
+            qs = qs.filter(**{name: params[name]})
+    if params.get("root"):
+        qs = qs.filter(root__name=params["root"])
+    if params.get("test_id"):
+        qs = qs.filter(test_id=params["test_id"])
+    if params.get("streaming") in ("yes", "no"):
+        qs = qs.filter(streaming=params["streaming"] == "yes")
+    if params.get("tools") in ("yes", "no"):
+        qs = qs.filter(tool_call_count__gt=0) if params["tools"] == "yes" else qs.filter(tool_call_count=0)
+    if params.get("missing") == "yes":
+        qs = qs.filter(missing_usage=True)
+    if params.get("errors") == "yes":
+        qs = qs.filter(ERROR_FILTER)
+    if params.get("q"):
+        qs = search(qs, params["q"])
+    return qs
+
+
+def _options() -> dict[str, tuple[str, ...]]:
+    return {
+        "root": tuple(Root.objects.order_by("name").values_list("name", flat=True)),
+        "suite": _distinct("suite"),
+        "test_file": _distinct("test_file"),
+        "kind": _distinct("kind"),
+        "provider": _distinct("provider"),
+        "model": _distinct("model"),
+    }
+
+
+def _with_snippets(rows: tuple[dict[str, Any], ...], query: str) -> tuple[dict[str, Any], ...]:
+    """Each searched row with an excerpt around its first match, so a reviewer sees why it matched."""
+    texts = dict(RecordingEntry.objects.filter(pk__in=[row["pk"] for row in rows]).values_list("pk", "search_text"))
+    return tuple({**row, "snippet": search_backend.snippet(texts.get(row["pk"], ""), query)} for row in rows)
+
+
+def recording_page(*, params: dict[str, str]) -> RecordingPage:
+    """One page of the recordings list, with every filter state in its query strings."""
+    params = _clean({k: params.get(k, "") for k in (*FILTERS, "q", "sort", "page", "test_id")})
+    return _cached("recordings", params, lambda: _recording_page(params))
+
+
+def _recording_page(params: dict[str, str]) -> RecordingPage:
+    sort = params.get("sort", "path") if params.get("sort") in SORTS else "path"
+    qs = _filtered(params).order_by(*SORTS[sort])
+    total = qs.count()
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    try:
+        number = min(max(1, int(params.get("page", "1"))), pages)
+    except ValueError:
+        number = 1
+    rows = tuple(qs.values(*LIST_COLUMNS)[(number - 1) * PAGE_SIZE : number * PAGE_SIZE])
+    if params.get("q") and rows:
+        rows = _with_snippets(rows, params["q"])
+    state = {k: v for k, v in params.items() if k != "page"}
+    return RecordingPage(
+        rows=rows,
+        number=number,
+        pages=pages,
+        total=total,
+        query=params.get("q", ""),
+        sort=sort,
+        filters={k: params.get(k, "") for k in (*FILTERS, "test_id")},
+        options=_options(),
+        prev_query=urlencode({**state, "page": number - 1}) if number > 1 else "",
+        next_query=urlencode({**state, "page": number + 1}) if number < pages else "",
+        permalink=urlencode(state),
+        sort_links={key: urlencode({**state, "sort": key}) for key in SORTS},
+    )
