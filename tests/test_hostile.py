@@ -18,6 +18,7 @@ from django.urls import URLPattern, get_resolver
 
 from recorder_ui import indexer
 from recorder_ui.domain import paths
+from recorder_ui.indexer import entries, pool, writer
 from recorder_ui.models import RecordingEntry
 from tests import hostile
 from tests.builders import stream_recording
@@ -296,7 +297,7 @@ def test_a_file_swapped_for_a_link_out_after_the_check_is_not_read_by_pages(
     (outside / "a.json").write_text(json.dumps(stream_recording(test_id="tests/a.py::test_a", text=hostile.SECRET)))
     indexer.index_recordings(root=root, name="r")
     entry = RecordingEntry.objects.get()
-    real_read = indexer._read
+    real_read = entries._read
 
     def swapped_then_read(path: Path, limit: int, real_root: Path):  # type: ignore[no-untyped-def]
         if swap == "file" and not victim.is_symlink():
@@ -308,7 +309,7 @@ def test_a_file_swapped_for_a_link_out_after_the_check_is_not_read_by_pages(
             victim.parent.symlink_to(outside, target_is_directory=True)
         return real_read(path, limit, real_root)
 
-    monkeypatch.setattr(indexer, "_read", swapped_then_read)
+    monkeypatch.setattr(entries, "_read", swapped_then_read)  # what read_entry calls
     with hostile.OpenWatch(outside / "a.json") as watch:
         for url in _page_urls(entry) + [f"/recordings/{entry.pk}/raw/?download=1", "/test/?id=tests/a.py::test_a"]:
             response = client.get(url)
@@ -395,7 +396,7 @@ def test_a_row_the_database_refuses_becomes_an_error_row_and_the_run_goes_on(
     root.mkdir()
     for number in range(5):
         (root / f"r{number}.json").write_text(json.dumps(stream_recording(test_id=f"tests/t.py::t{number}")))
-    real = indexer.entry_values
+    real = pool.entry_values
 
     def refused(rec, *, rel_path):  # type: ignore[no-untyped-def]
         values = real(rec, rel_path=rel_path)
@@ -403,7 +404,8 @@ def test_a_row_the_database_refuses_becomes_an_error_row_and_the_run_goes_on(
             values["chunk_count"] = 2**70  # what no integer column takes: the driver raises OverflowError
         return values
 
-    monkeypatch.setattr(indexer, "entry_values", refused)
+    monkeypatch.setattr(pool, "entry_values", refused)  # the parse
+    monkeypatch.setattr(writer, "entry_values", refused)  # the error row that replaces a refused one
     report = indexer.index_recordings(root=root, name="r")
     monkeypatch.undo()
     assert RecordingEntry.objects.count() == 5

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from recorder_ui import indexer
+from recorder_ui.domain import loader
+from recorder_ui.indexer import pool, writer
 from recorder_ui.models import RecordingEntry, Root
 from tests.builders import stream_recording, write
 
@@ -64,8 +66,8 @@ def test_index_recordings_adds_one_row_per_recording_file(tree: Path) -> None:
 def test_second_run_reads_nothing_when_nothing_changed(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     indexer.index_recordings(root=tree, name="main")
     parsed: list[str] = []
-    real = indexer.loader.parse
-    monkeypatch.setattr(indexer.loader, "parse", lambda data, *, path: parsed.append(path) or real(data, path=path))
+    real = loader.parse
+    monkeypatch.setattr(loader, "parse", lambda data, *, path: parsed.append(path) or real(data, path=path))
     report = indexer.index_recordings(root=tree, name="main")
     assert (report.added, report.updated, report.removed, report.unchanged) == (0, 0, 0, 4)
     assert parsed == []
@@ -209,8 +211,8 @@ def test_missing_usage_links_variants_that_have_usage(corpus: Path) -> None:
 def test_worker_processes_give_the_same_rows_as_one_process(tree: Path, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The parallel path (forked parsers, rows written while they parse) against the serial one, on a tree
     large enough to take it: the same rows, the same failures, progress for every file, in order."""
-    monkeypatch.setattr(indexer, "PARALLEL_MIN_FILES", 5)
-    monkeypatch.setattr(indexer, "INSERT_BATCH", 4)  # several batches written while the workers go on
+    monkeypatch.setattr(pool, "PARALLEL_MIN_FILES", 5)
+    monkeypatch.setattr(writer, "INSERT_BATCH", 4)  # several batches written while the workers go on
     for n in range(10):
         write(tree, "agents", stream_recording(test_id=f"{TEST_ID[:-1]}-{n}]", text=f"Answer number {n}"))
     seen: list[tuple[int, int]] = []

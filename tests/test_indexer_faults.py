@@ -15,6 +15,8 @@ import pytest
 from django.db import connection
 
 from recorder_ui import indexer
+from recorder_ui.indexer import files as indexer_files
+from recorder_ui.indexer import pool, writer
 from recorder_ui.models import RecordingEntry, Root
 from tests import hostile
 from tests.builders import stream_recording, write
@@ -37,7 +39,7 @@ def _tree(tmp_path: Path, count: int = 12) -> Path:
 def test_files_changed_truncated_or_deleted_while_indexing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _tree(tmp_path)
     files = sorted(root.rglob("*.json"))
-    real = indexer._parse_file
+    real = pool._parse_file
     calls = {"n": 0}
 
     def meddle(real_root: Path, rel: str, limit: int):  # type: ignore[no-untyped-def]
@@ -48,11 +50,11 @@ def test_files_changed_truncated_or_deleted_while_indexing(tmp_path: Path, monke
             files[7].write_text(json.dumps(stream_recording(test_id="tests/x.py::test_changed", text="rewritten")))
         return real(real_root, rel, limit)
 
-    monkeypatch.setattr(indexer, "_parse_file", meddle)
+    monkeypatch.setattr(pool, "_parse_file", meddle)
     report = indexer.index_recordings(root=root, name="r")
     assert report.added == 11  # the deleted file is not indexed
     assert [f.path for f in report.failed] == [files[6].relative_to(root).as_posix()]
-    monkeypatch.setattr(indexer, "_parse_file", real)
+    monkeypatch.setattr(pool, "_parse_file", real)
     again = indexer.index_recordings(root=root, name="r")  # the next run sees the new sizes and mtimes
     assert again.removed == 0 and RecordingEntry.objects.filter(test_id="tests/x.py::test_changed").exists()
     assert RecordingEntry.objects.count() == 11
@@ -60,7 +62,7 @@ def test_files_changed_truncated_or_deleted_while_indexing(tmp_path: Path, monke
 
 def _meddle_once(monkeypatch: pytest.MonkeyPatch, action):  # type: ignore[no-untyped-def]
     """Run action once, in the middle of the parse: after the scan, before the first file is read."""
-    real = indexer._parse_file
+    real = pool._parse_file
     done = []
 
     def meddle(real_root: Path, rel: str, limit: int):  # type: ignore[no-untyped-def]
@@ -69,7 +71,7 @@ def _meddle_once(monkeypatch: pytest.MonkeyPatch, action):  # type: ignore[no-un
             action()
         return real(real_root, rel, limit)
 
-    monkeypatch.setattr(indexer, "_parse_file", meddle)
+    monkeypatch.setattr(pool, "_parse_file", meddle)
 
 
 @pytest.mark.django_db
@@ -150,7 +152,7 @@ def test_a_failed_write_leaves_the_index_as_it_was(tmp_path: Path, monkeypatch: 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(indexer, "_insert", broken)  # after the delete and before the update, mid-transaction
+    monkeypatch.setattr(writer, "_insert", broken)  # after the delete and before the update, mid-transaction
     with pytest.raises(RuntimeError):
         indexer.index_recordings(root=root, name="r")
     assert sorted(RecordingEntry.objects.values_list("path", "sha256")) == before  # all or nothing
@@ -262,7 +264,7 @@ def test_a_folder_replaced_mid_run_is_read_anew_not_through_its_old_handle(
     root = _tree(tmp_path, 6)
     folder = root / "tests" / "integration" / "inference" / "recordings"
     names = sorted(p.name for p in folder.iterdir())
-    real = indexer._parse_file
+    real = pool._parse_file
     calls = {"n": 0}
 
     def meddle(real_root: Path, rel: str, limit: int):  # type: ignore[no-untyped-def]
@@ -276,7 +278,7 @@ def test_a_folder_replaced_mid_run_is_read_anew_not_through_its_old_handle(
                 )
         return real(real_root, rel, limit)
 
-    monkeypatch.setattr(indexer, "_parse_file", meddle)
+    monkeypatch.setattr(pool, "_parse_file", meddle)
     indexer.index_recordings(root=root, name="r")
     rows = dict(RecordingEntry.objects.filter(path__contains="/recordings/").values_list("path", "search_text"))
     assert len(rows) == 6
@@ -294,7 +296,7 @@ def test_reading_from_many_threads_leaves_no_handle_open(tmp_path: Path) -> None
     results: list[bool] = []
 
     def read() -> None:
-        data, _ = indexer._read(files[0], 10**6, root.resolve())
+        data, _ = indexer_files._read(files[0], 10**6, root.resolve())
         results.append(data is not None)
 
     threads = [threading.Thread(target=read) for _ in range(20)]

@@ -1,0 +1,73 @@
+"""Parsing recording files into row values: here, or in forked worker processes for a large run.
+
+`_parse_file` is pure (no database); `_parse_all` decides where it runs."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import multiprocessing
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from django.db import connection, connections
+
+from recorder_ui.domain import loader, paths
+from recorder_ui.domain.model import Kind, Recording
+from recorder_ui.indexer.files import _Folders, _read, _run_folders
+from recorder_ui.indexer.values import entry_values
+
+PARALLEL_MIN_FILES = 200
+
+
+def _parse_file(real_root: Path, rel: str, max_bytes: int) -> tuple[dict[str, object], str, str] | None:
+    """Values, sha256 and error of one file; None when it vanished before it could be read."""
+    path = real_root / paths.unescape(rel)
+    data, problem = _read(path, max_bytes, real_root)
+    if data is None:
+        if not path.exists():
+            return None
+        rec = Recording(path=rel, kind=Kind.INVALID, error=problem)
+        return entry_values(rec, rel_path=rel), "", problem
+    digest = hashlib.sha256(data).hexdigest()
+    rec = loader.parse(data, path=rel)
+    error = rec.error if rec.kind == Kind.INVALID else ""
+    return entry_values(rec, rel_path=rel), digest, error
+
+
+def _parse_all(
+    real_root: Path, names: list[str], limit: int, jobs: int, workers: contextlib.ExitStack
+) -> Iterator[tuple[str, tuple[dict[str, object], str, str] | None]]:
+    """Parse files in order. Many files: in worker processes, which start at once and end with `workers`, so
+    the caller can write rows while they parse (the parse is pure: no database). Otherwise here and now,
+    before the caller opens its transaction."""
+    serial = jobs <= 1 or len(names) < PARALLEL_MIN_FILES or "fork" not in multiprocessing.get_all_start_methods()
+    # A fork of a process with other threads running (a server's threads, its background re-scan) can
+    # deadlock in the child: worker processes are forked only from a single-threaded process (the command).
+    serial = serial or threading.active_count() > 1
+    if serial or connection.in_atomic_block:  # a forked child must not share an open transaction's connection
+        _run_folders.value = folders = _Folders()
+        try:
+            return iter([(rel, _parse_file(real_root, rel, limit)) for rel in names])
+        finally:
+            _run_folders.value = None
+            folders.close()
+    connections.close_all()  # the children never touch the database; the parent reconnects when it needs to
+    pool = workers.enter_context(multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_start))
+    args = [(real_root, rel, limit) for rel in names]
+    return zip(names, pool.imap(_parse_star, args, chunksize=32), strict=True)
+
+
+def _parse_star(args: tuple[Path, str, int]) -> tuple[dict[str, object], str, str] | None:
+    return _parse_file(*args)
+
+
+def default_jobs() -> int:
+    """Worker processes for a large index run: the cores there are, at most 4."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _worker_start() -> None:
+    _run_folders.value = _Folders()  # closed with the worker process

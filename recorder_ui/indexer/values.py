@@ -1,0 +1,136 @@
+"""Column values and search text for one parsed recording. Pure Python: no Django."""
+
+from __future__ import annotations
+
+from recorder_ui.domain import checks, paths, threads
+from recorder_ui.domain.model import Kind, Recording
+
+SEARCH_TEXT_LIMIT = 32_000  # characters of searchable text kept per recording
+TEXT_PIECE_LIMIT = 4_000  # characters kept of any one message, so a huge prompt does not crowd out the rest
+TOKEN_COLUMNS = ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens")
+MAX_COUNT = 2**40  # a token count beyond this is no real count; sums of millions of rows still fit 64 bits
+TEST_ID_BYTES = 2400  # PostgreSQL's b-tree takes index entries of about 2,700 bytes at most
+CHAR_LIMITS = {"test_file": 1024, "test_name": 1024, "suite": 512, "finish_reason": 64}
+
+
+def split_test_id(test_id: str) -> tuple[str, str, str]:
+    """'tests/x/test_a.py::Cls::test_b[p-q]' -> ('tests/x/test_a.py', 'Cls::test_b', 'p-q')."""
+    if not test_id:
+        return "", "", ""
+    file_part, _, rest = test_id.partition("::")
+    params = ""
+    if rest.endswith("]") and "[" in rest:
+        bracket = rest.index("[")
+        rest, params = rest[:bracket], rest[bracket + 1 : -1]
+    return file_part, rest, params
+
+
+def suite_for(rel_path: str, test_file: str) -> str:
+    """The area folder: tests/integration/<area>/recordings/x.json -> <area>."""
+    parts = rel_path.split("/")[:-1]
+    if "recordings" in parts:
+        parts = parts[: len(parts) - parts[::-1].index("recordings") - 1]
+    if "integration" in parts:
+        parts = parts[parts.index("integration") + 1 :]
+    elif len(parts) >= 1 and parts[0] == "tests":
+        parts = parts[1:]
+    if parts:
+        return "/".join(parts)
+    if test_file:
+        folder = test_file.rsplit("/", 1)[0] if "/" in test_file else ""
+        return folder.removeprefix("tests/integration/").removeprefix("tests/") or folder
+    return ""
+
+
+def _clip(text: str, limit: int = TEXT_PIECE_LIMIT) -> str:
+    return text if len(text) <= limit else text[:limit]
+
+
+def search_text_for(rec: Recording) -> str:
+    """What full-text search looks at: messages, assembled output, tool names and arguments."""
+    pieces: list[str] = []
+    if rec.test_id:
+        pieces.append(rec.test_id)
+    if rec.model:
+        pieces.append(rec.model)
+    for message in (*rec.request_messages, *rec.choices):
+        if message.content:
+            pieces.append(_clip(message.content))
+        if message.reasoning:
+            pieces.append(_clip(message.reasoning))
+        if message.refusal:
+            pieces.append(message.refusal)
+        for call in message.tool_calls:
+            pieces.append(call.name)
+            pieces.append(_clip(call.arguments))
+    pieces.extend(rec.tools)
+    if rec.summary:
+        pieces.append(rec.summary)
+    if rec.error:
+        pieces.append(_clip(rec.error))
+    text = "\n".join(dict.fromkeys(p for p in pieces if p))  # a history repeats: keep each piece once
+    return text[:SEARCH_TEXT_LIMIT]
+
+
+def entry_values(rec: Recording, *, rel_path: str) -> dict[str, object]:
+    """Column values for one parsed recording."""
+    test_file, test_name, test_params = split_test_id(rec.test_id or "")
+    usage = rec.usage
+    findings = checks.run(rec)
+    rules = {f.rule for f in findings}
+    tool_calls = [call for choice in rec.choices for call in choice.tool_calls]
+    finish = next((c.finish_reason for c in rec.choices if c.finish_reason), "")
+    invalid = rec.kind == Kind.INVALID
+    values: dict[str, object] = {
+        "test_id": rec.test_id or "",
+        "test_file": test_file,
+        "test_name": test_name,
+        "test_params": test_params,
+        "suite": suite_for(rel_path, test_file),
+        "kind": str(rec.kind),
+        "endpoint": rec.endpoint[:512],
+        "provider": rec.provider[:512],
+        "model": rec.model[:512],
+        "streaming": rec.streaming,
+        "chunk_count": rec.chunk_count,
+        "prompt_tokens": usage.prompt_tokens if usage else None,
+        "completion_tokens": usage.completion_tokens if usage else None,
+        "total_tokens": usage.total_tokens if usage else None,
+        "cached_tokens": usage.cached_tokens if usage else None,
+        "reasoning_tokens": usage.reasoning_tokens if usage else None,
+        "missing_usage": "missing-usage" in rules,
+        "missing_usage_reason": checks.missing_usage_reason(rec),
+        "include_usage": rec.include_usage,
+        "tool_call_count": len(tool_calls),
+        "tool_names": " ".join(dict.fromkeys(call.name for call in tool_calls if call.name)),
+        "invalid_tool_args": "invalid-tool-arguments" in rules,
+        "message_count": len(rec.request_messages),
+        "finish_reason": finish[:64],
+        "is_side_call": (not invalid) and threads.is_side_call(rec),
+        "request_key": threads.messages_key(rec.request_messages),
+        "error": "" if invalid else rec.error,
+        "parse_error": rec.error if invalid else "",
+        "summary": rec.summary[:2000],
+        "search_text": search_text_for(rec),
+    }
+    # No database takes a lone surrogate, and PostgreSQL refuses NUL: both kept as visible escapes.
+    values = {k: paths.storable(v) if isinstance(v, str) else v for k, v in values.items()}
+    out_of_range = []
+    for name in TOKEN_COLUMNS:
+        count = values[name]
+        if isinstance(count, int) and not -MAX_COUNT <= count <= MAX_COUNT:
+            out_of_range.append(f"usage {name} is {count}")
+            values[name] = None  # left out of every total: no real count is that large
+    if out_of_range:
+        note = f"{', '.join(out_of_range)}: beyond any real count (over 2**40), so the index leaves it out of totals"
+        values["error"] = f"{values['error']}; {note}" if values["error"] else note
+    test_id = str(values["test_id"])
+    if len(test_id.encode()) > TEST_ID_BYTES:
+        values["test_id"] = test_id.encode()[:TEST_ID_BYTES].decode("utf-8", "ignore")
+        note = f"the test id is {len(test_id):,} characters long: the index keeps its first {TEST_ID_BYTES:,} bytes"
+        values["error"] = f"{values['error']}; {note}" if values["error"] else note
+    for name, limit in CHAR_LIMITS.items():
+        text = values[name]
+        if isinstance(text, str) and len(text) > limit:
+            values[name] = text[:limit]
+    return values

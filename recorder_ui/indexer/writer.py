@@ -1,0 +1,307 @@
+"""Brings RecordingEntry rows in line with the recording files under a root. The only ORM writer."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from django.conf import settings
+from django.db import DataError, IntegrityError, connection, transaction
+from django.db.backends.utils import CursorWrapper
+from django.utils import timezone
+
+from recorder_ui import search
+from recorder_ui.domain import paths
+from recorder_ui.domain.model import Kind, Recording
+from recorder_ui.indexer.files import _read
+from recorder_ui.indexer.pool import _parse_all
+from recorder_ui.indexer.report import FileError, IndexReport
+from recorder_ui.indexer.roots import RootError, configured_roots, root_name_for, root_path, scan
+from recorder_ui.indexer.values import entry_values
+from recorder_ui.models import RecordingEntry, Root, new_generation
+
+Progress = Callable[[int, int], None]
+
+INSERT_BATCH = 500  # new rows written per statement batch while the parse goes on
+SETTLE_MIN_CHANGES = 200  # rows added, updated or removed by one run that leave the search index unsettled
+
+
+def index_recordings(
+    *,
+    root: Path,
+    name: str | None = None,
+    full: bool = False,
+    progress: Progress | None = None,
+    max_bytes: int | None = None,
+    jobs: int = 1,
+) -> IndexReport:
+    """Bring RecordingEntry rows in line with the recording files under root: new, changed and deleted files.
+
+    With jobs > 1 a large batch of files is parsed in that many worker processes (the writes stay here).
+    """
+    started = time.perf_counter()
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise RootError(f"{root} is not a folder")
+    real_root = root.resolve()
+    name = name or root_name_for(real_root)
+    limit = max_bytes if max_bytes is not None else settings.MAX_RECORDING_BYTES
+    found = scan(real_root)
+
+    # Decide what to read before the write transaction: a re-scan that finds nothing new takes no lock.
+    existing = Root.objects.filter(name=name).first()
+    stored_root = paths.escape(str(real_root))
+    if existing is not None and existing.path != stored_root:
+        full = True  # the same name now points elsewhere: every row is stale
+    known_before: dict[str, tuple[int, int]] = (
+        {path: (size, mtime) for path, size, mtime in existing.entries.values_list("path", "size", "mtime_ns")}
+        if existing is not None
+        else {}
+    )
+    todo = sorted(
+        rel for rel, stamp in found.files.items() if full or rel not in known_before or known_before[rel] != stamp
+    )
+    # A file whose mtime moved but whose bytes did not (a checkout, a touch) is not parsed again.
+    old_sha = (
+        dict(existing.entries.filter(path__in=[r for r in todo if r in known_before]).values_list("path", "sha256"))
+        if existing is not None and not full and todo
+        else {}
+    )
+    touched_paths: list[str] = []
+    to_parse: list[str] = []
+    for rel in todo:
+        if rel in old_sha and _same_content(real_root, rel, old_sha[rel], limit):
+            touched_paths.append(rel)
+        else:
+            to_parse.append(rel)
+    if (
+        existing is not None
+        and not full
+        and not to_parse
+        and not touched_paths
+        and known_before.keys() == found.files.keys()
+    ):
+        # Nothing changed: the common case of a running server's re-scan. Record the scan and stop.
+        report = IndexReport(
+            root=name, path=stored_root, unchanged=len(found.files), skipped=tuple(found.skipped),
+            seconds=time.perf_counter() - started,
+        )  # fmt: skip
+        Root.objects.filter(pk=existing.pk).update(last_indexed_at=timezone.now(), last_report=report.as_dict())
+        return report
+
+    # Worker processes start parsing now, before the transaction opens (a forked child must not share a
+    # connection inside one), and the rows are written while they go on; a small batch is parsed first.
+    with contextlib.ExitStack() as workers:
+        parsed_files = _parse_all(real_root, to_parse, limit, jobs, workers)
+        workers.enter_context(transaction.atomic())  # opened after the fork; committed before the workers end
+        root_row, _ = Root.objects.select_for_update().get_or_create(name=name, defaults={"path": stored_root})
+        if root_row.path != stored_root:
+            root_row.path = stored_root
+            root_row.save(update_fields=["path"])
+            root_row.entries.all().delete()
+        # Re-read under the lock: another run may have written since we looked.
+        known = dict(root_row.entries.values_list("path", "pk"))
+        gone = [known[p] for p in known.keys() - found.files.keys()]
+        if gone:  # first, so that a path that moved to another row cannot clash with its old one
+            for start in range(0, len(gone), 500):
+                RecordingEntry.objects.filter(pk__in=gone[start : start + 500]).delete()
+        added: list[dict[str, object]] = []
+        added_count = 0
+        updated: list[RecordingEntry] = []
+        failed: list[FileError] = []
+        vanished = 0
+        now = timezone.now()
+        # New rows go in batches as the parse goes on; their text-index entries follow in one statement.
+        with connection.cursor() as cursor, search.bulk_insert(cursor):
+            for number, (rel, parsed) in enumerate(parsed_files, 1):
+                if progress:
+                    progress(number, len(to_parse))
+                size, mtime = found.files[rel]
+                if parsed is None:
+                    vanished += 1
+                    if rel in known:
+                        RecordingEntry.objects.filter(pk=known[rel]).delete()
+                        gone.append(known[rel])
+                    continue
+                values, digest, error = parsed
+                if error:
+                    failed.append(FileError(rel, error))
+                row = {"path": rel, "size": size, "mtime_ns": mtime, "sha256": digest, **values}
+                if rel in known:
+                    updated.append(RecordingEntry(pk=known[rel], root=root_row, indexed_at=now, **row))
+                else:
+                    added.append(row)
+                    if len(added) == INSERT_BATCH:
+                        added_count += len(_write_rows(cursor, added, root_id=root_row.pk, now=now, failed=failed))
+                        added = []
+            if added:
+                added_count += len(_write_rows(cursor, added, root_id=root_row.pk, now=now, failed=failed))
+        touched = [
+            RecordingEntry(pk=known[rel], size=found.files[rel][0], mtime_ns=found.files[rel][1])
+            for rel in touched_paths
+            if rel in known
+        ]
+        if updated:
+            _update_rows(updated, failed)
+        if touched:
+            RecordingEntry.objects.bulk_update(touched, ["size", "mtime_ns"], batch_size=500)
+        report = IndexReport(
+            root=name,
+            path=stored_root,
+            added=added_count,
+            updated=len(updated),
+            removed=len(gone),
+            unchanged=len(found.files) - added_count - len(updated) - vanished,
+            failed=tuple(failed),
+            skipped=tuple(found.skipped),
+            seconds=time.perf_counter() - started,
+        )
+        root_row.last_indexed_at = timezone.now()
+        root_row.last_report = report.as_dict()
+        root_row.generation = new_generation()  # rows were written: what pages cached of the old ones is stale
+        root_row.save(update_fields=["last_indexed_at", "last_report", "generation"])
+    if report.added + report.updated + report.removed >= SETTLE_MIN_CHANGES:
+        search.settle()  # PostgreSQL: the first searches after a bulk load should not wait for autovacuum
+    return report
+
+
+# What a database says of a value it cannot hold (as opposed to a failure of the database itself).
+_VALUE_ERRORS = (DataError, IntegrityError, OverflowError, UnicodeError, ValueError)
+
+
+def _value_problem(exc: Exception) -> bool:
+    if isinstance(exc, _VALUE_ERRORS):
+        return True
+    state = str(getattr(exc.__cause__, "sqlstate", "") or "")
+    return state[:2] in ("22", "23", "54")  # data exception, constraint, program limit (an index entry too big)
+
+
+def _write_rows(
+    cursor: CursorWrapper, rows: list[dict[str, object]], *, root_id: int, now: object, failed: list[FileError]
+) -> list[str]:
+    """Insert new rows; a row the database will not take is written as an error row instead (and a file whose
+    row cannot be written at all is left out with its reason), so one file never costs the rest of the run.
+    Returns the paths written."""
+    try:
+        with transaction.atomic():
+            _insert(cursor, rows, root_id=root_id, now=now)
+        return [str(row["path"]) for row in rows]
+    except Exception as exc:
+        if not _value_problem(exc):
+            raise
+    written = []
+    for row in rows:
+        try:
+            with transaction.atomic():
+                _insert(cursor, [row], root_id=root_id, now=now)
+            written.append(str(row["path"]))
+            continue
+        except Exception as exc:
+            if not _value_problem(exc):
+                raise
+            reason = f"cannot be stored in the index: {_one_line(exc)}"
+        try:
+            with transaction.atomic():
+                _insert(cursor, [_error_row(row, reason)], root_id=root_id, now=now)
+            written.append(str(row["path"]))
+        except Exception as exc:
+            if not _value_problem(exc):
+                raise
+            reason = f"not indexed: its row cannot be stored ({_one_line(exc)})"
+        failed.append(FileError(str(row["path"]), reason))
+    return written
+
+
+def _error_row(row: dict[str, object], reason: str) -> dict[str, object]:
+    """The row of a file whose values the database refused: where it is, and why, and nothing else."""
+    blank = entry_values(Recording(path=str(row["path"]), kind=Kind.INVALID, error=reason), rel_path=str(row["path"]))
+    return {k: row[k] for k in ("path", "size", "mtime_ns", "sha256")} | blank
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return paths.storable(text[:300])
+
+
+def _insert(cursor: CursorWrapper, rows: list[dict[str, object]], *, root_id: int, now: object) -> None:
+    """Insert new rows with one prepared statement: on a cold index, the ORM's per-value work costs more than
+    the parse. Values are plain str, int, bool and None, which every backend takes as they are."""
+    fields = [f for f in RecordingEntry._meta.concrete_fields if not f.primary_key]
+    fixed = {
+        "root_id": root_id,
+        "indexed_at": RecordingEntry._meta.get_field("indexed_at").get_db_prep_save(now, connection),
+    }
+    names = [f.attname for f in fields]
+    for name in names:
+        if name not in fixed and name not in rows[0]:
+            raise KeyError(f"no value for column {name}")  # a new column the indexer does not fill yet
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(RecordingEntry._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    cursor.executemany(sql, [tuple(fixed[n] if n in fixed else row[n] for n in names) for row in rows])
+
+
+def _update_rows(rows: list[RecordingEntry], failed: list[FileError]) -> None:
+    """Update changed rows; one the database will not take becomes an error row, as in _write_rows."""
+    columns = [f.name for f in RecordingEntry._meta.concrete_fields if f.name not in {"id", "root", "path"}]
+    for start in range(0, len(rows), 200):
+        batch = rows[start : start + 200]
+        try:
+            with transaction.atomic():
+                RecordingEntry.objects.bulk_update(batch, columns)
+            continue
+        except Exception as exc:
+            if not _value_problem(exc):
+                raise
+        for row in batch:
+            try:
+                with transaction.atomic():
+                    RecordingEntry.objects.bulk_update([row], columns)
+                continue
+            except Exception as exc:
+                if not _value_problem(exc):
+                    raise
+                reason = f"cannot be stored in the index: {_one_line(exc)}"
+            values = {k: getattr(row, k) for k in ("path", "size", "mtime_ns", "sha256")}
+            for key, value in _error_row(values, reason).items():
+                setattr(row, key, value)
+            with transaction.atomic():
+                RecordingEntry.objects.bulk_update([row], columns)
+            failed.append(FileError(row.path, reason))
+
+
+def _same_content(real_root: Path, rel: str, old_sha: str, limit: int) -> bool:
+    if not old_sha:
+        return False
+    data, _ = _read(real_root / paths.unescape(rel), limit, real_root)
+    return data is not None and hashlib.sha256(data).hexdigest() == old_sha
+
+
+def index_configured_roots(*, full: bool = False, progress: Progress | None = None, jobs: int = 1) -> list[IndexReport]:
+    """Index every root named in settings, then every other root already in the catalog that still exists."""
+    reports = []
+    done: set[str] = set()
+    for name, path in configured_roots():
+        reports.append(index_recordings(root=path, name=name, full=full, progress=progress, jobs=jobs))
+        done.add(name)
+    for row in Root.objects.exclude(name__in=done):
+        if root_path(row.path).is_dir():
+            reports.append(
+                index_recordings(root=root_path(row.path), name=row.name, full=full, progress=progress, jobs=jobs)
+            )
+    return reports
+
+
+def drop_root(*, name: str) -> int:
+    """Forget a root and its rows (the files are untouched)."""
+    deleted, _ = Root.objects.filter(name=name).delete()
+    return deleted
+
+
+def iter_roots() -> Iterator[Root]:
+    yield from Root.objects.order_by("name")
