@@ -389,8 +389,9 @@ def test_values_no_column_holds_are_kept_and_flagged_not_clamped(tmp_path: Path,
     assert overview.status_code == 200
 
 
+@pytest.mark.parametrize("when", ["new", "changed"])
 def test_a_row_the_database_refuses_becomes_an_error_row_and_the_run_goes_on(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str
 ) -> None:
     root = tmp_path / "recordings"
     root.mkdir()
@@ -404,6 +405,9 @@ def test_a_row_the_database_refuses_becomes_an_error_row_and_the_run_goes_on(
             values["chunk_count"] = 2**70  # what no integer column takes: the driver raises OverflowError
         return values
 
+    if when == "changed":  # indexed as it is first, then refused when its changed bytes are written over it
+        indexer.index_recordings(root=root, name="r")
+        (root / "r2.json").write_text(json.dumps(stream_recording(test_id="tests/t.py::t2", text="Changed")))
     monkeypatch.setattr(pool, "entry_values", refused)  # the parse
     monkeypatch.setattr(writer, "entry_values", refused)  # the error row that replaces a refused one
     report = indexer.index_recordings(root=root, name="r")

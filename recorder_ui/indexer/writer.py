@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
@@ -26,6 +26,7 @@ from recorder_ui.models import RecordingEntry, Root, new_generation
 Progress = Callable[[int, int], None]
 
 INSERT_BATCH = 500  # new rows written per statement batch while the parse goes on
+UPDATE_BATCH = 200  # changed rows updated per statement
 SETTLE_MIN_CHANGES = 200  # rows added, updated or removed by one run that leave the search index unsettled
 
 
@@ -110,7 +111,7 @@ def index_recordings(
                 RecordingEntry.objects.filter(pk__in=gone[start : start + 500]).delete()
         added: list[dict[str, object]] = []
         added_count = 0
-        updated: list[RecordingEntry] = []
+        updated: list[dict[str, object]] = []
         failed: list[FileError] = []
         vanished = 0
         now = timezone.now()
@@ -131,21 +132,21 @@ def index_recordings(
                     failed.append(FileError(rel, error))
                 row = {"path": rel, "size": size, "mtime_ns": mtime, "sha256": digest, **values}
                 if rel in known:
-                    updated.append(RecordingEntry(pk=known[rel], root=root_row, indexed_at=now, **row))
+                    updated.append({"pk": known[rel], **row})
                 else:
                     added.append(row)
                     if len(added) == INSERT_BATCH:
-                        added_count += len(_write_rows(cursor, added, root_id=root_row.pk, now=now, failed=failed))
+                        added_count += _store(added, _inserter(cursor, root_row.pk, now), failed)
                         added = []
             if added:
-                added_count += len(_write_rows(cursor, added, root_id=root_row.pk, now=now, failed=failed))
+                added_count += _store(added, _inserter(cursor, root_row.pk, now), failed)
         touched = [
             RecordingEntry(pk=known[rel], size=found.files[rel][0], mtime_ns=found.files[rel][1])
             for rel in touched_paths
             if rel in known
         ]
-        if updated:
-            _update_rows(updated, failed)
+        for start in range(0, len(updated), UPDATE_BATCH):
+            _store(updated[start : start + UPDATE_BATCH], _updater(root_row.pk, now), failed)
         if touched:
             RecordingEntry.objects.bulk_update(touched, ["size", "mtime_ns"], batch_size=500)
         report = IndexReport(
@@ -179,46 +180,56 @@ def _value_problem(exc: Exception) -> bool:
     return state[:2] in ("22", "23", "54")  # data exception, constraint, program limit (an index entry too big)
 
 
-def _write_rows(
-    cursor: CursorWrapper, rows: list[dict[str, object]], *, root_id: int, now: object, failed: list[FileError]
-) -> list[str]:
-    """Insert new rows; a row the database will not take is written as an error row instead (and a file whose
-    row cannot be written at all is left out with its reason), so one file never costs the rest of the run.
-    Returns the paths written."""
+Rows = list[dict[str, object]]
+
+
+def _store(rows: Rows, write: Callable[[Rows], None], failed: list[FileError]) -> int:
+    """Write rows with write. Should the database refuse a value, they are written one by one: a refused row
+    as an error row instead, and a file whose row cannot be written at all is left out with its reason, so
+    one file never costs the rest of the run. Returns how many rows were written."""
+    if _refused(write, rows) is None:
+        return len(rows)
+    stored = 0
+    for row in rows:
+        problem = _refused(write, [row])
+        if problem is not None:
+            reason = f"cannot be stored in the index: {_one_line(problem)}"
+            problem = _refused(write, [_error_row(row, reason)])
+            if problem is not None:
+                reason = f"not indexed: its row cannot be stored ({_one_line(problem)})"
+            failed.append(FileError(str(row["path"]), reason))
+        stored += problem is None
+    return stored
+
+
+def _refused(write: Callable[[Rows], None], rows: Rows) -> Exception | None:
+    """Write rows in a savepoint of their own: the value problem the database raised, or None once written.
+    Any other failure (the database itself) propagates and fails the run."""
     try:
         with transaction.atomic():
-            _insert(cursor, rows, root_id=root_id, now=now)
-        return [str(row["path"]) for row in rows]
+            write(rows)
     except Exception as exc:
         if not _value_problem(exc):
             raise
-    written = []
-    for row in rows:
-        try:
-            with transaction.atomic():
-                _insert(cursor, [row], root_id=root_id, now=now)
-            written.append(str(row["path"]))
-            continue
-        except Exception as exc:
-            if not _value_problem(exc):
-                raise
-            reason = f"cannot be stored in the index: {_one_line(exc)}"
-        try:
-            with transaction.atomic():
-                _insert(cursor, [_error_row(row, reason)], root_id=root_id, now=now)
-            written.append(str(row["path"]))
-        except Exception as exc:
-            if not _value_problem(exc):
-                raise
-            reason = f"not indexed: its row cannot be stored ({_one_line(exc)})"
-        failed.append(FileError(str(row["path"]), reason))
-    return written
+        return exc
+    return None
+
+
+def _inserter(cursor: CursorWrapper, root_id: int, now: object) -> Callable[[Rows], None]:
+    return lambda rows: _insert(cursor, rows, root_id=root_id, now=now)
+
+
+def _updater(root_id: int, now: object) -> Callable[[Rows], None]:
+    columns = [f.name for f in RecordingEntry._meta.concrete_fields if f.name not in {"id", "root", "path"}]
+    return lambda rows: RecordingEntry.objects.bulk_update(
+        [RecordingEntry(root_id=root_id, indexed_at=now, **row) for row in rows], columns
+    )
 
 
 def _error_row(row: dict[str, object], reason: str) -> dict[str, object]:
     """The row of a file whose values the database refused: where it is, and why, and nothing else."""
     blank = entry_values(Recording(path=str(row["path"]), kind=Kind.INVALID, error=reason), rel_path=str(row["path"]))
-    return {k: row[k] for k in ("path", "size", "mtime_ns", "sha256")} | blank
+    return {k: row[k] for k in ("pk", "path", "size", "mtime_ns", "sha256") if k in row} | blank
 
 
 def _one_line(exc: BaseException) -> str:
@@ -244,35 +255,6 @@ def _insert(cursor: CursorWrapper, rows: list[dict[str, object]], *, root_id: in
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
     cursor.executemany(sql, [tuple(fixed[n] if n in fixed else row[n] for n in names) for row in rows])
-
-
-def _update_rows(rows: list[RecordingEntry], failed: list[FileError]) -> None:
-    """Update changed rows; one the database will not take becomes an error row, as in _write_rows."""
-    columns = [f.name for f in RecordingEntry._meta.concrete_fields if f.name not in {"id", "root", "path"}]
-    for start in range(0, len(rows), 200):
-        batch = rows[start : start + 200]
-        try:
-            with transaction.atomic():
-                RecordingEntry.objects.bulk_update(batch, columns)
-            continue
-        except Exception as exc:
-            if not _value_problem(exc):
-                raise
-        for row in batch:
-            try:
-                with transaction.atomic():
-                    RecordingEntry.objects.bulk_update([row], columns)
-                continue
-            except Exception as exc:
-                if not _value_problem(exc):
-                    raise
-                reason = f"cannot be stored in the index: {_one_line(exc)}"
-            values = {k: getattr(row, k) for k in ("path", "size", "mtime_ns", "sha256")}
-            for key, value in _error_row(values, reason).items():
-                setattr(row, key, value)
-            with transaction.atomic():
-                RecordingEntry.objects.bulk_update([row], columns)
-            failed.append(FileError(row.path, reason))
 
 
 def _same_content(real_root: Path, rel: str, old_sha: str, limit: int) -> bool:
@@ -301,7 +283,3 @@ def drop_root(*, name: str) -> int:
     """Forget a root and its rows (the files are untouched)."""
     deleted, _ = Root.objects.filter(name=name).delete()
     return deleted
-
-
-def iter_roots() -> Iterator[Root]:
-    yield from Root.objects.order_by("name")
