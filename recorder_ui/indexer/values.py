@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from recorder_ui.domain import checks, paths, threads
-from recorder_ui.domain.model import Kind, Recording
+from recorder_ui.domain.model import Kind, Recording, Usage
 
 SEARCH_TEXT_LIMIT = 32_000  # characters of searchable text kept per recording
 TEXT_PIECE_LIMIT = 4_000  # characters kept of any one message, so a huge prompt does not crowd out the rest
-TOKEN_COLUMNS = ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens")
+TOKEN_COLUMNS = tuple(f.name for f in dataclasses.fields(Usage))  # one column per count, named alike
 MAX_COUNT = 2**40  # a token count beyond this is no real count; sums of millions of rows still fit 64 bits
 TEST_ID_BYTES = 2400  # PostgreSQL's b-tree takes index entries of about 2,700 bytes at most
-CHAR_LIMITS = {"test_file": 1024, "test_name": 1024, "suite": 512, "finish_reason": 64}
+# Columns of bounded length (RecordingEntry's CharFields, and the summary), clipped to fit.
+CHAR_LIMITS = {"test_file": 1024, "test_name": 1024, "suite": 512, "endpoint": 512, "provider": 512, "model": 512,
+               "finish_reason": 64, "summary": 2000}  # fmt: skip
 
 
 def split_test_id(test_id: str) -> tuple[str, str, str]:
@@ -88,16 +92,12 @@ def entry_values(rec: Recording, *, rel_path: str) -> dict[str, object]:
         "test_params": test_params,
         "suite": suite_for(rel_path, test_file),
         "kind": str(rec.kind),
-        "endpoint": rec.endpoint[:512],
-        "provider": rec.provider[:512],
-        "model": rec.model[:512],
+        "endpoint": rec.endpoint,
+        "provider": rec.provider,
+        "model": rec.model,
         "streaming": rec.streaming,
         "chunk_count": rec.chunk_count,
-        "prompt_tokens": usage.prompt_tokens if usage else None,
-        "completion_tokens": usage.completion_tokens if usage else None,
-        "total_tokens": usage.total_tokens if usage else None,
-        "cached_tokens": usage.cached_tokens if usage else None,
-        "reasoning_tokens": usage.reasoning_tokens if usage else None,
+        **{name: getattr(usage, name) if usage else None for name in TOKEN_COLUMNS},
         "missing_usage": "missing-usage" in rules,
         "missing_usage_reason": checks.missing_usage_reason(rec),
         "include_usage": rec.include_usage,
@@ -105,16 +105,25 @@ def entry_values(rec: Recording, *, rel_path: str) -> dict[str, object]:
         "tool_names": " ".join(dict.fromkeys(call.name for call in tool_calls if call.name)),
         "invalid_tool_args": "invalid-tool-arguments" in rules,
         "message_count": len(rec.request_messages),
-        "finish_reason": finish[:64],
+        "finish_reason": finish,
         "is_side_call": (not invalid) and threads.is_side_call(rec),
         "request_key": threads.messages_key(rec.request_messages),
         "error": "" if invalid else rec.error,
         "parse_error": rec.error if invalid else "",
-        "summary": rec.summary[:2000],
+        "summary": rec.summary,
         "search_text": search_text_for(rec),
     }
     # No database takes a lone surrogate, and PostgreSQL refuses NUL: both kept as visible escapes.
     values = {k: paths.storable(v) if isinstance(v, str) else v for k, v in values.items()}
+    notes = _fit_columns(values)
+    if notes:
+        values["error"] = "; ".join(filter(None, [str(values["error"]), *notes]))
+    return values
+
+
+def _fit_columns(values: dict[str, object]) -> list[str]:
+    """Make values fit their columns, in place; what could not be kept as it is, in words."""
+    notes = []
     out_of_range = []
     for name in TOKEN_COLUMNS:
         count = values[name]
@@ -122,15 +131,18 @@ def entry_values(rec: Recording, *, rel_path: str) -> dict[str, object]:
             out_of_range.append(f"usage {name} is {count}")
             values[name] = None  # left out of every total: no real count is that large
     if out_of_range:
-        note = f"{', '.join(out_of_range)}: beyond any real count (over 2**40), so the index leaves it out of totals"
-        values["error"] = f"{values['error']}; {note}" if values["error"] else note
+        notes.append(
+            f"{', '.join(out_of_range)}: beyond any real count (over 2**40), so the index leaves it out of totals"
+        )
     test_id = str(values["test_id"])
-    if len(test_id.encode()) > TEST_ID_BYTES:
-        values["test_id"] = test_id.encode()[:TEST_ID_BYTES].decode("utf-8", "ignore")
-        note = f"the test id is {len(test_id):,} characters long: the index keeps its first {TEST_ID_BYTES:,} bytes"
-        values["error"] = f"{values['error']}; {note}" if values["error"] else note
+    encoded = test_id.encode()
+    if len(encoded) > TEST_ID_BYTES:
+        values["test_id"] = encoded[:TEST_ID_BYTES].decode("utf-8", "ignore")
+        notes.append(
+            f"the test id is {len(test_id):,} characters long: the index keeps its first {TEST_ID_BYTES:,} bytes"
+        )
     for name, limit in CHAR_LIMITS.items():
         text = values[name]
         if isinstance(text, str) and len(text) > limit:
             values[name] = text[:limit]
-    return values
+    return notes
