@@ -379,6 +379,7 @@ def test_values_no_column_holds_are_kept_and_flagged_not_clamped(tmp_path: Path,
         assert "1180591620717411303424" in entry.error and "beyond" in entry.error
         page = client.get(f"/recordings/{entry.pk}/").content.decode()
         assert "1180591620717411303424" in page or "1,180,591,620,717,411,303,424" in page  # shown as recorded
+        assert "<strong>In the index:</strong> usage prompt_tokens is 1180591620717411303424: beyond" in page
         assert client.get(f"/recordings/{entry.pk}.json").json()["usage"]["prompt_tokens"] == 2**70
     lone = [n for n, f in tree.extreme.items() if f.startswith("test_id=") and "ud800" in f]
     assert lone and not rows[lone[0]].parse_error
