@@ -420,31 +420,36 @@ def test_a_row_the_database_refuses_becomes_an_error_row_and_the_run_goes_on(
     assert all(not e.parse_error for e in RecordingEntry.objects.exclude(path="r2.json"))
 
 
-COMMANDS = (["show_recording"], ["show_recording", "--format", "json"], ["check_recordings", "--format", "json"])
+def _commands_env() -> dict[str, str]:
+    return {**os.environ, "RECORDER_UI_DEBUG": "1", "DJANGO_SETTINGS_MODULE": "recorder_ui.settings"}
+
+
+PROJECT = Path(__file__).resolve().parent.parent
 
 
 def test_commands_on_hostile_files_never_print_a_traceback(tmp_path: Path) -> None:
+    """Every hostile file through show_recording (text and JSON) and check_recordings --format json, in one
+    process for speed; then a sample of them through manage.py itself, one process a command."""
     tree = hostile.build(tmp_path, huge=False)
-    sample = [tree.recordings / n for n in tree.odd_names[:3] + tree.odd_names[-4:]]
-    sample += [tree.recordings / n for n in list(tree.extreme)[::15]]
-    sample += [tree.recordings / n for n in tree.failing]
-    env = {**os.environ, "RECORDER_UI_DEBUG": "1", "PYTHONIOENCODING": "utf-8"}
-    script = "import sys, django; from django.core.management import call_command; django.setup()\n"
-    script += "for arg in sys.argv[1:]:\n"
-    script += "    name = __import__('os').fsdecode(bytes.fromhex(arg))\n"
-    script += f"    for cmd in {COMMANDS!r}:\n"
-    script += "        try:\n            call_command(*cmd[:1], name, *cmd[1:])\n"
-    script += "        except SystemExit: pass\n"
-    script += "        except Exception as exc:\n"
-    script += "            if type(exc).__name__ != 'CommandError': raise\n"
-    script += "            print('clear error:', exc, file=sys.stderr)\n"
+    files = sorted(p for p in tree.recordings.iterdir() if p.is_file() and not p.is_symlink())
+    assert len(files) > 350  # every bad file, odd name and extreme value the builder makes
     run = subprocess.run(
-        [sys.executable, "-c", script, *(os.fsencode(p).hex() for p in sample)],
-        env={**env, "DJANGO_SETTINGS_MODULE": "recorder_ui.settings"},
-        capture_output=True, timeout=300, cwd=Path(__file__).resolve().parent.parent,
+        [sys.executable, "-m", "tests.run_commands", *(os.fsencode(p).hex() for p in files)],
+        env=_commands_env(), capture_output=True, timeout=600, cwd=PROJECT,
     )  # fmt: skip
     err = run.stderr.decode("utf-8", "replace")
     assert run.returncode == 0, err[-3000:]
     assert "Traceback" not in err, err[-3000:]
     out = run.stdout.decode("utf-8")  # all of it is text: nothing undecodable is ever printed
     assert "latin1-\\x80-name.json" in out
+
+    sample = [tree.recordings / n for n in (*tree.odd_names[:2], *tree.odd_names[-4:])]
+    sample += [tree.recordings / n for n in (*list(tree.extreme)[::40], "empty.json", "binary.json", "deep.json")]
+    for path in sample:
+        for options in (["--format", "json"], []):
+            one = subprocess.run(
+                [sys.executable, "manage.py", "show_recording", os.fsencode(path), *options],
+                env=_commands_env(), capture_output=True, timeout=120, cwd=PROJECT,
+            )  # fmt: skip
+            assert one.returncode == 0 and b"Traceback" not in one.stderr, (path, one.stderr[-2000:])
+            one.stdout.decode("utf-8")
