@@ -102,3 +102,21 @@ def test_check_recordings_fails_only_on_named_rules(tree: Path) -> None:
 def test_check_recordings_rejects_unknown_rules(tree: Path) -> None:
     with pytest.raises(CommandError, match="unknown rule"):
         _run("check_recordings", str(tree), "--fail-on", "no-such-rule")
+
+
+@pytest.mark.django_db
+def test_a_failure_of_the_database_itself_is_one_line_not_a_traceback(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import OperationalError
+
+    from recorder_ui.indexer import writer
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OperationalError("disk I/O error\nthe rest of a long driver message")
+
+    monkeypatch.setattr(writer, "_insert", broken)  # not a value problem: the run must fail, not carry on
+    with pytest.raises(CommandError) as failed:
+        _run("index_recordings", str(tree), "--name", "main")
+    assert str(failed.value) == "the index database failed: disk I/O error"
+    assert not RecordingEntry.objects.exists()  # the run's transaction was rolled back whole

@@ -17,12 +17,13 @@ it in the module that looks it up (`pool._parse_file`, `writer._insert`, `entrie
 from recorder_ui.indexer.entries import entry_path, load_entry, read_entry
 from recorder_ui.indexer.pool import default_jobs
 from recorder_ui.indexer.refresh import refresh_if_stale, refresh_state
-from recorder_ui.indexer.report import FileError, IndexReport
+from recorder_ui.indexer.report import FileError, IndexReport, one_line
 from recorder_ui.indexer.roots import RootError, scan
 from recorder_ui.indexer.values import SEARCH_TEXT_LIMIT, split_test_id, suite_for
 from recorder_ui.indexer.writer import SETTLE_MIN_CHANGES, drop_root, index_configured_roots, index_recordings
 
 __all__ = [
+    "one_line",
     "SEARCH_TEXT_LIMIT",
     "SETTLE_MIN_CHANGES",
     "FileError",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from recorder_ui.domain import paths
+
 
 @dataclass(frozen=True, slots=True)
 class FileError:
@@ -41,3 +43,9 @@ class IndexReport:
             "skipped": [{"path": f.path, "error": f.error} for f in self.skipped],
             "seconds": round(self.seconds, 3),
         }
+
+
+def one_line(exc: BaseException) -> str:
+    """An error in one line of storable text: its first line, clipped, or its type's name."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return paths.storable(text[:300])

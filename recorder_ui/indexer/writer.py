@@ -18,7 +18,7 @@ from recorder_ui.domain import paths
 from recorder_ui.domain.model import Kind, Recording
 from recorder_ui.indexer.files import _read
 from recorder_ui.indexer.pool import _parse_all
-from recorder_ui.indexer.report import FileError, IndexReport
+from recorder_ui.indexer.report import FileError, IndexReport, one_line
 from recorder_ui.indexer.roots import RootError, configured_roots, root_name_for, root_path, scan
 from recorder_ui.indexer.values import entry_values
 from recorder_ui.models import RecordingEntry, Root, new_generation
@@ -193,10 +193,10 @@ def _store(rows: Rows, write: Callable[[Rows], None], failed: list[FileError]) -
     for row in rows:
         problem = _refused(write, [row])
         if problem is not None:
-            reason = f"cannot be stored in the index: {_one_line(problem)}"
+            reason = f"cannot be stored in the index: {one_line(problem)}"
             problem = _refused(write, [_error_row(row, reason)])
             if problem is not None:
-                reason = f"not indexed: its row cannot be stored ({_one_line(problem)})"
+                reason = f"not indexed: its row cannot be stored ({one_line(problem)})"
             failed.append(FileError(str(row["path"]), reason))
         stored += problem is None
     return stored
@@ -230,11 +230,6 @@ def _error_row(row: dict[str, object], reason: str) -> dict[str, object]:
     """The row of a file whose values the database refused: where it is, and why, and nothing else."""
     blank = entry_values(Recording(path=str(row["path"]), kind=Kind.INVALID, error=reason), rel_path=str(row["path"]))
     return {k: row[k] for k in ("pk", "path", "size", "mtime_ns", "sha256") if k in row} | blank
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return paths.storable(text[:300])
 
 
 def _insert(cursor: CursorWrapper, rows: list[dict[str, object]], *, root_id: int, now: object) -> None:

@@ -52,8 +52,7 @@ class Command(BaseCommand):
         except indexer.RootError as exc:
             raise CommandError(str(exc)) from exc
         except DatabaseError as exc:  # the database itself failed: one line, no traceback
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise CommandError(f"the index database failed: {first}") from exc
+            raise CommandError(f"the index database failed: {indexer.one_line(exc)}") from exc
         if progress:
             progress.done()
         if verbosity < 1:
