@@ -90,10 +90,9 @@ def _message(message: Any, path: _Where) -> tuple[Message, ...]:
             kind = block.get("type") if isinstance(block, dict) else None
             if kind == "tool_use":
                 calls.append(
-                    stream.tool_call(
+                    stream.named_call(
+                        block,
                         index=len(calls),
-                        id=_text_or_dump(block.get("id")),
-                        name=_text_or_dump(block.get("name")),
                         arguments=block.get("input"),
                     )
                 )
@@ -181,10 +180,9 @@ def _genai_parts(parts: Any, path: _Where) -> tuple[str, tuple[ToolCall, ...], l
         call = part.get("function_call")
         if isinstance(call, dict):
             calls.append(
-                stream.tool_call(
+                stream.named_call(
+                    call,
                     index=len(calls),
-                    id=_text_or_dump(call.get("id")),
-                    name=_text_or_dump(call.get("name")),
                     arguments=call.get("args") or {},
                 )
             )

@@ -14,6 +14,7 @@ import orjson
 # The Chunks tab lives in its own module; views and tests still ask stream for it.
 from recorder_ui.domain.chunks import chunk_rows as chunk_rows
 from recorder_ui.domain.model import Message, ToolCall
+from recorder_ui.domain.readers import _text_or_dump
 from recorder_ui.domain.usage import WrongType
 
 _TAGS = re.compile(r"<(think|reasoning)>(.*?)(?:</\1>|$)", re.DOTALL)
@@ -46,6 +47,14 @@ class _Choice:
         self.calls: dict[int, _Call] = {}
         self.finish = ""
         self.logprobs = False
+
+
+def named_call(block: Mapping[str, Any], *, index: int, arguments: Any) -> ToolCall:
+    """A tool call from a provider's block that names it by "id" and "name" (Anthropic tool_use, Gemini and
+    genai function calls, Interactions outputs); each family keeps its arguments under its own key."""
+    return tool_call(
+        index=index, id=_text_or_dump(block.get("id")), name=_text_or_dump(block.get("name")), arguments=arguments
+    )
 
 
 def tool_call(*, index: int, id: str, name: str, arguments: Any) -> ToolCall:

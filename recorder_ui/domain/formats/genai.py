@@ -33,10 +33,9 @@ def _genai(request: dict[str, Any], response: dict[str, Any], body: Any, fields:
                 if call is not None:
                     call = _obj(call, (*where, "content", "parts", slot, "function_call"))
                     calls.append(
-                        stream.tool_call(
+                        stream.named_call(
+                            call,
                             index=len(calls),
-                            id=_text_or_dump(call.get("id")),
-                            name=_text_or_dump(call.get("name")),
                             arguments=call.get("args") or {},
                         )
                     )

@@ -116,10 +116,9 @@ def _anthropic_blocks(blocks: Sequence[Any], stop: str) -> Message:
             thinking.append(_text_or_dump(block.get("thinking")))
         elif kind == "tool_use":
             calls.append(
-                stream.tool_call(
+                stream.named_call(
+                    block,
                     index=len(calls),
-                    id=_text_or_dump(block.get("id")),
-                    name=_text_or_dump(block.get("name")),
                     arguments=block.get("input"),
                 )
             )
@@ -187,10 +186,9 @@ def _interaction_input(value: Any) -> tuple[Message, ...]:
                 continue
             if part.get("type") == "function_call":
                 calls.append(
-                    stream.tool_call(
+                    stream.named_call(
+                        part,
                         index=len(calls),
-                        id=_text_or_dump(part.get("id")),
-                        name=_text_or_dump(part.get("name")),
                         arguments=part.get("arguments"),
                     )
                 )
@@ -223,10 +221,9 @@ def _interaction_outputs(outputs: Sequence[Any], status: str) -> Message:
             texts.append(_text_or_dump(output.get("text")))
         elif kind == "function_call":
             calls.append(
-                stream.tool_call(
+                stream.named_call(
+                    output,
                     index=len(calls),
-                    id=_text_or_dump(output.get("id")),
-                    name=_text_or_dump(output.get("name")),
                     arguments=output.get("arguments"),
                 )
             )
