@@ -1,0 +1,86 @@
+"""The diff pages: two revisions or folders compared, and one pair."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from recorder_ui import diffing, selectors
+from recorder_ui.domain import gitsource
+from recorder_ui.views.common import HtmxHttpRequest, json_response, wants_json
+
+
+def _diff_args(request: HttpRequest) -> dict[str, str]:
+    return {
+        "base": request.GET.get("base", "").strip()[:256],
+        "head": request.GET.get("head", "").strip()[:256] or gitsource.WORKTREE,
+        "path": request.GET.get("path", "").strip()[:1024],
+        "root": request.GET.get("root", "").strip()[:200],
+    }
+
+
+@require_GET
+@vary_on_headers("Accept")
+def recording_diff(request: HtmxHttpRequest) -> HttpResponse:
+    args = _diff_args(request)
+    context: dict[str, Any] = {"args": args, "branches": (), "report": None, "error": ""}
+    context["roots"] = selectors.root_names()
+    try:
+        repo = diffing.repo_for(root=args["root"])
+        context["repo"] = str(repo)
+        context["branches"] = gitsource.branches(repo)
+        if args["base"]:
+            context["report"] = diffing.diff_revisions(
+                repo=repo, base=args["base"], head=args["head"], subpath=args["path"]
+            )
+    except (diffing.DiffError, gitsource.GitError) as exc:
+        context["error"] = str(exc)
+    if wants_json(request):
+        if context["report"] is not None:
+            return HttpResponse(diffing.as_json(context["report"]), content_type="application/json")
+        return json_response({"error": context["error"] or "give ?base=REV&head=REV"}, status=400)
+    return render(request, "recordings/diff.html", context, status=400 if context["error"] and args["base"] else 200)
+
+
+@require_GET
+def recording_diff_json(request: HttpRequest) -> HttpResponse:
+    args = _diff_args(request)
+    try:
+        report = diffing.diff_revisions(
+            repo=diffing.repo_for(root=args["root"]),
+            base=args["base"] or "HEAD",
+            head=args["head"],
+            subpath=args["path"],
+        )
+    except diffing.DiffError as exc:
+        return json_response({"error": str(exc)}, status=400)
+    return HttpResponse(diffing.as_json(report), content_type="application/json")
+
+
+@require_GET
+def recording_diff_pair(request: HtmxHttpRequest) -> HttpResponse:
+    args = _diff_args(request)
+    try:
+        view = diffing.pair_view(
+            repo=diffing.repo_for(root=args["root"]),
+            base=args["base"],
+            head=args["head"],
+            key=request.GET.get("key", ""),
+            subpath=args["path"],
+        )
+    except diffing.DiffError as exc:
+        return render(
+            request, "recordings/diff_pair.html" + ("#pair" if request.htmx else ""), {"error": str(exc)}, status=400
+        )
+    if view is None:
+        return render(
+            request,
+            "recordings/diff_pair.html" + ("#pair" if request.htmx else ""),
+            {"error": "no such pair in this diff"},
+            status=404,
+        )
+    return render(request, "recordings/diff_pair.html" + ("#pair" if request.htmx else ""), {"view": view})
