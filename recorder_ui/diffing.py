@@ -125,6 +125,10 @@ def _diff_revisions(
 
 def diff_folders(*, old: Path, new: Path) -> DiffReport:
     """Compare two folders of recordings (for example two checkouts)."""
+    return _diff_folders(old=old, new=new)[0]
+
+
+def _diff_folders(*, old: Path, new: Path) -> tuple[DiffReport, dict[str, tuple[bytes | None, bytes | None]]]:
     from recorder_ui.indexer import scan
 
     for folder in (old, new):
@@ -132,16 +136,47 @@ def diff_folders(*, old: Path, new: Path) -> DiffReport:
             raise DiffError(f"{folder} is not a folder")
     old_files, new_files = scan(old).files, scan(new).files
     olds, news = [], []
+    blobs: dict[str, tuple[bytes | None, bytes | None]] = {}
     for rel in sorted(old_files.keys() | new_files.keys()):
-        a = loader.load(old / rel, name=rel, max_bytes=settings.MAX_RECORDING_BYTES) if rel in old_files else None
-        b = loader.load(new / rel, name=rel, max_bytes=settings.MAX_RECORDING_BYTES) if rel in new_files else None
-        if a is not None and b is not None and (old / rel).read_bytes() == (new / rel).read_bytes():
+        before = _read(old / rel) if rel in old_files else None
+        after = _read(new / rel) if rel in new_files else None
+        if before is not None and before == after:
             continue
-        if a is not None:
-            olds.append(a)
-        if b is not None:
-            news.append(b)
-    return _report("", str(old), str(new), "", "", olds, news)
+        blobs[rel] = (before, after)
+        if (rec := _parse(before, rel)) is not None:
+            olds.append(rec)
+        if (rec := _parse(after, rel)) is not None:
+            news.append(rec)
+    return _report("", str(old), str(new), "", "", olds, news), blobs
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """A report with the file contents it was made from, to show any pair's raw JSON diff."""
+
+    report: DiffReport
+    blobs: dict[str, tuple[bytes | None, bytes | None]]
+
+    def view(self, found: diff.RecordingDiff) -> PairView:
+        old = self.blobs.get(found.old_path, (None, None))[0] if found.old_path else None
+        new = self.blobs.get(found.new_path, (None, None))[1] if found.new_path else None
+        base, head = self.report.base, self.report.head
+        raw = diff.raw_diff(old, new, old_name=f"{base}:{found.old_path}", new_name=f"{head}:{found.new_path}")
+        return PairView(diff=found, raw=raw)
+
+
+def load(*, base: str, head: str, repo: Path | None = None, subpath: str = "", folders: bool = False) -> Loaded:
+    """Diff two revisions of repo (default: the one holding RECORDINGS_DIR), or two folders, keeping the files."""
+    if folders:
+        return Loaded(*_diff_folders(old=Path(base), new=Path(head)))
+    return Loaded(*_diff_revisions(repo=repo or default_repo(), base=base, head=head, subpath=subpath))
 
 
 def _report(
@@ -166,14 +201,9 @@ def _report(
 
 def pair_view(*, repo: Path, base: str, head: str, key: str, subpath: str = "") -> PairView | None:
     """One pair's semantic view and its raw JSON diff, for the page's on-demand detail."""
-    report, blobs = _diff_revisions(repo=repo, base=base, head=head, subpath=subpath)
-    found = next((d for d in report.diffs if d.key == key), None)
-    if found is None:
-        return None
-    old = blobs.get(found.old_path, (None, None))[0] if found.old_path else None
-    new = blobs.get(found.new_path, (None, None))[1] if found.new_path else None
-    raw = diff.raw_diff(old, new, old_name=f"{base}:{found.old_path}", new_name=f"{head}:{found.new_path}")
-    return PairView(diff=found, raw=raw)
+    loaded = load(repo=repo, base=base, head=head, subpath=subpath)
+    found = next((d for d in loaded.report.diffs if d.key == key), None)
+    return None if found is None else loaded.view(found)
 
 
 def as_json(report: DiffReport) -> bytes:

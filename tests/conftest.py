@@ -29,6 +29,19 @@ def corpus() -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A work tree of the upstream history, when RECORDER_UI_HISTORY names its bundle (cloned once) or a clone."""
+    from recorder_ui.domain import gitsource
+
+    source = os.environ.get("RECORDER_UI_HISTORY")
+    if not source:
+        pytest.skip("history tests need RECORDER_UI_HISTORY=../shared/corpus/llama-stack-history.bundle (unset here)")
+    if not Path(source).exists():
+        pytest.fail(f"RECORDER_UI_HISTORY={source} is set but does not exist")
+    return gitsource.open_history(Path(source), tmp_path_factory.mktemp("history"))
+
+
 @pytest.fixture(autouse=True)
 def _no_background_refresh(settings):  # type: ignore[no-untyped-def]
     """Page requests in tests must not start the background re-scan thread; tests call it directly."""

@@ -26,6 +26,7 @@ CATEGORIES = (
     "added",
     "removed",
 )
+PRECEDENCE = CATEGORIES
 SEMANTIC = frozenset(CATEGORIES) - {"noise-only", "added", "removed"}
 # Fields that only change the file name (hash) or the transport: pairing ignores them.
 PAIRING_IGNORES = frozenset({"stream_options", "stream"})
@@ -70,6 +71,11 @@ class RecordingDiff:
     model_old: str = ""
     model_new: str = ""
     noise: tuple[str, ...] = ()  # what differs that does not count
+
+    @property
+    def primary(self) -> str:
+        """The first of the categories by PRECEDENCE."""
+        return min(self.categories, key=PRECEDENCE.index)
 
     @property
     def tokens_old(self) -> int:

@@ -165,3 +165,35 @@ def read_worktree(repo: Path, path: str) -> bytes | None:
         return target.read_bytes()
     except OSError:
         return None
+
+
+def open_history(source: Path, work: Path) -> Path:
+    """A repository with a work tree for source: source itself when it is one, else a clone of the bundle into work."""
+    if source.is_dir():
+        return repo_root(source)
+    if not source.is_file():
+        raise GitError(f"{source} is neither a git repository nor a bundle")
+    target = work / "history"
+    try:
+        done = subprocess.run(
+            [*_GIT, "clone", "--quiet", "--", str(source), str(target)],
+            capture_output=True,
+            env=_env(),
+            check=False,
+            timeout=300,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed") from None
+    if done.returncode != 0:
+        raise GitError(f"cannot clone {source}: {done.stderr.decode('utf-8', 'replace').strip()}")
+    return target
+
+
+def history(repo: Path, rev: str = "HEAD") -> tuple[tuple[str, str, str], ...]:
+    """(commit, first parent or "", subject) for every commit reachable from rev, newest first."""
+    out = git(repo, "log", "--first-parent", "--format=%H%x00%P%x00%s", "--end-of-options", rev, "--")
+    found = []
+    for line in out.decode("utf-8", "replace").splitlines():
+        commit, parents, subject = (line.split("\0") + ["", ""])[:3]
+        found.append((commit, parents.split(" ")[0] if parents else "", subject))
+    return tuple(found)
