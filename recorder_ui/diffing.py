@@ -184,7 +184,10 @@ def _report(
 ) -> DiffReport:
     diffs = tuple(
         sorted(
-            (diff.compare(p.old, p.new, how=p.how) for p in diff.pair(old, new)),
+            (
+                diff.compare(p.old, p.new, how=p.how, ambiguous=p.ambiguous, candidates=p.candidates)
+                for p in diff.pair(old, new)
+            ),
             key=lambda d: (d.test_id, d.old_path or d.new_path),
         )
     )
@@ -223,9 +226,17 @@ def as_json(report: DiffReport) -> bytes:
                 "old_path": paths.escape(d.old_path) if d.old_path else None,  # a name need not be UTF-8
                 "new_path": paths.escape(d.new_path) if d.new_path else None,
                 "test_id": d.test_id or None,
+                "primary": d.primary,
                 "categories": list(d.categories),
                 "pairing": d.pairing or None,
+                "ambiguous": d.ambiguous,
+                "candidates": [paths.escape(p) for p in d.candidates],
                 "request_fields": list(d.request_fields),
+                "response_fields": list(d.response_fields),
+                "models_added": list(d.listing.added),
+                "models_removed": list(d.listing.removed),
+                "models_changed": list(d.listing.changed),
+                "noise": list(d.noise),
                 "tokens_before": d.tokens_old if d.usage_old else None,
                 "tokens_after": d.tokens_new if d.usage_new else None,
             }

@@ -143,7 +143,7 @@ def test_diff_between_two_revisions_categorises_each_pair(repo: Path) -> None:
     usage = found["usage"]
     assert set(usage.categories) == {"usage-added", "request-changed"} and usage.pairing == "same request"
     assert usage.old_path.endswith(_name("usage-old")) and usage.new_path.endswith(_name("usage-new"))
-    assert "stream_options" in usage.request_fields
+    assert usage.request_fields == ("body.stream_options",)
     assert found["deleted"].categories == ("removed",) and found["added"].categories == ("added",)
     assert "dirty" not in found  # the uncommitted change is not in the commit
     assert report.summary.counts["noise-only"] == 2

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,32 +10,41 @@ from typing import Any
 
 import orjson
 
-from recorder_ui.domain.model import Message, Recording, Usage
+from recorder_ui.domain import pairing, residue
+from recorder_ui.domain.model import Kind, Message, Recording, Usage
+from recorder_ui.domain.pairing import Pair
+from recorder_ui.domain.residue import Listing
 
 CATEGORIES = (
-    "content-changed",
-    "tool-calls-changed",
-    "finish-changed",
-    "usage-changed",
-    "usage-added",
-    "usage-removed",
-    "request-changed",
-    "model-changed",
-    "noise-only",
-    "added",
+    # In order of precedence: a pair's `primary` is the first of its categories here. Unpaired files first,
+    # then the causes (a changed model or request explains the rest), then what the answer does, by weight.
     "removed",
+    "added",
+    "model-changed",
+    "request-changed",
+    "tool-calls-changed",
+    "content-changed",
+    "finish-changed",
+    "usage-removed",
+    "usage-added",
+    "usage-changed",
+    "response-changed",
+    "noise-only",
 )
 PRECEDENCE = CATEGORIES
 SEMANTIC = frozenset(CATEGORIES) - {"noise-only", "added", "removed"}
-# Fields that only change the file name (hash) or the transport: pairing ignores them.
-PAIRING_IGNORES = frozenset({"stream_options", "stream"})
-
-
-@dataclass(frozen=True, slots=True)
-class Pair:
-    old: Recording | None
-    new: Recording | None
-    how: str  # "same path", "same request", "approximate", "test renamed", "" for added/removed
+ANSWER_KINDS = frozenset(
+    {
+        Kind.CHAT,
+        Kind.COMPLETION,
+        Kind.OLLAMA_CHAT,
+        Kind.OLLAMA_GENERATE,
+        Kind.GENAI,
+        Kind.ANTHROPIC_MESSAGES,
+        Kind.GEMINI_INTERACTIONS,
+    }
+)
+LISTING_KINDS = frozenset({Kind.MODEL_LIST, Kind.OLLAMA_ADMIN})
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +68,8 @@ class RecordingDiff:
     test_id: str
     pairing: str
     categories: tuple[str, ...]
-    request_fields: tuple[str, ...] = ()
+    request_fields: tuple[str, ...] = ()  # request paths that differ: "url", "body.temperature", "test_id"
+    response_fields: tuple[str, ...] = ()  # response paths outside noise and the semantic categories
     text: tuple[TextDiff, ...] = ()
     tool_changes: tuple[FieldChange, ...] = ()
     finish_old: tuple[str, ...] = ()
@@ -70,7 +79,10 @@ class RecordingDiff:
     usage_delta: dict[str, int] | None = None
     model_old: str = ""
     model_new: str = ""
+    listing: Listing = Listing()
     noise: tuple[str, ...] = ()  # what differs that does not count
+    ambiguous: bool = False  # several candidates for this pairing (or, unpaired, equally good partners)
+    candidates: tuple[str, ...] = ()  # the other candidates' paths
 
     @property
     def primary(self) -> str:
@@ -86,82 +98,9 @@ class RecordingDiff:
         return (self.usage_new.total_tokens or 0) if self.usage_new else 0
 
 
-def _message_key(message: Message) -> Any:
-    """A request message normalised for pairing: empty values dropped, tool-call ids ignored."""
-    parts: dict[str, Any] = {"role": message.role}
-    if message.content.strip():
-        parts["content"] = message.content.strip()
-    if message.tool_calls:
-        parts["calls"] = [
-            (c.name, c.parsed_arguments if c.arguments_valid else c.arguments) for c in message.tool_calls
-        ]
-    if message.images:
-        parts["images"] = list(message.images)
-    return parts
-
-
-def _request_key(rec: Recording) -> bytes:
-    messages = [_message_key(m) for m in rec.request_messages]
-    extra = {k: v for k, v in rec.request_params.items() if k in ("input", "prompt", "query", "kwargs")}
-    return orjson.dumps(
-        [rec.test_id or "", str(rec.kind), rec.model, messages, extra], option=orjson.OPT_SORT_KEYS, default=str
-    )
-
-
-def _content_key(rec: Recording) -> bytes:
-    return orjson.dumps(
-        [str(rec.kind), rec.model, [_message_key(m) for m in rec.request_messages]],
-        option=orjson.OPT_SORT_KEYS,
-        default=str,
-    )
-
-
-def _params(rec: Recording) -> dict[str, Any]:
-    return {k: v for k, v in rec.request_params.items() if k not in PAIRING_IGNORES and k != "model"}
-
-
 def pair(old: Sequence[Recording], new: Sequence[Recording]) -> tuple[Pair, ...]:
-    """Pair old and new recordings: same path, then same request, then the same test by message prefix."""
-    pairs: list[Pair] = []
-    new_by_path = {r.path: r for r in new}
-    left_old: list[Recording] = []
-    for rec in old:
-        match = new_by_path.pop(rec.path, None)
-        if match is not None:
-            pairs.append(Pair(rec, match, "same path"))
-        else:
-            left_old.append(rec)
-    left_new = list(new_by_path.values())
-
-    def take(key_of: Any, how: str, prefer: Any = None) -> None:
-        nonlocal left_old, left_new
-        index: dict[Any, list[Recording]] = {}
-        for rec in left_new:
-            index.setdefault(key_of(rec), []).append(rec)
-        rest: list[Recording] = []
-        for rec in left_old:
-            candidates = index.get(key_of(rec))
-            if not candidates:
-                rest.append(rec)
-                continue
-            best = min(candidates, key=functools.partial(prefer, rec)) if prefer else candidates[0]
-            candidates.remove(best)
-            pairs.append(Pair(rec, best, how))
-        left_old = rest
-        left_new = [r for group in index.values() for r in group]
-
-    take(_request_key, "same request", lambda a, b: 0 if _params(a) == _params(b) else 1)
-    take(lambda r: (r.test_id or "", str(r.kind), _prefix_anchor(r)), "approximate")
-    take(_content_key, "test renamed")
-    pairs.extend(Pair(rec, None, "") for rec in left_old)
-    pairs.extend(Pair(None, rec, "") for rec in left_new)
-    return tuple(pairs)
-
-
-def _prefix_anchor(rec: Recording) -> bytes:
-    """The first message: same test and same opening counts as an approximate match."""
-    first = rec.request_messages[:1]
-    return orjson.dumps([_message_key(m) for m in first], option=orjson.OPT_SORT_KEYS, default=str)
+    """Pair old and new recordings (see pairing)."""
+    return pairing.pair(old, new)
 
 
 _WORDS = re.compile(r"\s+|\w+|[^\w\s]")
@@ -218,8 +157,15 @@ def _outcome(rec: Recording) -> Any:
     return [rec.summary, details, rec.error]
 
 
-def compare(old: Recording | None, new: Recording | None, *, how: str = "") -> RecordingDiff:
-    """The semantic difference between two recordings of one call."""
+def compare(
+    old: Recording | None,
+    new: Recording | None,
+    *,
+    how: str = "",
+    ambiguous: bool = False,
+    candidates: tuple[str, ...] = (),
+) -> RecordingDiff:
+    """The semantic difference between two recordings of one call; every other difference is named as noise."""
     key = f"{old.path if old else ''}|{new.path if new else ''}"
     if old is None or new is None:
         only = new if old is None else old
@@ -235,56 +181,58 @@ def compare(old: Recording | None, new: Recording | None, *, how: str = "") -> R
             usage_new=new.usage if new else None,
             model_old=old.model if old else "",
             model_new=new.model if new else "",
+            ambiguous=ambiguous,
+            candidates=candidates,
         )
-    categories: list[str] = []
-    text: list[TextDiff] = []
-    for index in range(max(len(old.choices), len(new.choices))):
-        a = _answer_text(old.choices[index]) if index < len(old.choices) else ""
-        b = _answer_text(new.choices[index]) if index < len(new.choices) else ""
-        ra = old.choices[index].reasoning if index < len(old.choices) else ""
-        rb = new.choices[index].reasoning if index < len(new.choices) else ""
-        if a != b or ra != rb:
-            text.append(TextDiff(choice=index, segments=word_diff(a, b) if a != b else word_diff(ra, rb)))
-    if text or (not old.choices and not new.choices and _outcome(old) != _outcome(new)):
-        categories.append("content-changed")
+    found: set[str] = set()
+    text = _text_diffs(old, new)
+    answer = bool(old.choices or new.choices) or old.kind in ANSWER_KINDS or new.kind in ANSWER_KINDS
+    listed = old.kind in LISTING_KINDS and new.kind in LISTING_KINDS
+    listing = residue.listing_changes(old.raw, new.raw) if listed else Listing()
+    response_fields = residue.response_changes(old.raw, new.raw, answer=answer, listing=listed)
+    outcome_differs = not listed and not old.choices and not new.choices and _outcome(old) != _outcome(new)
+    if text or listing or outcome_differs:
+        found.add("content-changed")
+    if response_fields:
+        found.add("response-changed" if answer else "content-changed")
     old_calls, new_calls = _calls(old), _calls(new)
     tool_changes: tuple[FieldChange, ...] = ()
     if old_calls != new_calls:
-        categories.append("tool-calls-changed")
+        found.add("tool-calls-changed")
         tool_changes = json_diff(old_calls, new_calls, "tool_calls") or (
             FieldChange("tool_calls", old_calls, new_calls),
         )
     finish_old = tuple(c.finish_reason for c in old.choices)
     finish_new = tuple(c.finish_reason for c in new.choices)
     if finish_old != finish_new:
-        categories.append("finish-changed")
+        found.add("finish-changed")
     delta = None
     if old.usage is None and new.usage is not None:
-        categories.append("usage-added")
+        found.add("usage-added")
     elif old.usage is not None and new.usage is None:
-        categories.append("usage-removed")
+        found.add("usage-removed")
     elif old.usage is not None and new.usage is not None and old.usage != new.usage:
-        categories.append("usage-changed")
+        found.add("usage-changed")
         delta = {
             name: (getattr(new.usage, name) or 0) - (getattr(old.usage, name) or 0)
             for name in ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens")
         }
-    fields = _request_fields(old, new)
+    fields = residue.request_changes(old.raw, new.raw)
     if fields:
-        categories.append("request-changed")
+        found.add("request-changed")
     if old.model != new.model:
-        categories.append("model-changed")
-    if not categories:
-        categories.append("noise-only")
+        found.add("model-changed")
+    noise = _noise(old, new, listing)
     return RecordingDiff(
         key=key,
         old_path=old.path,
         new_path=new.path,
         test_id=new.test_id or old.test_id or "",
         pairing=how,
-        categories=tuple(categories),
+        categories=tuple(c for c in CATEGORIES if c in found) or ("noise-only",),
         request_fields=fields,
-        text=tuple(text),
+        response_fields=response_fields if answer else (),
+        text=text,
         tool_changes=tool_changes,
         finish_old=finish_old,
         finish_new=finish_new,
@@ -293,38 +241,33 @@ def compare(old: Recording | None, new: Recording | None, *, how: str = "") -> R
         usage_delta=delta,
         model_old=old.model,
         model_new=new.model,
-        noise=_noise(old, new) if "noise-only" in categories else (),
+        listing=listing,
+        noise=noise,
+        ambiguous=ambiguous,
+        candidates=candidates,
     )
 
 
-def _request_fields(old: Recording, new: Recording) -> tuple[str, ...]:
-    fields = sorted(
-        k
-        for k in old.request_params.keys() | new.request_params.keys()
-        if old.request_params.get(k) != new.request_params.get(k)
-    )
-    if [_message_key(m) for m in old.request_messages] != [_message_key(m) for m in new.request_messages]:
-        fields.append("messages")
-    if old.tools != new.tools:
-        fields.append("tools")
-    if (old.test_id or "") != (new.test_id or ""):
-        fields.append("test_id")
-    return tuple(fields)
+def _text_diffs(old: Recording, new: Recording) -> tuple[TextDiff, ...]:
+    text: list[TextDiff] = []
+    for index in range(max(len(old.choices), len(new.choices))):
+        a = _answer_text(old.choices[index]) if index < len(old.choices) else ""
+        b = _answer_text(new.choices[index]) if index < len(new.choices) else ""
+        ra = old.choices[index].reasoning if index < len(old.choices) else ""
+        rb = new.choices[index].reasoning if index < len(new.choices) else ""
+        if a != b or ra != rb:
+            text.append(TextDiff(choice=index, segments=word_diff(a, b) if a != b else word_diff(ra, rb)))
+    return tuple(text)
 
 
-def _noise(old: Recording, new: Recording) -> tuple[str, ...]:
-    """Name what differs although nothing that matters does (ids, fingerprints, chunk boundaries...)."""
-    found = []
-    if old.chunk_count != new.chunk_count:
+def _noise(old: Recording, new: Recording, listing: Listing) -> tuple[str, ...]:
+    """Name what differs that does not count: ids, fingerprints, chunk boundaries, the order of a listing..."""
+    found = list(residue.noise_names(old.raw, new.raw))
+    if old.streaming and new.streaming and old.chunk_count != new.chunk_count:
         found.append(f"chunk boundaries ({old.chunk_count} → {new.chunk_count} chunks)")
-    blob_old = orjson.dumps(old.raw, default=str)
-    blob_new = orjson.dumps(new.raw, default=str)
-    for marker in ("obfuscation", "system_fingerprint", "created", "call_", "id_normalization_mapping"):
-        if blob_old.count(marker.encode()) != blob_new.count(marker.encode()) or (
-            marker.encode() in blob_old and blob_old != blob_new
-        ):
-            found.append(marker.rstrip("_"))
-    return tuple(dict.fromkeys(found))
+    if listing.reordered:
+        found.append("order of entries")
+    return tuple(found)
 
 
 def raw_diff(old: bytes | None, new: bytes | None, *, old_name: str = "old", new_name: str = "new") -> str:

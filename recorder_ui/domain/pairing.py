@@ -1,0 +1,184 @@
+"""Which old recording a new one re-records (format doc 9.2): by path, by request, at the same step, or renamed.
+
+Rules, in order; each sees only what the earlier ones left:
+1. `same path`: the file was rewritten in place.
+2. `same request`: same test id, shape, model and normalised messages (or prompt, input, query, kwargs).
+3. `approximate`: the same step of the same test (same shape, the same role sequence and the same messages up
+   to the last turn) whose last turn or parameters changed. A one-message request never pairs with a
+   three-message one. When candidates are equally good, none is paired: each side lists the others as
+   possible partners.
+4. `test renamed`: another test id, the same request content and model.
+Where a key has several candidates (a step recorded more than once), the most similar request wins (the
+fewest differing fields: other parameters, tool results) and the pair is marked ambiguous, with the others.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+
+import orjson
+
+from recorder_ui.domain.model import Message, Recording
+from recorder_ui.domain.residue import leaf_paths, request_of
+
+# Beyond this many candidates for one key, similarity is not scored (every one would be compared to every one).
+MAX_SCORED = 40
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    old: Recording | None
+    new: Recording | None
+    how: str  # "same path", "same request", "approximate", "test renamed", "" for added/removed
+    ambiguous: bool = False  # several candidates had the same key: the most similar was taken
+    candidates: tuple[str, ...] = ()  # the other candidates' paths (for an unpaired file: its possible partners)
+
+
+def message_key(message: Message) -> dict[str, object]:
+    """A request message normalised for pairing: empty values dropped, tool-call ids ignored."""
+    parts: dict[str, object] = {"role": message.role}
+    if message.content.strip():
+        parts["content"] = message.content.strip()
+    if message.tool_calls:
+        parts["calls"] = [
+            (c.name, c.parsed_arguments if c.arguments_valid else c.arguments) for c in message.tool_calls
+        ]
+    if message.images:
+        parts["images"] = list(message.images)
+    return parts
+
+
+def _dumps(value: object) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=str)
+
+
+def _extra(rec: Recording) -> dict[str, object]:
+    return {k: v for k, v in rec.request_params.items() if k in ("input", "prompt", "query", "kwargs", "payload")}
+
+
+def request_key(rec: Recording) -> bytes:
+    messages = [message_key(m) for m in rec.request_messages]
+    return _dumps([rec.test_id or "", str(rec.kind), rec.model, messages, _extra(rec)])
+
+
+def step_key(rec: Recording) -> bytes:
+    """The step of a test a request belongs to: its role sequence and every message before the last."""
+    messages = rec.request_messages
+    return _dumps(
+        [
+            rec.test_id or "",
+            str(rec.kind),
+            [m.role for m in messages],
+            [message_key(m) for m in messages[:-1]],
+        ]
+    )
+
+
+def content_key(rec: Recording) -> bytes:
+    return _dumps([str(rec.kind), rec.model, [message_key(m) for m in rec.request_messages], _extra(rec)])
+
+
+_TEST_ID_PARTS = re.compile(r"::|[\[\]\-/=:,\s]+")
+
+
+def _test_id_distance(a: str, b: str) -> int:
+    """How many parts of two test ids (file, class, test, each parameter) differ."""
+    left, right = [p for p in _TEST_ID_PARTS.split(a) if p], [p for p in _TEST_ID_PARTS.split(b) if p]
+    matched = sum(
+        block.size for block in difflib.SequenceMatcher(None, left, right, autojunk=False).get_matching_blocks()
+    )
+    return len(left) + len(right) - 2 * matched
+
+
+def distance(a: Recording, b: Recording) -> int:
+    """How many request fields and test-id parts differ: the smaller, the more alike."""
+    left, right = request_of(a.raw), request_of(b.raw)
+    left.pop("test_id", None)
+    right.pop("test_id", None)
+    return sum(1 for _ in leaf_paths(left, right)) + _test_id_distance(a.test_id or "", b.test_id or "")
+
+
+class _Pairer:
+    def __init__(self, old: Sequence[Recording], new: Sequence[Recording]) -> None:
+        self.pairs: list[Pair] = []
+        self.old = list(old)
+        self.new = list(new)
+        self.partners: dict[int, set[int]] = {}  # id(rec) -> ids of equally good partners left unpaired
+        self.by_id = {id(r): r for r in [*old, *new]}
+
+    def by_path(self) -> None:
+        new_by_path = {r.path: r for r in self.new}
+        rest = []
+        for rec in self.old:
+            match = new_by_path.pop(rec.path, None)
+            if match is None:
+                rest.append(rec)
+            else:
+                self.pairs.append(Pair(rec, match, "same path"))
+        self.old, self.new = rest, list(new_by_path.values())
+
+    def by_key(self, key_of: Callable[[Recording], Hashable], how: str, *, ties_unpaired: bool) -> None:
+        groups: dict[Hashable, tuple[list[Recording], list[Recording]]] = {}
+        for rec in self.old:
+            groups.setdefault(key_of(rec), ([], []))[0].append(rec)
+        for rec in self.new:
+            if (group := groups.get(key_of(rec))) is not None:
+                group[1].append(rec)
+        taken: set[int] = set()
+        for olds, news in groups.values():
+            if news:
+                taken |= self._match(olds, news, how, ties_unpaired=ties_unpaired)
+        self.old = [r for r in self.old if id(r) not in taken]
+        self.new = [r for r in self.new if id(r) not in taken]
+
+    def _match(self, olds: list[Recording], news: list[Recording], how: str, *, ties_unpaired: bool) -> set[int]:
+        crowded = len(olds) > 1 or len(news) > 1
+        if len(olds) * len(news) > MAX_SCORED * MAX_SCORED:
+            scores = sorted((0, i, j) for i in range(len(olds)) for j in range(len(news)) if i == j)
+        else:
+            scores = sorted((distance(o, n), i, j) for i, o in enumerate(olds) for j, n in enumerate(news))
+        used_old: set[int] = set()
+        used_new: set[int] = set()
+        taken: set[int] = set()
+        for score, i, j in scores:
+            if i in used_old or j in used_new:
+                continue
+            rivals = [
+                (i2, j2)
+                for s2, i2, j2 in scores
+                if s2 == score and (i2, j2) != (i, j) and (i2 == i or j2 == j)
+                if i2 not in used_old and j2 not in used_new
+            ]
+            if rivals and ties_unpaired:
+                for i2, j2 in [(i, j), *rivals]:
+                    self.partners.setdefault(id(olds[i2]), set()).add(id(news[j2]))
+                    self.partners.setdefault(id(news[j2]), set()).add(id(olds[i2]))
+                used_old |= {i2 for i2, _ in [(i, j), *rivals]}
+                used_new |= {j2 for _, j2 in [(i, j), *rivals]}
+                continue
+            used_old.add(i)
+            used_new.add(j)
+            others = [r.path for k, r in enumerate(olds) if k != i] + [r.path for k, r in enumerate(news) if k != j]
+            self.pairs.append(Pair(olds[i], news[j], how, ambiguous=crowded, candidates=tuple(sorted(others))))
+            taken |= {id(olds[i]), id(news[j])}
+        return taken
+
+    def rest(self) -> None:
+        for rec, side in [*((r, "old") for r in self.old), *((r, "new") for r in self.new)]:
+            partners = tuple(sorted(self.by_id[p].path for p in self.partners.get(id(rec), ())))
+            old, new = (rec, None) if side == "old" else (None, rec)
+            self.pairs.append(Pair(old, new, "", ambiguous=bool(partners), candidates=partners))
+
+
+def pair(old: Sequence[Recording], new: Sequence[Recording]) -> tuple[Pair, ...]:
+    """Pair old and new recordings by the rules of the module docstring; the rest are added or removed."""
+    pairer = _Pairer(old, new)
+    pairer.by_path()
+    pairer.by_key(request_key, "same request", ties_unpaired=False)
+    pairer.by_key(step_key, "approximate", ties_unpaired=True)
+    pairer.by_key(content_key, "test renamed", ties_unpaired=False)
+    pairer.rest()
+    return tuple(pairer.pairs)

@@ -1,0 +1,322 @@
+"""Everything two recordings of one call differ in, sorted into what counts and what is noise (format doc 9.1).
+
+The semantic categories (answer text, tool calls, finish reasons, usage) are compared on the reassembled
+recordings elsewhere. This module looks at the rest of the file, so that `noise-only` is never a guess:
+- the request is compared whole (URL with its host, headers, endpoint, every body field, the test id), with
+  only tool-call ids set aside (random per recording; calls pair by position);
+- the response minus the noise keys of 9.1 and minus what the semantic categories cover; a stream is folded
+  into the set of its (field, value) leaves, so chunk boundaries alone never count;
+- listings (model lists, Ollama `/api/ps` and `/api/tags`) compare as sets keyed by model id: order is noise.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+# 9.1: fields that change on every re-recording and mean nothing. Keys, at any depth of the response.
+NOISE_KEYS = frozenset(
+    {
+        "obfuscation",
+        "system_fingerprint",
+        "created",
+        "updated",
+        "create_time",
+        "created_at",
+        "expires_at",
+        "response_id",
+        "request_id",
+        "sdk_http_response",
+        "content_filter_results",
+        "prompt_filter_results",
+        "content_filter_result",
+        # Ollama's timings: real times, like created and expires_at.
+        "total_duration",
+        "load_duration",
+        "prompt_eval_duration",
+        "eval_duration",
+    }
+)
+# Random ids of raw shapes and tool calls. Listings keep `id`: there it is the model's name.
+ID_KEYS = frozenset({"id", "call_id", "tool_call_id", "tool_use_id"})
+# What the semantic categories compare on reassembled answers; left out of the residue of answer shapes.
+ANSWER_KEYS = frozenset(
+    {
+        "content",
+        "text",
+        "delta",
+        "reasoning",
+        "reasoning_content",
+        "thinking",
+        "tool_calls",
+        "function_call",
+        "partial_json",
+        "finish_reason",
+        "done_reason",
+        "done",
+        "usage",
+        "usage_metadata",
+        "eval_count",
+        "prompt_eval_count",
+        "role",
+        "response",
+    }
+)
+LISTING_IDS = ("id", "model", "name")
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A model list compared as a set: ids only in the old, only in the new, and ids whose entry changed."""
+
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()  # "model-id: field, field"
+    reordered: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+
+def _data(value: Any) -> Any:
+    """A typed object's payload (`{"__type__", "__data__"}`), or the value itself."""
+    if isinstance(value, dict) and "__data__" in value and "__type__" in value:
+        return value["__data__"]
+    return value
+
+
+def _strip(value: Any, drop: frozenset[str]) -> Any:
+    """value without the keys in drop, at any depth, typed wrappers unwrapped; empty containers left out."""
+    value = _data(value)
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if k in drop:
+                continue
+            v = _strip(v, drop)
+            if v not in ({}, []):
+                out[k] = v
+        return out
+    if isinstance(value, list):
+        return [_strip(v, drop) for v in value]
+    return value
+
+
+class _CallIds:
+    """Tool-call ids replaced by their order of first appearance, so both sides read `call#1`, `call#2`..."""
+
+    def __init__(self) -> None:
+        self.seen: dict[Any, str] = {}
+
+    def __call__(self, value: Any, key: str = "", in_calls: bool = False) -> Any:
+        if isinstance(value, dict):
+            is_call = in_calls or value.get("type") in ("function", "tool_use", "function_call")
+            return {
+                k: self.placeholder(v)
+                if (k in ("tool_call_id", "call_id", "tool_use_id") or (k == "id" and is_call))
+                else self(v, k, k == "tool_calls")
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [self(v, key, in_calls) for v in value]
+        return value
+
+    def placeholder(self, value: Any) -> Any:
+        if not isinstance(value, str) or not value:
+            return value
+        return self.seen.setdefault(value, f"call#{len(self.seen) + 1}")
+
+
+def request_of(raw: Any) -> dict[str, Any]:
+    """The whole request of a file, with its test id, tool-call ids replaced by position."""
+    if not isinstance(raw, dict):
+        return {}
+    request = raw.get("request")
+    out = {"request": _CallIds()(request) if isinstance(request, dict) else request}
+    out["test_id"] = raw.get("test_id")
+    return out
+
+
+def leaf_paths(old: Any, new: Any, path: str = "") -> Iterator[str]:
+    """The paths at which two JSON values differ; lists of equal length compare item by item."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(old.keys() | new.keys(), key=str):
+            sub = f"{path}.{key}" if path else str(key)
+            if key not in old or key not in new:
+                yield sub
+            else:
+                yield from leaf_paths(old[key], new[key], sub)
+    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for i, (a, b) in enumerate(zip(old, new, strict=True)):
+            yield from leaf_paths(a, b, f"{path}[{i}]")
+    elif old != new or type(old) is not type(new):
+        yield path or "(value)"
+
+
+def request_changes(old_raw: Any, new_raw: Any) -> tuple[str, ...]:
+    """Every request field that differs (URL, host included, headers, body fields, test id), by path."""
+    a, b = request_of(old_raw), request_of(new_raw)
+    if a == b:
+        return ()
+    paths = []
+    for path in leaf_paths(a, b):
+        path = path.removeprefix("request.")
+        paths.append(path)
+    return _collapse(paths)
+
+
+def _collapse(paths: list[str], limit: int = 12) -> tuple[str, ...]:
+    """At most limit paths; beyond that, their parents, so a rewritten conversation reads `body.messages`."""
+    unique = list(dict.fromkeys(paths))
+    if len(unique) <= limit:
+        return tuple(unique)
+    parents = list(dict.fromkeys(p.split("[")[0].rsplit(".", 1)[0] if "." in p else p for p in unique))
+    return tuple(parents[:limit]) + ((f"… {len(parents) - limit} more",) if len(parents) > limit else ())
+
+
+def _leaves(value: Any, path: str = "") -> Iterator[tuple[str, bytes]]:
+    """(path without list positions, canonical value) of every leaf: what a stream says, whatever its chunks."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _leaves(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, list):
+        for v in value:
+            yield from _leaves(v, f"{path}[]")
+    else:
+        yield path, orjson.dumps(value, default=str)
+
+
+def _sse_events(body: list[Any]) -> list[Any]:
+    """The JSON of each `data:` line of a passthrough SSE body; other elements as they are."""
+    events = []
+    for line in body:
+        if isinstance(line, str):
+            if line.startswith("data:"):
+                try:
+                    events.append(orjson.loads(line[5:].strip()))
+                except orjson.JSONDecodeError:
+                    events.append(line)
+            elif line.startswith("event:"):
+                events.append({"event": line[6:].strip()})
+        else:
+            events.append(line)
+    return events
+
+
+def response_changes(old_raw: Any, new_raw: Any, *, answer: bool, listing: bool) -> tuple[str, ...]:
+    """Response fields outside the noise list (and, for answer shapes, outside the semantic categories) that differ."""
+    drop = NOISE_KEYS | (ANSWER_KEYS if answer else frozenset()) | (frozenset() if listing else ID_KEYS)
+    a, b = _response(old_raw), _response(new_raw)
+    if listing:
+        a, b = _without_listing(a), _without_listing(b)
+    streamed = isinstance(a.get("body"), list) and isinstance(b.get("body"), list) and not listing
+    if streamed and (a.get("is_streaming") or b.get("is_streaming")):
+        old_leaves = set(_leaves(_strip(_sse_events(a.pop("body")), drop), "body"))
+        new_leaves = set(_leaves(_strip(_sse_events(b.pop("body")), drop), "body"))
+        paths = sorted({p for p, _ in old_leaves ^ new_leaves})
+    else:
+        paths = []
+    paths += list(leaf_paths(_strip(a, drop), _strip(b, drop)))
+    return _collapse(paths)
+
+
+def _response(raw: Any) -> dict[str, Any]:
+    response = raw.get("response") if isinstance(raw, dict) else None
+    return dict(response) if isinstance(response, dict) else {"response": response}
+
+
+def _entries(response: dict[str, Any]) -> list[Any] | None:
+    body = _data(response.get("body"))
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict) and isinstance(body.get("models"), list):
+        return list(body["models"])
+    return None
+
+
+def _without_listing(response: dict[str, Any]) -> dict[str, Any]:
+    """The response with its listing's entries taken out: they compare as a set, apart."""
+    body = _data(response.get("body"))
+    if isinstance(body, list):
+        return {**response, "body": None}
+    if isinstance(body, dict) and isinstance(body.get("models"), list):
+        return {**response, "body": {k: v for k, v in body.items() if k != "models"}}
+    return response
+
+
+def _entry_id(entry: Any, index: int) -> str:
+    data = _data(entry)
+    if isinstance(data, dict):
+        for key in LISTING_IDS:
+            if isinstance(value := data.get(key), str):
+                return value
+    return f"#{index}"
+
+
+def _entry(entry: Any) -> Any:
+    """A listing entry minus noise; ids inside it (permission ids...) are random, its own `id` is its name."""
+    data = _data(entry)
+    if not isinstance(data, dict):
+        return data
+    return {k: v if k == "id" else _strip(v, NOISE_KEYS | ID_KEYS) for k, v in data.items() if k not in NOISE_KEYS}
+
+
+def listing_changes(old_raw: Any, new_raw: Any) -> Listing:
+    """Two model lists as sets keyed by model id: what was added, removed or changed, and whether only order moved."""
+    old_entries = _entries(_response(old_raw)) or []
+    new_entries = _entries(_response(new_raw)) or []
+    old_map = {_entry_id(e, i): _entry(e) for i, e in enumerate(old_entries)}
+    new_map = {_entry_id(e, i): _entry(e) for i, e in enumerate(new_entries)}
+    added = tuple(sorted(new_map.keys() - old_map.keys()))
+    removed = tuple(sorted(old_map.keys() - new_map.keys()))
+    changed = tuple(
+        f"{k}: {', '.join(_collapse(list(leaf_paths(old_map[k], new_map[k])), limit=6))}"
+        for k in sorted(old_map.keys() & new_map.keys())
+        if old_map[k] != new_map[k]
+    )
+    same_ids = [k for k in old_map if k in new_map]
+    reordered = same_ids != [k for k in new_map if k in old_map]
+    return Listing(added, removed, changed, reordered)
+
+
+def _noise_values(value: Any, found: Counter[tuple[str, bytes]], key: str = "") -> None:
+    value = _data(value)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k in NOISE_KEYS or k in ID_KEYS:
+                found[(k, orjson.dumps(v, default=str, option=orjson.OPT_SORT_KEYS))] += 1
+            else:
+                _noise_values(v, found, k)
+    elif isinstance(value, list):
+        for v in value:
+            _noise_values(v, found, key)
+
+
+def noise_names(old_raw: Any, new_raw: Any) -> tuple[str, ...]:
+    """The noise fields whose values differ between the two files, by name."""
+    found: list[str] = []
+    counts: list[Counter[tuple[str, bytes]]] = []
+    for raw in (old_raw, new_raw):
+        counter: Counter[tuple[str, bytes]] = Counter()
+        _noise_values(_response(raw), counter)
+        counts.append(counter)
+    differing = (counts[0] - counts[1]) + (counts[1] - counts[0])
+    for key, _ in differing:
+        found.append("tool-call ids" if key in ID_KEYS - {"id"} else ("ids" if key == "id" else key))
+    if _call_ids(old_raw) != _call_ids(new_raw):
+        found.append("tool-call ids")
+    mappings = [raw.get("id_normalization_mapping") if isinstance(raw, dict) else None for raw in (old_raw, new_raw)]
+    if mappings[0] != mappings[1]:
+        found.append("id_normalization_mapping")
+    return tuple(sorted(set(found)))
+
+
+def _call_ids(raw: Any) -> list[Any]:
+    ids = _CallIds()
+    request = raw.get("request") if isinstance(raw, dict) else None
+    ids(request)
+    return list(ids.seen)
