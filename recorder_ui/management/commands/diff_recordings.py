@@ -1,4 +1,4 @@
-"""diff_recordings BASE [HEAD] [--repo PATH] [--format text|markdown|json] [--fail-on CATEGORY,...]."""
+"""diff_recordings BASE [HEAD] [--repo PATH] [--format text|markdown|json|html] [--output DIR] [--fail-on ...]."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from recorder_ui import diffing
+from recorder_ui import bundle, diffing
 from recorder_ui.domain import diff, gitsource
 
 
@@ -16,7 +16,8 @@ class Command(BaseCommand):
     help = (
         "Compare the recordings of two git revisions (HEAD defaults to the working tree) and say what really "
         "changed: answers, tool calls, finish reasons, usage, requests, models; noise-only changes are counted "
-        "apart. Reads git without changing it. Exits 1 when a category named in --fail-on appears."
+        "apart. Reads git without changing it. Exits 1 when a category named in --fail-on appears. "
+        "--format html --output DIR writes a static review folder (index.html and one page per pair)."
     )
     requires_system_checks: list[str] = []
 
@@ -26,7 +27,10 @@ class Command(BaseCommand):
         parser.add_argument("--repo", type=Path, help="the git repository (default: the one holding RECORDINGS_DIR)")
         parser.add_argument("--path", default="", help="only recordings under this path inside the repository")
         parser.add_argument("--folders", action="store_true", help="BASE and HEAD are two folders, not revisions")
-        parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+        parser.add_argument("--format", choices=("text", "markdown", "json", "html"), default="text")
+        parser.add_argument(
+            "--output", type=Path, help="with --format html: the folder to write (new, empty, or a previous bundle)"
+        )
         parser.add_argument("--fail-on", default="", help=f"comma-separated categories: {', '.join(diff.CATEGORIES)}")
 
     def handle(self, *args: object, **options: Any) -> None:
@@ -34,19 +38,48 @@ class Command(BaseCommand):
         unknown = [c for c in fail_on if c not in diff.CATEGORIES]
         if unknown:
             raise CommandError(f"unknown categories {', '.join(unknown)}; known: {', '.join(diff.CATEGORIES)}")
-        try:
-            if options["folders"]:
-                report = diffing.diff_folders(old=Path(options["base"]), new=Path(options["head"]))
-            else:
-                repo = options["repo"] or diffing.default_repo()
-                report = diffing.diff_revisions(
-                    repo=repo, base=options["base"], head=options["head"], subpath=options["path"]
-                )
-        except diffing.DiffError as exc:
-            raise CommandError(str(exc)) from exc
-        render = {"text": diffing.as_text, "markdown": diffing.as_markdown}.get(options["format"])
-        self.stdout.write(render(report) if render else diffing.as_json(report).decode())
+        if (options["format"] == "html") != (options["output"] is not None):
+            raise CommandError("--format html needs --output DIR, and --output is only for --format html")
+        if options["format"] == "html":
+            report = self._write_bundle(options)
+        else:
+            report = self._report(options)
+            render = {"text": diffing.as_text, "markdown": diffing.as_markdown}.get(options["format"])
+            self.stdout.write(render(report) if render else diffing.as_json(report).decode())
         failing = [c for c in fail_on if report.summary.counts.get(c)]
         if failing:
             self.stderr.write(f"failing: {', '.join(f'{c} ({report.summary.counts[c]})' for c in failing)}")
             sys.exit(1)
+
+    def _report(self, options: dict[str, Any]) -> diffing.DiffReport:
+        try:
+            if options["folders"]:
+                return diffing.diff_folders(old=Path(options["base"]), new=Path(options["head"]))
+            repo = options["repo"] or diffing.default_repo()
+            return diffing.diff_revisions(
+                repo=repo, base=options["base"], head=options["head"], subpath=options["path"]
+            )
+        except diffing.DiffError as exc:
+            raise CommandError(str(exc)) from exc
+
+    def _write_bundle(self, options: dict[str, Any]) -> diffing.DiffReport:
+        output: Path = options["output"]
+        # Never into the folders compared; checked before the diff runs, so a refusal costs nothing.
+        protected = (Path(options["base"]), Path(options["head"])) if options["folders"] else ()
+        try:
+            bundle.check_output(output=output, protected=protected)
+            loaded = diffing.load(
+                base=options["base"],
+                head=options["head"],
+                repo=options["repo"],
+                subpath=options["path"],
+                folders=options["folders"],
+            )
+            written = bundle.write_bundle(loaded=loaded, output=output, protected=protected)
+        except (diffing.DiffError, bundle.BundleError) as exc:
+            raise CommandError(str(exc)) from exc
+        if options["verbosity"] >= 1:
+            pages = f"{written.pages} pair page{'s' if written.pages != 1 else ''}"
+            replaced = "; the previous bundle was replaced" if written.replaced else ""
+            self.stdout.write(f"wrote {output / bundle.INDEX} and {pages} ({written.folded} noise-only){replaced}")
+        return loaded.report
