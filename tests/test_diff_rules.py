@@ -1,0 +1,287 @@
+"""The four verdict rules the upstream history asked for, each on a real-shaped git repository in a temporary folder.
+
+1. Any request difference outside the 9.1 noise (the URL host too) is request-changed, never noise-only.
+2. Model lists and Ollama `/api/ps` compare as sets: order alone is noise.
+3. Approximate pairing only at the same step of a test.
+4. A step recorded more than once: the most similar request wins, and the pairing says it was ambiguous.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from recorder_ui import diffing
+from recorder_ui.domain import diff
+from tests.builders import stream_recording
+
+AREA = "tests/integration/inference/recordings"
+TID = "tests/integration/inference/test_chat.py::test_{}[txt=openai/gpt-4o-mini]"
+Files = dict[str, dict[str, Any]]
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false", "-C", str(repo), *args],
+        check=True, capture_output=True,
+    )  # fmt: skip
+
+
+def _name(tag: str) -> str:
+    return hashlib.sha256(tag.encode()).hexdigest() + ".json"
+
+
+def _commit(repo: Path, files: Files, message: str) -> None:
+    folder = repo / AREA
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.json"):
+        if old.name not in files:
+            old.unlink()
+    for name, rec in files.items():
+        (folder / name).write_text(json.dumps(rec, indent=2) + "\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "--allow-empty", "-m", message)
+
+
+@pytest.fixture
+def rerecord(tmp_path: Path) -> Callable[[Files, Files], diffing.DiffReport]:
+    """Commit `before`, then `after` (files not named are deleted), and diff the two commits."""
+
+    def run(before: Files, after: Files) -> diffing.DiffReport:
+        repo = tmp_path / "repo"
+        repo.mkdir()
+        _git(repo, "init", "-q", "-b", "main")
+        _commit(repo, before, "before")
+        _commit(repo, after, "after")
+        return diffing.diff_revisions(repo=repo, base="HEAD~1", head="HEAD")
+
+    return run
+
+
+def _only(report: diffing.DiffReport) -> diff.RecordingDiff:
+    [found] = report.diffs
+    return found
+
+
+def _json(report: diffing.DiffReport) -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = orjson.loads(diffing.as_json(report))["recordings"]
+    return data
+
+
+# 1. Request changes are never noise.
+
+
+def test_a_url_host_rewritten_in_place_is_a_request_change(rerecord: Any) -> None:
+    old = stream_recording(test_id=TID.format("host"), text="Same answer.")
+    new = copy.deepcopy(old)
+    new["request"]["url"] = "https://gateway.example.org/v1/v1/chat/completions"  # the host is not hashed
+    report = rerecord({_name("host"): old}, {_name("host"): new})
+    found = _only(report)
+    assert found.pairing == "same path"
+    assert found.categories == ("request-changed",) and found.primary == "request-changed"
+    assert found.request_fields == ("url",)
+    [row] = _json(report)
+    assert row["primary"] == "request-changed" and row["categories"] == ["request-changed"]
+
+
+def test_headers_and_body_fields_are_request_changes_with_their_paths(rerecord: Any) -> None:
+    old = stream_recording(test_id=TID.format("fields"), text="Same answer.")
+    new = copy.deepcopy(old)
+    new["request"]["headers"] = {"X-Tenant": "blue"}
+    new["request"]["body"]["temperature"] = 0.2
+    report = rerecord({_name("fields"): old}, {_name("fields"): new})
+    found = _only(report)
+    assert found.categories == ("request-changed",)
+    assert found.request_fields == ("body.temperature", "headers.X-Tenant")
+    [row] = _json(report)
+    assert row["primary"] == "request-changed" and row["request_fields"] == ["body.temperature", "headers.X-Tenant"]
+
+
+def test_only_noise_is_noise_only_and_says_which(rerecord: Any) -> None:
+    """Fingerprints, obfuscation, ids and tool-call ids in the request change; nothing else does."""
+    messages = [
+        {"role": "user", "content": "Weather in Oslo?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_AAA", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}]},
+        {"role": "tool", "tool_call_id": "call_AAA", "content": "Sunny"},
+    ]  # fmt: skip
+    old = stream_recording(test_id=TID.format("noise"), text="It is sunny.", messages=messages)
+    new = copy.deepcopy(old)
+    new["request"]["body"]["messages"][1]["tool_calls"][0]["id"] = "call_BBB"
+    new["request"]["body"]["messages"][2]["tool_call_id"] = "call_BBB"
+    for element in new["response"]["body"]:
+        element["__data__"]["obfuscation"] = "zz"
+        element["__data__"]["system_fingerprint"] = "fp_other"
+        element["__data__"]["id"] = "rec-other"
+    found = _only(rerecord({_name("noise"): old}, {_name("noise"): new}))
+    assert found.categories == ("noise-only",) and found.request_fields == ()
+    assert {"tool-call ids", "obfuscation", "system_fingerprint", "ids"} <= set(found.noise)
+
+
+def test_a_tool_call_id_that_breaks_the_pairing_of_call_and_result_is_a_change(rerecord: Any) -> None:
+    """Ids are noise by position: a tool result answering another call than before is a real change."""
+    calls = [
+        {"id": "call_A", "type": "function", "function": {"name": "f", "arguments": "{}"}},
+        {"id": "call_B", "type": "function", "function": {"name": "g", "arguments": "{}"}},
+    ]
+    messages = [
+        {"role": "user", "content": "Do both"},
+        {"role": "assistant", "content": None, "tool_calls": calls},
+        {"role": "tool", "tool_call_id": "call_A", "content": "one"},
+    ]
+    old = stream_recording(test_id=TID.format("calls"), text="Done.", messages=messages)
+    new = copy.deepcopy(old)
+    new["request"]["body"]["messages"][2]["tool_call_id"] = "call_B"
+    found = _only(rerecord({_name("calls"): old}, {_name("calls"): new}))
+    assert found.categories == ("request-changed",)
+    assert found.request_fields == ("body.messages[2].tool_call_id",)
+
+
+def test_another_response_field_is_a_response_change(rerecord: Any) -> None:
+    old = stream_recording(test_id=TID.format("tier"), text="Same answer.")
+    new = copy.deepcopy(old)
+    for element in new["response"]["body"]:
+        element["__data__"]["service_tier"] = "priority"
+    found = _only(rerecord({_name("tier"): old}, {_name("tier"): new}))
+    assert found.categories == ("response-changed",)
+    assert found.response_fields == ("body[].service_tier",)
+
+
+# 2. Listings compare as sets.
+
+
+def _model_list(ids: list[str], created: int = 1700000000) -> dict[str, Any]:
+    entries = [
+        {"__type__": "openai.types.model.Model",
+         "__data__": {"id": i, "created": created + n, "object": "model", "owned_by": "system"}}
+        for n, i in enumerate(ids)
+    ]  # fmt: skip
+    return {
+        "test_id": None,
+        "request": {"method": "POST", "url": "https://api.openai.com/v1/v1/models", "headers": {}, "body": {},
+                    "endpoint": "/v1/models", "model": ""},
+        "response": {"body": entries, "is_streaming": False},
+        "id_normalization_mapping": {},
+    }  # fmt: skip
+
+
+def _ps(names: list[str], expires: str) -> dict[str, Any]:
+    models = [
+        {"model": n, "name": n, "size": 100, "expires_at": expires, "details": {"family": "llama"}} for n in names
+    ]
+    return {
+        "test_id": None,
+        "request": {"method": "POST", "url": "http://localhost:11434/api/ps", "headers": {}, "body": {},
+                    "endpoint": "/api/ps", "model": ""},
+        "response": {"body": {"__type__": "ollama._types.ProcessResponse", "__data__": {"models": models}},
+                     "is_streaming": False},
+        "id_normalization_mapping": {},
+    }  # fmt: skip
+
+
+def test_a_reordered_model_list_is_noise(rerecord: Any) -> None:
+    name = "models-" + _name("list")[:64] + "-abcd1234.json"
+    old = _model_list(["gpt-4o", "gpt-4o-mini", "o3"])
+    new = _model_list(["o3", "gpt-4o", "gpt-4o-mini"], created=1800000000)
+    found = _only(rerecord({name: old}, {name: new}))
+    assert found.categories == ("noise-only",)
+    assert "order of entries" in found.noise and "created" in found.noise
+
+
+def test_a_model_list_shows_the_models_added_and_removed(rerecord: Any) -> None:
+    name = "models-" + _name("list")[:64] + "-abcd1234.json"
+    report = rerecord({name: _model_list(["gpt-4o", "o3"])}, {name: _model_list(["o4-mini", "gpt-4o"])})
+    found = _only(report)
+    assert found.categories == ("content-changed",)
+    assert (found.listing.added, found.listing.removed) == (("o4-mini",), ("o3",))
+    [row] = _json(report)
+    assert (row["models_added"], row["models_removed"]) == (["o4-mini"], ["o3"])
+
+
+def test_ollama_ps_compares_as_a_set_and_its_expiry_is_noise(rerecord: Any) -> None:
+    old = _ps(["llama3.2:3b", "llama-guard3:1b"], "2026-01-01T00:00:00Z")
+    moved = _ps(["llama-guard3:1b", "llama3.2:3b"], "2026-02-02T00:00:00Z")
+    found = _only(rerecord({_name("ps"): old}, {_name("ps"): moved}))
+    assert found.categories == ("noise-only",) and "expires_at" in found.noise
+
+
+def test_a_changed_entry_of_a_listing_is_named(rerecord: Any) -> None:
+    old = _ps(["llama3.2:3b"], "2026-01-01T00:00:00Z")
+    new = copy.deepcopy(old)
+    new["response"]["body"]["__data__"]["models"][0]["size"] = 200
+    found = _only(rerecord({_name("ps"): old}, {_name("ps"): new}))
+    assert found.categories == ("content-changed",) and found.listing.changed == ("llama3.2:3b: size",)
+
+
+# 3. Approximate pairs stay at one step.
+
+
+def _chat(test: str, messages: list[dict[str, Any]], text: str, **params: Any) -> dict[str, Any]:
+    rec = stream_recording(test_id=TID.format(test), text=text, messages=messages)
+    rec["request"]["body"].update(params)
+    return rec
+
+
+ONE = [{"role": "user", "content": "Plan a trip to Rome"}]
+THREE = [*ONE, {"role": "assistant", "content": "Sure: when?"}, {"role": "user", "content": "In May"}]
+
+
+def test_different_steps_are_a_removed_and_an_added_file(rerecord: Any) -> None:
+    """A one-message request and a three-message one open alike, but are not the same call."""
+    report = rerecord({_name("one"): _chat("trip", ONE, "Sure: when?")}, {_name("three"): _chat("trip", THREE, "Ok.")})
+    assert sorted(d.categories for d in report.diffs) == [("added",), ("removed",)]
+    assert all(d.pairing == "" and not d.candidates for d in report.diffs)
+
+
+def test_the_same_step_with_a_changed_last_turn_pairs_approximately(rerecord: Any) -> None:
+    changed = [*THREE[:2], {"role": "user", "content": "In June"}]
+    report = rerecord({_name("a"): _chat("trip", THREE, "May is fine.")}, {_name("b"): _chat("trip", changed, "June.")})
+    found = _only(report)
+    assert found.pairing == "approximate" and not found.ambiguous
+    assert set(found.categories) == {"request-changed", "content-changed"}
+    assert found.request_fields == ("body.messages[2].content",)
+
+
+def test_equally_good_candidates_stay_unpaired_and_list_each_other(rerecord: Any) -> None:
+    first = [*THREE[:2], {"role": "user", "content": "In June"}]
+    second = [*THREE[:2], {"role": "user", "content": "In July"}]
+    before = {_name("old"): _chat("trip", THREE, "May.")}
+    after = {_name("june"): _chat("trip", first, "June."), _name("july"): _chat("trip", second, "July.")}
+    report = rerecord(before, after)
+    by_side = {d.categories[0]: [] for d in report.diffs}
+    for d in report.diffs:
+        by_side[d.categories[0]].append(d)
+    [removed] = by_side["removed"]
+    assert removed.ambiguous and len(removed.candidates) == 2
+    assert all(d.candidates == (removed.old_path,) for d in by_side["added"])
+    rows = _json(report)
+    assert {len(r["candidates"]) for r in rows} == {1, 2} and all(r["pairing"] is None for r in rows)
+
+
+# 4. A step recorded more than once.
+
+
+def test_the_most_similar_of_several_candidates_wins_and_is_marked_ambiguous(rerecord: Any) -> None:
+    """Two old recordings of one step (other temperatures); the re-recording keeps temperature 0."""
+    before = {
+        _name("t0"): _chat("trip", THREE, "May is fine.", temperature=0.0),
+        _name("t7"): _chat("trip", THREE, "May is lovely!", temperature=0.7),
+    }
+    changed = [*THREE[:2], {"role": "user", "content": "In June"}]
+    after = {_name("new"): _chat("trip", changed, "June.", temperature=0.0)}
+    report = rerecord(before, after)
+    [paired] = [d for d in report.diffs if d.pairing]
+    assert paired.pairing == "approximate" and paired.ambiguous
+    assert paired.old_path.endswith(_name("t0")) and paired.candidates == (f"{AREA}/{_name('t7')}",)
+    [left] = [d for d in report.diffs if not d.pairing]
+    assert left.categories == ("removed",) and left.old_path.endswith(_name("t7"))
+    [row] = [r for r in _json(report) if r["pairing"]]
+    assert row["ambiguous"] is True and row["candidates"] == [f"{AREA}/{_name('t7')}"]
