@@ -272,8 +272,7 @@ def as_text(report: DiffReport) -> str:
         else:
             old, new = paths.escape(d.old_path) or "-", paths.escape(d.new_path) or "-"
             lines.append(f"  {old} -> {new}  ({d.pairing or 'unpaired'})")
-        if d.request_fields:
-            lines.append(f"  request fields: {', '.join(d.request_fields)}")
+        lines += [f"  {line}" for line in _facts(d)]
         for text in d.text:
             lines.append(f"  answer: {_segments_text(text.segments)}")
         for change in d.tool_changes[:10]:
@@ -281,6 +280,27 @@ def as_text(report: DiffReport) -> str:
         if d.usage_delta:
             lines.append(f"  tokens {d.tokens_old} -> {d.tokens_new} ({d.usage_delta['total_tokens']:+d})")
     return "\n".join(lines)
+
+
+def _facts(d: diff.RecordingDiff) -> list[str]:
+    """The lines that say why: pairing doubts, fields that differ, models added and removed."""
+    lines = []
+    if d.ambiguous and d.pairing:
+        lines.append("ambiguous pairing: the most similar of several candidates; others: " + _paths(d.candidates))
+    elif d.candidates:
+        lines.append("unpaired: equally good partners, none chosen: " + _paths(d.candidates))
+    if d.request_fields:
+        lines.append(f"request fields: {', '.join(d.request_fields)}")
+    if d.response_fields:
+        lines.append(f"response fields: {', '.join(d.response_fields)}")
+    for label, models in (("added", d.listing.added), ("removed", d.listing.removed), ("changed", d.listing.changed)):
+        if models:
+            lines.append(f"models {label}: {'; '.join(models)}")
+    return lines
+
+
+def _paths(names: tuple[str, ...]) -> str:
+    return ", ".join(paths.escape(n) for n in names)
 
 
 def _short(value: Any) -> str:
@@ -323,13 +343,15 @@ def as_markdown(report: DiffReport) -> str:
         summary = ", ".join(f"{k} {v}" for k, v in file.counts.items())
         lines += ["", "<details>", f"<summary>{_md_code(file.test_file)}: {summary}</summary>", ""]
         for d in changed:
-            lines.append(f"- **{', '.join(d.categories)}** {_md_code(d.test_id.partition('::')[2] or d.test_id)}")
+            name = (
+                d.test_id.partition("::")[2] or d.test_id or paths.escape(d.new_path or d.old_path).rsplit("/", 1)[-1]
+            )
+            lines.append(f"- **{', '.join(d.categories)}** {_md_code(name)}")
             body: list[str] = []
             if d.old_path != d.new_path:
                 old, new = paths.escape(d.old_path) or "-", paths.escape(d.new_path) or "-"
                 body.append(f"{old} -> {new} ({d.pairing or 'unpaired'})")
-            if d.request_fields:
-                body.append("request fields: " + ", ".join(d.request_fields))
+            body += _facts(d)
             for text in d.text:
                 old = "".join(t for op, t in text.segments if op != "+")
                 new = "".join(t for op, t in text.segments if op != "-")
@@ -343,8 +365,11 @@ def as_markdown(report: DiffReport) -> str:
             if body:
                 lines += ["", "  " + _md_block("\n".join(body)).replace("\n", "\n  "), ""]
         if folded:
+            kinds = sorted({n.split(" (")[0] for t in file.tests for d in t.diffs if d.primary == "noise-only"
+                            for n in d.noise})  # fmt: skip
             lines.append(
-                f"- {folded} noise-only change{'s' if folded != 1 else ''} (ids, fingerprints, chunk boundaries)"
+                f"- {folded} noise-only change{'s' if folded != 1 else ''}"
+                + (f" ({_md_code(', '.join(kinds))})" if kinds else "")
             )
         lines += ["", "</details>"]
     return "\n".join(lines)
