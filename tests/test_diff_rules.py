@@ -213,12 +213,12 @@ def test_ollama_ps_compares_as_a_set_and_its_expiry_is_noise(rerecord: Any) -> N
     assert found.categories == ("noise-only",) and "expires_at" in found.noise
 
 
-def test_a_changed_entry_of_a_listing_is_named(rerecord: Any) -> None:
+def test_a_listing_entry_with_other_details_is_a_response_change_and_named(rerecord: Any) -> None:
     old = _ps(["llama3.2:3b"], "2026-01-01T00:00:00Z")
     new = copy.deepcopy(old)
     new["response"]["body"]["__data__"]["models"][0]["size"] = 200
     found = _only(rerecord({_name("ps"): old}, {_name("ps"): new}))
-    assert found.categories == ("content-changed",) and found.listing.changed == ("llama3.2:3b: size",)
+    assert found.categories == ("response-changed",) and found.listing.changed == ("llama3.2:3b: size",)
 
 
 # 3. Approximate pairs stay at one step.
@@ -285,3 +285,23 @@ def test_the_most_similar_of_several_candidates_wins_and_is_marked_ambiguous(rer
     assert left.categories == ("removed",) and left.old_path.endswith(_name("t7"))
     [row] = [r for r in _json(report) if r["pairing"]]
     assert row["ambiguous"] is True and row["candidates"] == [f"{AREA}/{_name('t7')}"]
+
+
+@pytest.mark.parametrize("budget", [400_000, 4])
+def test_the_word_diff_always_gives_back_both_texts(budget: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whichever way the middle is matched (word by word, or lines first for long answers)."""
+    import random
+
+    monkeypatch.setattr(diff, "_WORD_BUDGET", budget)
+    words = ["alpha", "beta", "gamma", "Paris", ",", ".", "\n", "  ", "é"]
+    rng = random.Random(7)
+    for _ in range(300):
+        a = " ".join(rng.choice(words) for _ in range(rng.randint(0, 40)))
+        b = " ".join(rng.choice(words) for _ in range(rng.randint(0, 40)))
+        segments = diff.word_diff(a, b)
+        assert "".join(t for op, t in segments if op != "+") == a
+        assert "".join(t for op, t in segments if op != "-") == b
+        assert all(t for _, t in segments) and all(x[0] != y[0] for x, y in zip(segments, segments[1:], strict=False))
+    long_old = "\n".join(f"line {i} of the answer" for i in range(3000))
+    long_new = long_old.replace("line 1500 of", "line 1500 (changed) of")
+    assert [s for s in diff.word_diff(long_old, long_new) if s[0] != "="] == [("+", "(changed) ")]

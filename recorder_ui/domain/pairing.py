@@ -9,7 +9,11 @@ Rules, in order; each sees only what the earlier ones left:
    possible partners.
 4. `test renamed`: another test id, the same request content and model.
 Where a key has several candidates (a step recorded more than once), the most similar request wins (the
-fewest differing fields: other parameters, tool results) and the pair is marked ambiguous, with the others.
+fewest differing fields: other parameters, tool results; then the fewest differing test-id parts, so a
+renamed parametrisation keeps its client fixture and provider) and the pair is marked ambiguous, with the
+others closest first. For `approximate` and `test renamed`, which are inferences, a tie on both counts
+leaves every file of the tie unpaired, each listing the others; `same request` ties are identical calls,
+so one is taken and the pair is marked ambiguous.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from recorder_ui.domain.residue import leaf_paths, request_of
 
 # Beyond this many candidates for one key, similarity is not scored (every one would be compared to every one).
 MAX_SCORED = 40
+MAX_LISTED = 8  # candidates named beside an ambiguous pair, closest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,12 +98,12 @@ def _test_id_distance(a: str, b: str) -> int:
     return len(left) + len(right) - 2 * matched
 
 
-def distance(a: Recording, b: Recording) -> int:
-    """How many request fields and test-id parts differ: the smaller, the more alike."""
+def distance(a: Recording, b: Recording) -> tuple[int, int]:
+    """How many request fields differ, then how many test-id parts: the smaller, the more alike."""
     left, right = request_of(a.raw), request_of(b.raw)
     left.pop("test_id", None)
     right.pop("test_id", None)
-    return sum(1 for _ in leaf_paths(left, right)) + _test_id_distance(a.test_id or "", b.test_id or "")
+    return sum(1 for _ in leaf_paths(left, right)), _test_id_distance(a.test_id or "", b.test_id or "")
 
 
 class _Pairer:
@@ -137,7 +142,7 @@ class _Pairer:
     def _match(self, olds: list[Recording], news: list[Recording], how: str, *, ties_unpaired: bool) -> set[int]:
         crowded = len(olds) > 1 or len(news) > 1
         if len(olds) * len(news) > MAX_SCORED * MAX_SCORED:
-            scores = sorted((0, i, j) for i in range(len(olds)) for j in range(len(news)) if i == j)
+            scores = sorted(((0, 0), i, j) for i in range(len(olds)) for j in range(len(news)) if i == j)
         else:
             scores = sorted((distance(o, n), i, j) for i, o in enumerate(olds) for j, n in enumerate(news))
         used_old: set[int] = set()
@@ -161,8 +166,10 @@ class _Pairer:
                 continue
             used_old.add(i)
             used_new.add(j)
-            others = [r.path for k, r in enumerate(olds) if k != i] + [r.path for k, r in enumerate(news) if k != j]
-            self.pairs.append(Pair(olds[i], news[j], how, ambiguous=crowded, candidates=tuple(sorted(others))))
+            others = [(s2, olds[i2].path) for s2, i2, j2 in scores if j2 == j and i2 != i]
+            others += [(s2, news[j2].path) for s2, i2, j2 in scores if i2 == i and j2 != j]
+            closest = tuple(dict.fromkeys(path for _, path in sorted(others)))[:MAX_LISTED]
+            self.pairs.append(Pair(olds[i], news[j], how, ambiguous=crowded, candidates=closest))
             taken |= {id(olds[i]), id(news[j])}
         return taken
 
@@ -179,6 +186,6 @@ def pair(old: Sequence[Recording], new: Sequence[Recording]) -> tuple[Pair, ...]
     pairer.by_path()
     pairer.by_key(request_key, "same request", ties_unpaired=False)
     pairer.by_key(step_key, "approximate", ties_unpaired=True)
-    pairer.by_key(content_key, "test renamed", ties_unpaired=False)
+    pairer.by_key(content_key, "test renamed", ties_unpaired=True)
     pairer.rest()
     return tuple(pairer.pairs)
