@@ -1,0 +1,240 @@
+"""The replay key of a recording (format doc 9.3): the hash the recorder computes for its request, the file name
+replay looks that request up by, and whether this file's name carries it.
+
+Replay never lists a folder: it hashes the request a test sends and opens that one name. A file whose name
+carries another hash for its own request is never served. Statuses:
+- `current`: the name carries the hash today's recorder computes;
+- `older-rule`: the name carries the hash of a documented older rule (`rule` says which): no test reaches it;
+- `mismatch`: no rule we know gives the name (the file may have been edited after recording, or renamed):
+  not known to be dead;
+- `none`: the recorder does not name this kind of file by hash, or its name is no hash at all.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+CURRENT = "current"
+OLDER_RULE = "older-rule"
+MISMATCH = "mismatch"
+NONE = "none"
+STATUSES = (CURRENT, OLDER_RULE, MISMATCH, NONE)
+
+# Rule names, as shown to users.
+RULE_CURRENT = "today's recorder"
+RULE_NO_FILE_SEARCH = "before 2026-04-09: no file_search placeholders"
+RULE_RAW_BODY = "no body normalisation"
+RULE_SHORT = "12 hex digits, no test id (before test isolation, October 2025)"
+
+MODEL_LIST_PATHS = frozenset({"/api/tags", "/v1/models", "/v1/openai/v1/models"})
+_HASH_NAME = re.compile(r"(?:models-)?([0-9a-f]{64})(?:-[0-9a-f]{8})?\.json")
+_SHORT_NAME = re.compile(r"([0-9a-f]{12})\.json")
+
+_SCORE = re.compile(r"score:\s*[-+]?\d*\.?\d+(?:[eE][-+]?\d+)?")
+_ATTRIBUTES = re.compile(r",?\s*attributes:\s*\{[^}]*\}")
+_DOCUMENT_ID = re.compile(r"document_id:\s*[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}")
+_CITATION = re.compile(r"<\|[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}\|>")
+_LONG_DECIMAL = re.compile(r"(-?\d+\.\d{4,})")
+# One search that tells whether any substitution can apply: most strings (prompts, answers) need none.
+_ANY_FILE_SEARCH = re.compile(r"score:|attributes:|document_id:|<\||\d\.\d{4}")
+_ANY_DECIMAL = re.compile(r"\d\.\d{4}")
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayKey:
+    hash: str  # the 64 hex digits today's recorder computes for this request; "" when it names no such file
+    status: str  # one of STATUSES
+    rule: str  # the rule whose hash the name carries ("" for mismatch and none)
+    looked_up_as: str  # the file name replay opens for this request: "<hash>.json", "models-<hash>-*.json"
+    kind: str  # "inference", "http", "tool", or "" when the recorder does not hash this kind
+    why: str  # one sentence for a user
+
+    @property
+    def reachable(self) -> bool | None:
+        """True when replay opens this file, False when it never can, None when we cannot tell."""
+        return {CURRENT: True, OLDER_RULE: False}.get(self.status)
+
+
+def _long_decimal(match: re.Match[str]) -> str:
+    return f"{float(match.group(0)):.5f}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalise_text(text: str, *, file_search: bool) -> str:
+    if (_ANY_FILE_SEARCH if file_search else _ANY_DECIMAL).search(text) is None:
+        return text
+    if file_search:
+        text = _SCORE.sub("score: __NORMALIZED__", text)
+        text = _ATTRIBUTES.sub("", text)
+        text = _DOCUMENT_ID.sub("document_id: __NORMALIZED__", text)
+        text = _CITATION.sub("<|__NORMALIZED__|>", text)
+    return _LONG_DECIMAL.sub(_long_decimal, text)
+
+
+def normalise(value: Any, *, root: bool = True, drop_stream_options: bool = False, file_search: bool = True) -> Any:
+    """The body normalisation N of 9.3 (file_search=False gives the rule before 2026-04-09)."""
+    if isinstance(value, dict):
+        out = {k: normalise(v, root=False, file_search=file_search) for k, v in value.items()}
+        if drop_stream_options:
+            out.pop("stream_options", None)
+        if root:
+            for key in ("extra_body", "extra_query"):
+                if isinstance(out.get(key), dict):
+                    out[key].pop("project_id", None)
+        return out
+    if isinstance(value, list):
+        return [normalise(v, file_search=file_search) for v in value]  # list items count as root again
+    if isinstance(value, float):
+        return round(value, 5)
+    if isinstance(value, str):
+        return _normalise_text(value, file_search=file_search)
+    return value
+
+
+def digest(obj: Any) -> str:
+    """sha256 of Python's default json.dumps with sorted keys: the recorder's H."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
+
+
+def _inference_canon(request: dict[str, Any], test_id: Any, body: Any) -> dict[str, Any]:
+    path = urllib.parse.urlparse(str(request.get("url", ""))).path
+    canon: dict[str, Any] = {"method": "POST", "endpoint": path, "body": body}
+    if path not in MODEL_LIST_PATHS:
+        canon["test_id"] = test_id
+    return canon
+
+
+def _rules(raw: dict[str, Any]) -> tuple[str, list[tuple[str, Callable[[], str]]]]:
+    """The kind of key and its rules, today's first: (name, function giving the hash)."""
+    request = raw.get("request")
+    if not isinstance(request, dict):
+        return "", []
+    test_id = raw.get("test_id")
+    if "tool_name" in request and "kwargs" in request:
+        tool = {
+            "provider": request.get("provider"),
+            "tool_name": request.get("tool_name"),
+            "kwargs": request.get("kwargs"),
+        }
+        return "tool", [(RULE_CURRENT, lambda: digest(tool))]
+    if "payload" in request and "url" in request:
+        url, payload = request.get("url"), request.get("payload")
+        http = {"test_id": test_id, "url": url, "method": "POST"}
+        return "http", [(RULE_CURRENT, lambda: digest({**http, "payload": normalise(payload)}))]
+    if "url" in request and "body" in request:
+        body = request["body"]
+        bedrock = "bedrock" in urllib.parse.urlparse(str(request.get("url", ""))).netloc
+
+        def rule(**options: bool) -> Callable[[], str]:
+            return lambda: digest(
+                _inference_canon(request, test_id, normalise(body, drop_stream_options=bedrock, **options))
+            )
+
+        return "inference", [
+            (RULE_CURRENT, rule()),
+            (RULE_NO_FILE_SEARCH, rule(file_search=False)),
+            (RULE_RAW_BODY, lambda: digest(_inference_canon(request, test_id, body))),
+        ]
+    return "", []
+
+
+def looked_up_as(raw: dict[str, Any], current: str) -> str:
+    """The file name replay opens for this request."""
+    request = raw.get("request") if isinstance(raw.get("request"), dict) else {}
+    path = urllib.parse.urlparse(str(request.get("url", ""))).path if isinstance(request, dict) else ""
+    if path.endswith(("/models", "/api/tags")):
+        return f"models-{current}-*.json"
+    return f"{current}.json"
+
+
+def key_of(raw: Any, file_name: str) -> ReplayKey:
+    """The replay key of one recording file: raw is its whole JSON, file_name its base name."""
+    if not isinstance(raw, dict):
+        return ReplayKey("", NONE, "", "", "", "Not a readable recording, so it has no replay key.")
+    kind, rules = _rules(raw)
+    if not rules:
+        return ReplayKey("", NONE, "", "", "", "The recorder does not name this kind of file by a hash we know.")
+    try:
+        current = rules[0][1]()
+    except (TypeError, ValueError, RecursionError):  # a body json.dumps refuses (NaN keys, odd types, depth)
+        return ReplayKey("", NONE, "", "", kind, "The request cannot be hashed as the recorder hashes it.")
+    lookup = looked_up_as(raw, current)
+    named = _HASH_NAME.fullmatch(file_name)
+    short = _SHORT_NAME.fullmatch(file_name)
+    if named is None and short is None:
+        why = f"The file name carries no hash; replay looks this request up as {lookup}."
+        return ReplayKey(current, NONE, "", lookup, kind, why)
+    if named is not None and named.group(1) == current:
+        why = f"Replay looks this request up as {lookup}: this file."
+        return ReplayKey(current, CURRENT, RULE_CURRENT, lookup, kind, why)
+    for name, rule in rules[1:]:
+        try:
+            if named is not None and rule() == named.group(1):
+                return ReplayKey(current, OLDER_RULE, name, lookup, kind, _unreachable(lookup, name))
+        except (TypeError, ValueError, RecursionError):
+            continue
+    if short is not None and kind == "inference" and _short_hash(raw) == short.group(1):
+        return ReplayKey(current, OLDER_RULE, RULE_SHORT, lookup, kind, _unreachable(lookup, RULE_SHORT))
+    return ReplayKey(
+        current,
+        MISMATCH,
+        "",
+        lookup,
+        kind,
+        f"Replay looks this request up as {lookup}, but no rule we know gives this file's name: it may have been "
+        "edited after recording (a test id rewritten in place) or renamed by hand, so it is not known to be dead.",
+    )
+
+
+def _short_hash(raw: dict[str, Any]) -> str:
+    request = raw["request"]
+    path = urllib.parse.urlparse(str(request.get("url", ""))).path
+    try:
+        return digest({"method": "POST", "endpoint": path, "body": normalise(request.get("body"))})[:12]
+    except (TypeError, ValueError, RecursionError):
+        return ""
+
+
+def _unreachable(lookup: str, rule: str) -> str:
+    return (
+        f"Replay looks this request up as {lookup}; this file's name carries the hash of an older rule ({rule}), "
+        "so no test reaches it."
+    )
+
+
+def hashed_parts(raw: Any) -> tuple[tuple[str, str], ...]:
+    """What the recorder hashes for this request, as (part, value) for a user comparing two requests."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("request"), dict):
+        return ()
+    kind, _ = _rules(raw)
+    request = raw["request"]
+
+    def short(value: Any) -> str:
+        text = json.dumps(value, sort_keys=True, default=str)
+        return text if len(text) <= 200 else text[:197] + "..."
+
+    if kind == "tool":
+        return (("provider", short(request.get("provider"))), ("tool_name", short(request.get("tool_name"))),
+                ("kwargs", short(request.get("kwargs"))))  # fmt: skip
+    if kind == "http":
+        return (("test_id", short(raw.get("test_id"))), ("url", short(request.get("url"))), ("method", '"POST"'),
+                ("payload", short(request.get("payload"))))  # fmt: skip
+    if kind == "inference":
+        path = urllib.parse.urlparse(str(request.get("url", ""))).path
+        parts = [("method", '"POST"'), ("endpoint (the URL's path)", short(path))]
+        if path not in MODEL_LIST_PATHS:
+            parts.append(("test_id", short(raw.get("test_id"))))
+        body = request.get("body")
+        if isinstance(body, dict):
+            parts += [(f"body.{k}", short(v)) for k, v in sorted(body.items())]
+        else:
+            parts.append(("body", short(body)))
+        return tuple(parts)
+    return ()

@@ -1,0 +1,201 @@
+"""Replay keys (format doc 9.3) on hand-made recordings: each key kind and each status; and on the corpus,
+against the doc's recipe written out independently here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from recorder_ui.domain import jsontext, replay
+from tests.domain.recs import chat_request
+
+TID = "tests/integration/responses/test_file_search.py::test_search[txt=openai/gpt-4o]"
+
+
+def H(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
+
+
+def _chat(**body: Any) -> dict[str, Any]:
+    return {"test_id": TID, "request": chat_request(**body), "response": {"body": None, "is_streaming": False}}
+
+
+def test_a_name_with_todays_hash_is_current() -> None:
+    rec = _chat(temperature=0.1234567)
+    canon = {"method": "POST", "endpoint": "/v1/v1/chat/completions", "test_id": TID,
+             "body": {"model": "m", "messages": [{"role": "user", "content": "hi"}], "temperature": 0.12346}}  # fmt: skip
+    key = replay.key_of(rec, f"{H(canon)}.json")
+    assert (key.status, key.rule, key.kind, key.hash) == ("current", replay.RULE_CURRENT, "inference", H(canon))
+    assert key.looked_up_as == f"{H(canon)}.json" and key.reachable is True
+    assert "this file" in key.why
+
+
+def test_file_search_results_are_normalised_and_the_older_rule_is_named() -> None:
+    text = "[1] document_id: 0b7e8a3c-1111-2222-3333-444455556666, score: 0.8123, attributes: {'a': 1} text <|0b7e8a3c-1111-2222-3333-444455556666|>"
+    rec = _chat(messages=[{"role": "tool", "content": text}])
+    today = "[1] document_id: __NORMALIZED__, score: __NORMALIZED__ text <|__NORMALIZED__|>"
+    canon = {"method": "POST", "endpoint": "/v1/v1/chat/completions", "test_id": TID,
+             "body": {"model": "m", "messages": [{"role": "tool", "content": today}]}}  # fmt: skip
+    assert replay.key_of(rec, f"{H(canon)}.json").status == "current"
+    older = text.replace("0.8123", "0.81230")  # long decimals were normalised already, file_search was not
+    before = {**canon, "body": {"model": "m", "messages": [{"role": "tool", "content": older}]}}
+    key = replay.key_of(rec, f"{H(before)}.json")
+    assert (key.status, key.rule) == ("older-rule", replay.RULE_NO_FILE_SEARCH)
+    assert key.hash == H(canon) and key.reachable is False
+    assert "no test reaches it" in key.why and f"{H(canon)}.json" in key.why
+    raw_body = {**canon, "body": {"model": "m", "messages": [{"role": "tool", "content": text}]}}
+    assert replay.key_of(rec, f"{H(raw_body)}.json").rule == replay.RULE_RAW_BODY
+
+
+def test_model_lists_leave_the_test_id_out_except_at_doubled_paths() -> None:
+    plain = {"test_id": TID, "request": {"method": "POST", "url": "http://localhost:11434/v1/models", "headers": {},
+             "body": {}, "endpoint": "/v1/models", "model": ""}, "response": {"body": [], "is_streaming": False}}  # fmt: skip
+    name = H({"method": "POST", "endpoint": "/v1/models", "body": {}})
+    key = replay.key_of(plain, f"models-{name}-abcd1234.json")
+    assert key.status == "current" and key.looked_up_as == f"models-{name}-*.json"
+    doubled = json.loads(json.dumps(plain))
+    doubled["request"]["url"] = "https://api.openai.com/v1/v1/models"
+    with_id = H({"method": "POST", "endpoint": "/v1/v1/models", "body": {}, "test_id": TID})
+    assert replay.key_of(doubled, f"models-{with_id}-abcd1234.json").status == "current"
+
+
+def test_bedrock_hosts_drop_stream_options() -> None:
+    url = "https://bedrock-runtime.us-west-2.amazonaws.com/openai/v1/chat/completions"
+    rec = _chat(url=url, stream=True, stream_options={"include_usage": True})
+    canon = {"method": "POST", "endpoint": "/openai/v1/chat/completions", "test_id": TID,
+             "body": {"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}}  # fmt: skip
+    assert replay.key_of(rec, f"{H(canon)}.json").status == "current"
+
+
+def test_http_and_tool_keys() -> None:
+    http = {"test_id": TID, "request": {"method": "POST", "url": "https://api.anthropic.com/v1/messages",
+            "payload": {"model": "c", "temperature": 0.333333333}}, "response": {"body": {}, "status": 200}}  # fmt: skip
+    name = H({"test_id": TID, "url": "https://api.anthropic.com/v1/messages", "method": "POST",
+              "payload": {"model": "c", "temperature": 0.33333}})  # fmt: skip
+    assert (replay.key_of(http, f"{name}.json").status, replay.key_of(http, f"{name}.json").kind) == ("current", "http")
+    tool = {"test_id": TID, "request": {"test_id": TID, "provider": "tavily", "tool_name": "web_search",
+            "kwargs": {"query": "x", "score": 0.123456789}}, "response": {"body": {}}}  # fmt: skip
+    name = H({"provider": "tavily", "tool_name": "web_search", "kwargs": {"query": "x", "score": 0.123456789}})
+    key = replay.key_of(tool, f"{name}.json")
+    assert (key.status, key.kind) == ("current", "tool")  # no test id, no normalisation
+
+
+def test_mismatch_none_and_the_short_legacy_names() -> None:
+    rec = _chat()
+    key = replay.key_of(rec, "0" * 64 + ".json")
+    assert key.status == "mismatch" and key.rule == "" and key.reachable is None
+    assert "not known to be dead" in key.why
+    assert replay.key_of(rec, "my-fixture.json").status == "none"
+    processor = {
+        "test_id": TID,
+        "request": {"api": "file_processors", "provider": "pypdf", "file_id": "f"},
+        "response": {},
+    }
+    assert (replay.key_of(processor, "a" * 64 + ".json").status, replay.key_of(processor, "x.json").hash) == (
+        "none",
+        "",
+    )
+    assert replay.key_of(["not", "a", "dict"], "x.json").status == "none"
+    short = H({"method": "POST", "endpoint": "/v1/v1/chat/completions", "body": chat_request()["body"]})[:12]
+    key = replay.key_of(rec, f"{short}.json")
+    assert (key.status, key.rule) == ("older-rule", replay.RULE_SHORT)
+
+
+def test_a_request_json_cannot_hash_is_none_not_a_crash() -> None:
+    rec = _chat(temperature=float("nan"))
+    rec["request"]["body"]["weird"] = {("tuple", "key"): 1}  # json.dumps refuses a tuple key
+    assert replay.key_of(rec, "0" * 64 + ".json").status == "none"
+
+
+def test_what_the_recorder_hashes_is_listed() -> None:
+    parts = dict(replay.hashed_parts(_chat(temperature=0.5)))
+    assert parts["test_id"] == json.dumps(TID) and parts["body.temperature"] == "0.5"
+    assert parts["endpoint (the URL's path)"] == '"/v1/v1/chat/completions"'
+
+
+# The corpus, against the doc's recipe written out here on its own.
+
+
+def _N(v: Any, root: bool = True, drop_stream_options: bool = False, file_search: bool = True) -> Any:
+    if isinstance(v, dict):
+        d = {k: _N(x, root=False, file_search=file_search) for k, x in v.items()}
+        if drop_stream_options:
+            d.pop("stream_options", None)
+        for k in ("extra_body", "extra_query") if root else ():
+            if isinstance(d.get(k), dict):
+                d[k].pop("project_id", None)
+        return d
+    if isinstance(v, list):
+        return [_N(x, file_search=file_search) for x in v]
+    if isinstance(v, float):
+        return round(v, 5)
+    if isinstance(v, str):
+        if file_search:
+            v = re.sub(r"score:\s*[-+]?\d*\.?\d+(?:[eE][-+]?\d+)?", "score: __NORMALIZED__", v)
+            v = re.sub(r",?\s*attributes:\s*\{[^}]*\}", "", v)
+            v = re.sub(
+                r"document_id:\s*[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}",
+                "document_id: __NORMALIZED__",
+                v,
+            )
+            v = re.sub(r"<\|[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}\|>", "<|__NORMALIZED__|>", v)
+        return re.sub(r"(-?\d+\.\d{4,})", lambda m: f"{float(m.group(0)):.5f}", v)
+    return v
+
+
+def _doc_hashes(raw: dict[str, Any]) -> dict[str, str]:
+    request, test_id = raw["request"], raw.get("test_id")
+    if "tool_name" in request:
+        return {
+            "current": H(
+                {"provider": request["provider"], "tool_name": request["tool_name"], "kwargs": request["kwargs"]}
+            )
+        }
+    if "payload" in request:
+        return {
+            "current": H(
+                {"test_id": test_id, "url": request["url"], "method": "POST", "payload": _N(request["payload"])}
+            )
+        }
+    if "body" not in request:
+        return {}
+    u = urllib.parse.urlparse(request["url"])
+    out = {}
+    for name, fs in (("current", True), ("older", False)):
+        canon = {
+            "method": "POST",
+            "endpoint": u.path,
+            "body": _N(request["body"], drop_stream_options="bedrock" in u.netloc, file_search=fs),
+        }
+        if u.path not in ("/api/tags", "/v1/models", "/v1/openai/v1/models"):
+            canon["test_id"] = test_id
+        out[name] = H(canon)
+    return out
+
+
+@pytest.mark.corpus
+def test_the_corpus_statuses_agree_with_the_doc_recipe(corpus: Path) -> None:
+    counts: dict[str, int] = {}
+    for path in sorted(corpus.rglob("recordings/*.json")):
+        raw = jsontext.loads(path.read_bytes())
+        key = replay.key_of(raw, path.name)
+        named = re.fullmatch(r"(?:models-)?([0-9a-f]{64})(?:-[0-9a-f]{8})?\.json", path.name)
+        hashes = _doc_hashes(raw)
+        if named and hashes.get("current") == named.group(1):
+            assert key.status == "current", path
+        elif named and hashes.get("older") == named.group(1):
+            assert (key.status, key.rule) == ("older-rule", replay.RULE_NO_FILE_SEARCH), path
+        else:
+            assert key.status != "current", path
+        if hashes:
+            assert key.hash == hashes["current"], path
+        counts[key.status] = counts.get(key.status, 0) + 1
+    # The issue's measurement: 2,715 names carry today's hash, 288 the rule before 2026-04-09; of the rest,
+    # 12 reproduce from the raw body (an older rule still) and the 2 file-processor files have no hash.
+    assert counts == {"current": 2715, "older-rule": 300, "mismatch": 145, "none": 2}
