@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from recorder_ui.domain import checks, loader, paths
+from recorder_ui.domain import checks, lifecycle, loader, paths, replay
 from recorder_ui.domain.model import Kind
 from recorder_ui.indexer import scan
 
@@ -53,12 +53,37 @@ def check_path(*, path: Path, max_bytes: int) -> LintReport:
         names = sorted(scan(path).files)  # escaped: a name need not be UTF-8
     errors: list[tuple[str, str]] = []
     findings: list[LintFinding] = []
-    summary = dict.fromkeys(checks.RULES, 0)
+    summary = dict.fromkeys(checks.ALL_RULES, 0)
+    candidates: list[lifecycle.Candidate] = []
+    statuses: dict[str, str] = {}
+    test_ids: dict[str, str | None] = {}
     for name in names:
         rec = loader.load(base / paths.unescape(name), name=name, max_bytes=max_bytes)
         if rec.kind == Kind.INVALID:
             errors.append((name, rec.error))
         for finding in checks.run(rec):
             findings.append(LintFinding(name, finding.rule, rec.test_id, finding.message))
-            summary[finding.rule] = summary.get(finding.rule, 0) + 1
+        if (candidate := lifecycle.candidate(rec)) is not None:
+            candidates.append(candidate)
+            test_ids[name] = rec.test_id
+        statuses[name] = replay.key_for(rec).status
+    superseded = lifecycle.superseded(candidates)
+    for path, item in sorted(superseded.items()):
+        findings.append(LintFinding(path, "superseded", test_ids.get(path), lifecycle.describe(item)))
+    findings = [_with_fate(f, statuses, superseded) for f in findings]
+    findings.sort(key=lambda f: (f.path, f.rule))
+    for finding in findings:
+        summary[finding.rule] = summary.get(finding.rule, 0) + 1
     return LintReport(files=len(names), errors=tuple(errors), findings=tuple(findings), summary=summary)
+
+
+def _with_fate(
+    finding: LintFinding, statuses: dict[str, str], superseded: dict[str, lifecycle.Superseded]
+) -> LintFinding:
+    """A missing-usage finding led by what to do: delete a file replay never serves, or fix the code."""
+    if finding.rule != "missing-usage":
+        return finding
+    item = superseded.get(finding.path)
+    fate = lifecycle.usage_fate(replay_status=statuses.get(finding.path, ""), superseded_by=item)
+    message = lifecycle.fate_message(fate, item, finding.message)
+    return LintFinding(finding.path, finding.rule, finding.test_id, message)

@@ -43,7 +43,8 @@ class RecordingEntry(models.Model):
 
     kind = models.CharField(max_length=40)
     endpoint = models.CharField(max_length=512, blank=True)
-    provider = models.CharField(max_length=512, blank=True)
+    provider = models.CharField(max_length=512, blank=True)  # the host: "api.openai.com", "0.0.0.0:11434"
+    provider_name = models.CharField(max_length=40, blank=True)  # "openai", "ollama" (domain/providers.py)
     model = models.CharField(max_length=512, blank=True)
     streaming = models.BooleanField(default=False)
     chunk_count = models.IntegerField(default=0)
@@ -68,6 +69,13 @@ class RecordingEntry(models.Model):
     parse_error = models.TextField(blank=True)  # set when the file is not a readable recording
     summary = models.TextField(blank=True)
     search_text = models.TextField(blank=True)
+    # The replay key (domain/replay.py): the hash today's recorder computes, the name replay opens, and whether
+    # this file's name carries it; and what the supersede check needs (domain/lifecycle.py).
+    replay_hash = models.CharField(max_length=64, blank=True)
+    replay_status = models.CharField(max_length=16, blank=True)
+    replay_rule = models.CharField(max_length=120, blank=True)
+    replay_name = models.CharField(max_length=100, blank=True)
+    lineage = models.TextField(blank=True)  # JSON; "" for recordings that cannot have variants
     indexed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -78,6 +86,9 @@ class RecordingEntry(models.Model):
             models.Index(fields=["kind"]),
             models.Index(fields=["model"]),
             models.Index(fields=["provider"]),
+            models.Index(fields=["provider_name"]),
+            models.Index(fields=["replay_status"]),
+            models.Index(fields=["replay_hash"]),
             models.Index(fields=["total_tokens"]),
             models.Index(fields=["missing_usage"]),
             models.Index(fields=["test_id", "request_key"]),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from recorder_ui.domain import replay
 from recorder_ui.domain.model import Finding, Kind, Recording
 
 NOT_REQUESTED = (
@@ -87,13 +88,44 @@ def http_error(rec: Recording) -> Finding | None:
     return None
 
 
+def unreachable(rec: Recording) -> Finding | None:
+    """Flag files whose name carries an older rule's hash: today's replay never opens them (certain)."""
+    key = replay.key_for(rec)
+    if key.status != replay.OLDER_RULE:
+        return None
+    return Finding(
+        rule="unreachable",
+        message=f"no test reaches this file: its name carries the hash of an older rule ({key.rule}), while replay "
+        f"looks this request up as {key.looked_up_as}. Delete it (git rm), or re-record the test if that file is "
+        "missing too.",
+    )
+
+
+def name_mismatch(rec: Recording) -> Finding | None:
+    """Flag files whose name no known rule gives for their request: edited after recording, or renamed."""
+    key = replay.key_for(rec)
+    if key.status != replay.MISMATCH:
+        return None
+    return Finding(
+        rule="name-mismatch",
+        message=f"the file name does not match its request: replay looks this request up as {key.looked_up_as}. "
+        "The file was probably edited after recording (a test id or URL rewritten in place) or renamed by hand; "
+        "re-record the test to get a file replay can find, then delete this one.",
+    )
+
+
 RULES: dict[str, Callable[[Recording], Finding | None]] = {
     "missing-usage": missing_usage,
     "invalid-tool-arguments": invalid_tool_arguments,
     "parse-error": parse_error,
     "exception": exception,
     "http-error": http_error,
+    "unreachable": unreachable,
+    "name-mismatch": name_mismatch,
 }
+# Rules over a whole folder rather than one file (linting.py runs them): names for --fail-on and summaries.
+FOLDER_RULES = ("superseded",)
+ALL_RULES = (*RULES, *FOLDER_RULES)
 
 
 def run(rec: Recording) -> tuple[Finding, ...]:

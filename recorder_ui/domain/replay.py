@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from recorder_ui.domain.model import Recording
+
 CURRENT = "current"
 OLDER_RULE = "older-rule"
 MISMATCH = "mismatch"
@@ -191,6 +193,20 @@ def key_of(raw: Any, file_name: str) -> ReplayKey:
         f"Replay looks this request up as {lookup}, but no rule we know gives this file's name: it may have been "
         "edited after recording (a test id rewritten in place) or renamed by hand, so it is not known to be dead.",
     )
+
+
+_last: tuple[object, ReplayKey] | None = None  # the last recording asked about: lint and index both ask
+
+
+def key_for(rec: Recording) -> ReplayKey:
+    """The replay key of a parsed recording (its raw JSON and the base name of its path)."""
+    global _last
+    last = _last
+    if last is not None and last[0] is rec:
+        return last[1]
+    key = key_of(rec.raw, rec.path.rsplit("/", 1)[-1])
+    _last = (rec, key)
+    return key
 
 
 def _short_hash(raw: dict[str, Any]) -> str:

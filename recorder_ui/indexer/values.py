@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from recorder_ui.domain import checks, paths, threads
+from recorder_ui.domain import checks, lifecycle, paths, providers, replay, threads
 from recorder_ui.domain.model import Kind, Recording, Usage
 
 SEARCH_TEXT_LIMIT = 32_000  # characters of searchable text kept per recording
@@ -13,8 +13,10 @@ TOKEN_COLUMNS = tuple(f.name for f in dataclasses.fields(Usage))  # one column p
 MAX_COUNT = 2**40  # a token count beyond this is no real count; sums of millions of rows still fit 64 bits
 TEST_ID_BYTES = 2400  # PostgreSQL's b-tree takes index entries of about 2,700 bytes at most
 # Columns of bounded length (RecordingEntry's CharFields, and the summary), clipped to fit.
-CHAR_LIMITS = {"test_file": 1024, "test_name": 1024, "suite": 512, "endpoint": 512, "provider": 512, "model": 512,
-               "finish_reason": 64, "summary": 2000}  # fmt: skip
+CHAR_LIMITS = {
+    "test_file": 1024, "test_name": 1024, "suite": 512, "endpoint": 512, "provider": 512, "provider_name": 40,
+    "model": 512, "finish_reason": 64, "summary": 2000, "replay_rule": 120, "replay_name": 100,
+}  # fmt: skip
 
 
 def split_test_id(test_id: str) -> tuple[str, str, str]:
@@ -94,6 +96,7 @@ def entry_values(rec: Recording, *, rel_path: str) -> dict[str, object]:
         "kind": str(rec.kind),
         "endpoint": rec.endpoint,
         "provider": rec.provider,
+        "provider_name": providers.name_of(url=rec.url, host=rec.provider, test_id=rec.test_id or ""),
         "model": rec.model,
         "streaming": rec.streaming,
         "chunk_count": rec.chunk_count,
@@ -112,6 +115,7 @@ def entry_values(rec: Recording, *, rel_path: str) -> dict[str, object]:
         "parse_error": rec.error if invalid else "",
         "summary": rec.summary,
         "search_text": search_text_for(rec),
+        **_replay_values(rec),
     }
     # No database takes a lone surrogate, and PostgreSQL refuses NUL: both kept as visible escapes.
     values = {k: paths.storable(v) if isinstance(v, str) else v for k, v in values.items()}
@@ -119,6 +123,18 @@ def entry_values(rec: Recording, *, rel_path: str) -> dict[str, object]:
     if notes:
         values["error"] = "; ".join(filter(None, [str(values["error"]), *notes]))
     return values
+
+
+def _replay_values(rec: Recording) -> dict[str, object]:
+    key = replay.key_for(rec)
+    found = lifecycle.lineage(rec)
+    return {
+        "replay_hash": key.hash,
+        "replay_status": key.status,
+        "replay_rule": key.rule,
+        "replay_name": key.looked_up_as,
+        "lineage": found.as_json() if found else "",
+    }
 
 
 def _fit_columns(values: dict[str, object]) -> list[str]:

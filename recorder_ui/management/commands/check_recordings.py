@@ -17,8 +17,9 @@ from recorder_ui.domain import checks, jsontext
 class Command(BaseCommand):
     help = (
         "Check recording files (no index needed): missing usage on streams, tool arguments that are not JSON, "
-        "files that do not parse, recorded exceptions and HTTP errors. Exits 1 when a rule named in --fail-on "
-        "has findings."
+        "files that do not parse, recorded exceptions and HTTP errors, files replay can never reach (unreachable), "
+        "names that do not match their request (name-mismatch), and variants a newer one supersedes "
+        "(superseded). Exits 1 when a rule named in --fail-on has findings."
     )
     requires_system_checks: list[str] = []
 
@@ -27,14 +28,14 @@ class Command(BaseCommand):
             "path", nargs="?", type=Path, help="a folder, a checkout or one file (default RECORDINGS_DIR)"
         )
         parser.add_argument("--format", choices=("text", "json"), default="text")
-        parser.add_argument("--fail-on", default="", help=f"comma-separated rules: {', '.join(checks.RULES)}")
+        parser.add_argument("--fail-on", default="", help=f"comma-separated rules: {', '.join(checks.ALL_RULES)}")
 
     def handle(self, *args: object, **options: Any) -> None:
         path: Path = options["path"] or Path(settings.RECORDINGS_DIR)
         fail_on = [rule.strip() for rule in options["fail_on"].split(",") if rule.strip()]
-        unknown = [rule for rule in fail_on if rule not in checks.RULES]
+        unknown = [rule for rule in fail_on if rule not in checks.ALL_RULES]
         if unknown:
-            raise CommandError(f"unknown rule(s) {', '.join(unknown)}; known rules: {', '.join(checks.RULES)}")
+            raise CommandError(f"unknown rule(s) {', '.join(unknown)}; known rules: {', '.join(checks.ALL_RULES)}")
         if not path.exists():
             raise CommandError(f"{path} does not exist")
         report = linting.check_path(path=path, max_bytes=settings.MAX_RECORDING_BYTES)

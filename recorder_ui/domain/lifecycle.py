@@ -1,0 +1,172 @@
+"""Which recordings a newer recording of the same call supersedes (format doc, sections 8 and 9).
+
+Variants are one step of a test recorded more than once: the same test id, shape, model and messages, other
+parameters. Tests also branch on purpose (parallel versus sequential tool calls), and the files cannot
+tell the two apart, so a variant is called superseded only when another one looks like its re-recording:
+- it sets every parameter the older one sets, to the same value, and more besides (e.g. `include_usage`
+  where the older had no `stream_options`, or `service_tier` added on top of `parallel_tool_calls`);
+- and nothing marks it as older: not a missing `id_normalization_mapping` or `test_id` key the older has,
+  not an older SDK version in `provider_metadata`.
+Two variants that set one parameter to different values (`parallel_tool_calls` true and false) are
+branches: neither supersedes the other. The verdict is an inference from content, and says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from recorder_ui.domain import threads
+from recorder_ui.domain.model import Kind, Recording
+
+
+@dataclass(frozen=True, slots=True)
+class Lineage:
+    """What a recording says about its own age and parameters, small enough to keep per index row."""
+
+    params: dict[str, Any]  # the variant parameters it sets (threads.VARIANT_KEYS)
+    has_mapping: bool  # the file has an id_normalization_mapping key (later writers add it)
+    has_test_id: bool  # the file has a test_id key
+    sdk: tuple[int, ...]  # provider_metadata's SDK version, () when absent
+
+    def as_json(self) -> str:
+        return orjson.dumps(
+            {"params": self.params, "mapping": self.has_mapping, "test_id": self.has_test_id, "sdk": list(self.sdk)},
+            option=orjson.OPT_SORT_KEYS,
+            default=str,
+        ).decode()
+
+    @classmethod
+    def from_json(cls, text: str) -> Lineage | None:
+        try:
+            data = orjson.loads(text) if text else None
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("params"), dict):
+            return None
+        sdk = tuple(v for v in data.get("sdk") or () if isinstance(v, int))
+        return cls(data["params"], bool(data.get("mapping")), bool(data.get("test_id")), sdk)
+
+
+def lineage(rec: Recording) -> Lineage | None:
+    """The lineage of a chat recording that can have variants; None for side calls and other shapes."""
+    if rec.kind != Kind.CHAT or not rec.request_messages or threads.is_side_call(rec):
+        return None
+    raw = rec.raw if isinstance(rec.raw, dict) else {}
+    request = raw.get("request") if isinstance(raw.get("request"), dict) else {}
+    metadata = request.get("provider_metadata") if isinstance(request, dict) else None
+    if not isinstance(metadata, dict):
+        metadata = {}
+    versions = [v for k, v in metadata.items() if k.endswith("_version") and isinstance(v, str)]
+    sdk = tuple(int(part) if part.isdigit() else 0 for part in versions[0].split(".")[:4]) if versions else ()
+    params = {k: rec.request_params[k] for k in threads.VARIANT_KEYS if rec.request_params.get(k) is not None}
+    return Lineage(params, "id_normalization_mapping" in raw, "test_id" in raw, sdk)
+
+
+def _canonical(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=str)
+
+
+def supersedes(new: Lineage, old: Lineage) -> bool:
+    """Does new look like the re-recording of old: a superset of its parameters, and nothing older about it?"""
+    if new.params.keys() <= old.params.keys():
+        return False  # sets nothing more
+    if any(_canonical(new.params.get(k)) != _canonical(v) for k, v in old.params.items()):
+        return False  # another value for a parameter both set: a branch, not a re-recording
+    if (old.has_mapping and not new.has_mapping) or (old.has_test_id and not new.has_test_id):
+        return False
+    return not (old.sdk and new.sdk and new.sdk < old.sdk)
+
+
+@dataclass(frozen=True, slots=True)
+class Superseded:
+    path: str
+    by: str  # the newer recording's path
+    added: tuple[str, ...]  # the parameters the newer one adds
+    by_has_usage: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One recording as the supersede check needs it: its group and lineage."""
+
+    path: str
+    group: tuple[str, ...]  # (root, test id, shape, model, messages digest): variants share it
+    lineage: Lineage
+    has_usage: bool
+
+
+def candidate(rec: Recording, *, root: str = "") -> Candidate | None:
+    found = lineage(rec)
+    if found is None or not rec.test_id:
+        return None
+    group = (root, rec.test_id, str(rec.kind), rec.model, threads.messages_key(rec.request_messages))
+    return Candidate(rec.path, group, found, rec.usage is not None)
+
+
+def superseded(candidates: Iterable[Candidate]) -> dict[str, Superseded]:
+    """path -> what supersedes it, for every candidate some other candidate of its group supersedes.
+
+    The newest-looking superseding variant is named: the one with the most parameters, then the newest SDK.
+    """
+    groups: dict[tuple[str, ...], list[Candidate]] = {}
+    for item in candidates:
+        groups.setdefault(item.group, []).append(item)
+    found: dict[str, Superseded] = {}
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        for old in members:
+            newer = [new for new in members if new is not old and supersedes(new.lineage, old.lineage)]
+            if not newer:
+                continue
+            best = max(newer, key=lambda n: (len(n.lineage.params), n.lineage.sdk, n.has_usage, n.path))
+            added = tuple(sorted(best.lineage.params.keys() - old.lineage.params.keys()))
+            found[old.path] = Superseded(old.path, best.path, added, best.has_usage)
+    return found
+
+
+def describe(item: Superseded) -> str:
+    """In words, for pages and lint messages."""
+    return (
+        f"superseded by {item.by}: a newer variant of the same call (same test and messages) that also sets "
+        f"{', '.join(item.added)}; replay serves that one when the test sends it. Probably stale: delete this file "
+        "once no test sends its request (an inference from the files, not a certainty)."
+    )
+
+
+def lineage_of_row(values: Mapping[str, Any]) -> Lineage | None:
+    text = values.get("lineage")
+    return Lineage.from_json(text) if isinstance(text, str) else None
+
+
+# What to do with a stream that misses usage (format doc 6), by what replay does with it.
+NEVER_REPLAYED = "never-replayed"
+SUPERSEDED = "superseded"
+LIVE = "live"
+FATES = {
+    NEVER_REPLAYED: "never replayed: delete",
+    SUPERSEDED: "superseded by a variant with usage: delete the old one",
+    LIVE: "live: the code does not ask for usage: fix it",
+}
+
+
+def usage_fate(*, replay_status: str, superseded_by: Superseded | None) -> str:
+    """never-replayed (its name carries an older rule's hash), superseded (a variant with usage replaced it), live."""
+    if replay_status == "older-rule":
+        return NEVER_REPLAYED
+    if superseded_by is not None and superseded_by.by_has_usage:
+        return SUPERSEDED
+    return LIVE
+
+
+def fate_message(fate: str, superseded_by: Superseded | None, reason: str) -> str:
+    """The missing-usage message for a lint finding, led by what to do."""
+    if fate == NEVER_REPLAYED:
+        return "never replayed: no test reaches this file (its name carries an older rule's hash); delete it. " + reason
+    if fate == SUPERSEDED and superseded_by is not None:
+        return f"superseded by a variant with usage ({superseded_by.by}): delete this one. " + reason
+    return "live: " + reason
