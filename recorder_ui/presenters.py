@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from recorder_ui.domain import providers, replay
 from recorder_ui.domain.model import Message, Recording, Usage
 
 
@@ -48,6 +49,7 @@ def recording_summary(rec: Recording) -> dict[str, Any]:
         "endpoint": rec.endpoint,
         "model": rec.model,
         "provider": rec.provider,
+        "provider_name": providers.name_of(url=rec.url, host=rec.provider, test_id=rec.test_id or "") or None,
         "streaming": rec.streaming,
         "chunks": rec.chunk_count,
         "usage": usage_dict(rec.usage),
@@ -58,6 +60,19 @@ def recording_summary(rec: Recording) -> dict[str, Any]:
         "summary": rec.summary or None,
         "status": rec.status,
         "error": rec.error or None,
+        "replay": replay_dict(rec),
+    }
+
+
+def replay_dict(rec: Recording) -> dict[str, Any]:
+    """The replay key as show_recording and the JSON twins give it (format doc 9.3)."""
+    key = replay.key_for(rec)
+    return {
+        "hash": key.hash or None,
+        "status": key.status,
+        "rule": key.rule or None,
+        "looked_up_as": key.looked_up_as or None,
+        "why": key.why,
     }
 
 
@@ -68,8 +83,9 @@ def recording_text(data: dict[str, Any]) -> str:
         f"test:      {data['test_id'] or '(no test)'}",
         f"kind:      {data['kind']}" + (f" (streamed, {data['chunks']} chunks)" if data["streaming"] else ""),
         f"endpoint:  {data['endpoint'] or '-'}",
-        f"provider:  {data['provider'] or '-'}",
+        f"provider:  {providers.label(data['provider_name'] or '', data['provider'] or '') or '-'}",
         f"model:     {data['model'] or '-'}",
+        f"replay:    {data['replay']['status']}: {data['replay']['why']}",
     ]
     usage = data["usage"]
     if usage:

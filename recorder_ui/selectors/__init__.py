@@ -11,6 +11,7 @@ One module per page family; views call them through this package (`selectors.rec
   (recording_get, recording_chunks, recording_raw).
 - cases.py: the tests list and one test stitched into threads (test_page, test_get).
 - missing_usage.py: the streams without a usage chunk (missing_usage_list).
+- lifecycle.py: the rows a newer variant supersedes, and the Cleanup page (superseded_rows, supersedes, cleanup).
 - errors.py: the files the parser could not read (error_list).
 - roots.py: the catalog's roots and the health answer (root_names, health).
 
@@ -32,12 +33,21 @@ from recorder_ui.selectors.cases import (
 )
 from recorder_ui.selectors.errors import ErrorList, error_list
 from recorder_ui.selectors.home import Bar, Overview, overview
+from recorder_ui.selectors.lifecycle import REASONS as CLEANUP_REASONS
+from recorder_ui.selectors.lifecycle import Cleanup, CleanupGroup, SupersededRow, cleanup, superseded_rows, supersedes
 from recorder_ui.selectors.missing_usage import MissingGroup, MissingUsage, missing_usage_list
 from recorder_ui.selectors.recording_detail import RecordingDetail, recording_chunks, recording_get, recording_raw
 from recorder_ui.selectors.recording_list import RecordingPage, recording_page, search
 from recorder_ui.selectors.roots import health, root_names
 
 __all__ = [
+    "CLEANUP_REASONS",
+    "Cleanup",
+    "CleanupGroup",
+    "SupersededRow",
+    "cleanup",
+    "superseded_rows",
+    "supersedes",
     "Bar",
     "ErrorList",
     "MissingGroup",

@@ -11,10 +11,11 @@ from django.conf import settings
 from django.http import Http404
 
 from recorder_ui import indexer, presenters
-from recorder_ui.domain import checks, jsontext, paths, stream, threads
+from recorder_ui.domain import checks, jsontext, paths, replay, stream, threads
 from recorder_ui.domain.model import Chunk, Kind, Recording
 from recorder_ui.models import RecordingEntry
 from recorder_ui.selectors.cache import PARSE_CACHE_BYTES, _parsed
+from recorder_ui.selectors.lifecycle import SupersededRow, superseded_rows, supersedes
 
 TABS = ("conversation", "chunks", "raw")
 
@@ -40,6 +41,10 @@ class RecordingDetail:
     raw_text: str = ""  # the file, pretty-printed, for the Raw tab only
     raw_state: str = ""  # Raw tab: "shown", "too-large" or "missing"
     result_pks: dict[str, int] = field(default_factory=dict)  # tool-call id -> the recording carrying its result
+    replay: replay.ReplayKey | None = None  # the hash replay looks this request up by, and whether the name carries it
+    replay_pk: int | None = None  # another indexed file replay would open for this request
+    superseded_by: SupersededRow | None = None
+    supersedes: tuple[SupersededRow, ...] = ()
 
 
 def _load(entry: RecordingEntry) -> Recording:
@@ -85,6 +90,7 @@ def recording_get(*, pk: int, tab: str = "conversation") -> RecordingDetail:
     body = request.get("body") or request.get("payload") or {}
     tools = body.get("tools") if isinstance(body, dict) else None
     findings = checks.run(rec)
+    key = replay.key_for(rec) if rec.kind != Kind.INVALID else None
     raw_text, raw_state = _raw_tab(entry) if tab == "raw" else ("", "")
     return RecordingDetail(
         entry=_entry_dict(entry),
@@ -96,7 +102,7 @@ def recording_get(*, pk: int, tab: str = "conversation") -> RecordingDetail:
         tools_json=_pretty(tools) if tools else "",
         details_json=_pretty(rec.details) if rec.details else "",
         findings=tuple(f"{f.rule}: {f.message}" for f in findings),
-        notices=tuple(f.message for f in findings if f.rule not in ("missing-usage", "parse-error")),
+        notices=tuple(f.message for f in findings if f.rule not in OWN_BOXES),
         prev_pk=siblings[position - 1] if position > 0 else None,
         next_pk=siblings[position + 1] if 0 <= position < len(siblings) - 1 else None,
         raw_too_large=entry.size > settings.RAW_VIEW_MAX_BYTES,
@@ -106,7 +112,28 @@ def recording_get(*, pk: int, tab: str = "conversation") -> RecordingDetail:
         raw_text=raw_text,
         raw_state=raw_state,
         result_pks=_result_pks(entry, rec) if tab == "conversation" else {},
+        replay=key,
+        replay_pk=_replay_pk(entry, key),
+        superseded_by=superseded_rows().get(entry.pk),
+        supersedes=supersedes(entry.pk),
     )
+
+
+OWN_BOXES = ("missing-usage", "parse-error", "unreachable", "name-mismatch")  # findings with a box of their own
+
+
+def _replay_pk(entry: RecordingEntry, key: replay.ReplayKey | None) -> int | None:
+    """The file of the same root whose name carries this request's hash, when it is another file."""
+    if key is None or not key.hash or key.status == replay.CURRENT:
+        return None
+    found = (
+        RecordingEntry.objects.filter(root=entry.root, replay_hash=key.hash, replay_status=replay.CURRENT)
+        .exclude(pk=entry.pk)
+        .order_by("path")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return found
 
 
 RESULT_LOOKUPS = 8  # files read at most to find where a tool call's result went
@@ -157,6 +184,7 @@ def _entry_dict(entry: RecordingEntry) -> dict[str, Any]:
         "suite": entry.suite,
         "kind": entry.kind,
         "provider": entry.provider,
+        "provider_name": entry.provider_name,
         "model": entry.model,
         "streaming": entry.streaming,
         "total_tokens": entry.total_tokens,
@@ -166,6 +194,12 @@ def _entry_dict(entry: RecordingEntry) -> dict[str, Any]:
         "error": entry.error,
         "parse_error": entry.parse_error,
         "tool_call_count": entry.tool_call_count,
+        "replay": {
+            "hash": entry.replay_hash or None,
+            "status": entry.replay_status or None,
+            "rule": entry.replay_rule or None,
+            "looked_up_as": entry.replay_name or None,
+        },
     }
 
 

@@ -7,11 +7,13 @@ One module per page family, as in selectors/:
 - cases.py: the tests list and one test stitched into threads.
 - missing_usage.py, errors.py: those pages (errors.py also has the site's 404 and 500 pages).
 - diff.py: the diff of two revisions or folders, and one pair.
+- cleanup.py: the recordings replay cannot serve and the superseded ones.
 
 urls.py names the views as views.<name>; nothing else imports them.
 """
 
 from recorder_ui.views.cases import test_detail, test_detail_json, test_list, test_list_json
+from recorder_ui.views.cleanup import cleanup, cleanup_json
 from recorder_ui.views.diff import recording_diff, recording_diff_json, recording_diff_pair
 from recorder_ui.views.errors import error_list, error_list_json, not_found, server_error
 from recorder_ui.views.home import healthz, overview, overview_json, reindex, reindex_status
@@ -28,6 +30,8 @@ from recorder_ui.views.recordings import (
 )
 
 __all__ = [
+    "cleanup",
+    "cleanup_json",
     "error_list",
     "error_list_json",
     "healthz",

@@ -44,7 +44,8 @@ def recording_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 def _detail_json(detail: selectors.RecordingDetail) -> dict[str, Any]:
     return {**detail.summary, "entry": detail.entry, "findings": detail.findings,
-            "prev": detail.prev_pk, "next": detail.next_pk}  # fmt: skip
+            "prev": detail.prev_pk, "next": detail.next_pk, "replay_file": detail.replay_pk,
+            "superseded_by": detail.superseded_by, "supersedes": detail.supersedes}  # fmt: skip
 
 
 @require_GET
