@@ -305,3 +305,70 @@ def test_the_word_diff_always_gives_back_both_texts(budget: int, monkeypatch: py
     long_old = "\n".join(f"line {i} of the answer" for i in range(3000))
     long_new = long_old.replace("line 1500 of", "line 1500 (changed) of")
     assert [s for s in diff.word_diff(long_old, long_new) if s[0] != "="] == [("+", "(changed) ")]
+
+
+def _apply(lines: list[str], patch: str) -> list[str]:
+    """Apply a unified diff to lines, checking every context and removed line against them."""
+    out: list[str] = []
+    pos = 0
+    body = patch.splitlines(keepends=True)[2:]
+    for line in body:
+        if line.startswith("@@"):
+            start, _, length = line.split()[1][1:].partition(",")
+            first = int(start) - 1 if length != "0" else int(start)
+            out += lines[pos:first]
+            pos = first
+        elif line.startswith((" ", "-")):
+            assert lines[pos] == line[1:]
+            pos += 1
+            if line.startswith(" "):
+                out.append(line[1:])
+        elif line.startswith("+"):
+            out.append(line[1:])
+    return out + lines[pos:]
+
+
+def test_the_raw_diff_is_a_patch_that_turns_the_old_file_into_the_new() -> None:
+    import random
+
+    rng = random.Random(5)
+    for _ in range(500):
+        old = ["q"] + [rng.choice(["a", "b", "c", "x{", "}", "        deep", "  {"]) for _ in range(rng.randint(0, 40))]
+        new = list(old)
+        for _ in range(rng.randint(1, 5)):
+            where = rng.randrange(len(new) + 1)
+            new[where : where + rng.randint(0, 2)] = [rng.choice(["x", "y", "a"])] * rng.randint(0, 2)
+        if not new or new[0] != "q":
+            new.insert(0, "q")
+        a, b = [f"{line}\n" for line in old], [f"{line}\n" for line in new]
+        patch = diff.raw_diff("".join(a).encode(), "".join(b).encode())
+        assert (patch == "") == (a == b)
+        if patch:
+            assert patch.startswith("--- old\n+++ new\n@@ ") and _apply(a, patch) == b
+
+
+def test_the_raw_diff_of_real_shaped_streams_applies_too() -> None:
+    """Pretty JSON is matched block by block (stream elements) first: the patch must still be exact."""
+    import random
+
+    rng = random.Random(11)
+    for _ in range(60):
+        old = stream_recording(
+            test_id=TID.format("raw"), text=" ".join(rng.choice(["Paris", "is", "big", "."]) for _ in range(30))
+        )
+        new = copy.deepcopy(old)
+        for element in new["response"]["body"]:
+            if rng.random() < 0.3:
+                element["__data__"]["obfuscation"] = "o" * rng.randint(1, 5)
+        if rng.random() < 0.5:
+            del new["response"]["body"][rng.randrange(len(new["response"]["body"]))]
+        if rng.random() < 0.5:
+            new["request"]["body"]["temperature"] = 0.5
+        a_bytes, b_bytes = json.dumps(old).encode(), json.dumps(new).encode()
+        pretty = [orjson.dumps(json.loads(x), option=orjson.OPT_INDENT_2).decode() for x in (a_bytes, b_bytes)]
+        a, b = (text.splitlines(keepends=True) for text in pretty)
+        a[-1], b[-1] = a[-1] + "\n", b[-1] + "\n"  # the patch marks the missing final newline; compare whole lines
+        patch = diff.raw_diff(a_bytes, b_bytes).replace("\n\\ No newline at end of file\n", "\n")
+        assert (patch == "") == (a == b)
+        if patch:
+            assert _apply(a, patch) == b
