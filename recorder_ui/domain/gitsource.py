@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,3 +197,48 @@ def history(repo: Path, rev: str = "HEAD") -> tuple[tuple[str, str, str], ...]:
         commit, parents, subject = (line.split("\0") + ["", ""])[:3]
         found.append((commit, parents.split(" ")[0] if parents else "", subject))
     return tuple(found)
+
+
+def commit_times(repo: Path, paths: Sequence[str]) -> dict[str, int]:
+    """path -> the Unix time of the newest commit that touched it, for paths (relative to repo) git knows.
+
+    One `git log` for all of them, stopped as soon as every path has been seen (the log runs newest first)."""
+    wanted = set(paths)
+    found: dict[str, int] = {}
+    if not wanted:
+        return found
+    args = [*_GIT, "-C", str(repo), "--literal-pathspecs", "log", "--no-renames", "--format=%x00@%ct", "--name-only"]
+    try:
+        process = subprocess.Popen(
+            [*args, "-z", "--end-of-options", "HEAD", "--", *sorted(wanted)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=_env(),
+        )
+    except (FileNotFoundError, OSError):
+        raise GitError("git is not installed") from None
+    assert process.stdout is not None
+    when, tail = 0, b""
+    try:
+        while len(found) < len(wanted) and (block := os.read(process.stdout.fileno(), 65536)):
+            *tokens, tail = (tail + block).split(b"\0")
+            for token in tokens:
+                name = token.lstrip(b"\n").decode("utf-8", "surrogateescape")
+                if name.startswith("@") and name[1:].isdigit():
+                    when = int(name[1:])
+                elif name in wanted and name not in found:
+                    found[name] = when
+    finally:
+        process.kill()  # our own child: done early, or failed (no commit yet); either way nothing more is needed
+        process.stdout.close()
+        process.wait(timeout=10)
+    return found
+
+
+def dirty_paths(repo: Path, paths: Sequence[str]) -> set[str]:
+    """The paths (relative to repo) that are untracked or changed in the work tree since the last commit."""
+    if not paths:
+        return set()
+    out = git(repo, "--literal-pathspecs", "status", "--porcelain=v1", "-z", "--no-renames",
+              "--untracked-files=all", "--", *paths)  # fmt: skip
+    return {entry[3:].decode("utf-8", "surrogateescape") for entry in out.split(b"\0") if len(entry) > 3}

@@ -1,0 +1,347 @@
+"""What a replay miss means, in words: where replay looked, which file carries the key, and for a key no file
+carries, what the test's other recordings hash and which of those parts cannot match the miss.
+
+Pure values in, pure values out: the caller (selectors/find.py) reads the index, git and the files, and hands
+each recording in as a Candidate; this module compares, ranks and words (and writes the command's text).
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import urllib.parse
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from recorder_ui.domain import misses, replay
+from recorder_ui.domain.misses import Miss
+
+SAME = "same"
+DIFFERS = "differs"
+UNKNOWN = "unknown"  # the log does not show this part
+COMMON = "tests/integration/common/recordings/"
+
+# How a candidate's age is known, newest tier first.
+WORK_TREE = "work tree"  # untracked or changed since the last commit: newer than any commit
+GIT = "git"  # the time of the newest commit that touched the file
+CONTENT = "content"  # no git history: content hints only (the replay rule of its name, writer keys, SDK version)
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One thing the recorder hashes, with this recording's value and whether it can match the miss."""
+
+    name: str
+    value: str
+    verdict: str  # SAME, DIFFERS or UNKNOWN
+    miss_value: str = ""  # what the log shows, when it shows it
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One recording, as the finder shows it: its replay key, its age and its hashed parts."""
+
+    pk: int
+    root: str
+    path: str
+    test_id: str
+    model: str
+    kind: str
+    replay_hash: str
+    replay_status: str
+    replay_rule: str
+    replay_name: str
+    recency: str = CONTENT  # WORK_TREE, GIT or CONTENT
+    recorded_at: int | None = None  # Unix time (commit time, or modification time for the work tree)
+    recorded: str = ""  # the age in words
+    hints: tuple[Any, ...] = ()  # content hints of age, larger is newer (see hints())
+    parts: tuple[Part, ...] = ()
+    differs: tuple[str, ...] = ()  # the hashed parts that cannot match the miss
+    in_lookup_folder: bool | None = None  # None when the test, and so the folder, is unknown
+    note: str = ""  # why parts are missing (the file is unreadable, or not read: too many)
+
+
+@dataclass(frozen=True, slots=True)
+class MissReport:
+    miss: Miss
+    url_path: str
+    looked_for: str  # the name replay opens: "<hash>.json", "models-<hash>-*.json", "" when the log shows no hash
+    folders: tuple[str, ...]  # where replay looks, in order
+    found: tuple[Candidate, ...]  # recordings that carry the key (by name or by their request's hash)
+    candidates: tuple[Candidate, ...]  # otherwise: the test's (or the model's) recordings, newest first
+    candidate_total: int  # candidates in the index, of which the first are listed
+    candidates_of: str  # what the candidates share, in words
+    ranked_by: str
+    resolved: bool  # a recording carries the key
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class FindReport:
+    input_kind: str  # "hash", "prefix", "log", or "" (error says why)
+    error: str
+    notes: tuple[str, ...]
+    cut: bool
+    index_empty: bool
+    misses: tuple[MissReport, ...]
+    resolved: int
+    unresolved: int
+
+
+def lookup_folders(miss: Miss) -> tuple[str, ...]:
+    """Where replay looks for the miss: the test file's recordings/ folder, then common/recordings/."""
+    if miss.test_id:
+        folder = posixpath.dirname(miss.test_id.partition("::")[0])
+        own = f"{folder}/recordings/" if folder else "recordings/"
+        return (own, COMMON) if own != COMMON else (COMMON,)
+    if miss.no_test:
+        return (COMMON,)
+    return ()
+
+
+def looked_for(miss: Miss) -> str:
+    if not miss.hash or miss.prefix:
+        return ""
+    return replay.looked_up_as({"request": {"url": miss.url}}, miss.hash)
+
+
+def in_folders(path: str, folders: tuple[str, ...]) -> bool | None:
+    """Is the file (relative to its root) in one of replay's folders? None when that cannot be told: the test is
+    unknown, or the root is the recordings folder itself. A root may sit above or inside a checkout, so the
+    folders are matched at their ends."""
+    folder = posixpath.dirname(path).strip("/")
+    if not folders or not folder:
+        return None
+    where = f"/{folder}/"
+    return any(where.endswith(f"/{f}") or f"/{f}".endswith(where) for f in folders)
+
+
+def hints(*, status: str, lineage: Any) -> tuple[Any, ...]:
+    """Content hints of age, larger is newer: the name's replay rule (an older rule's name is older), then the
+    writer's keys (test_id, id_normalization_mapping), the SDK version and how many parameters it sets."""
+    rank = {replay.CURRENT: 2, replay.MISMATCH: 1, replay.NONE: 1}.get(status, 0)
+    if lineage is None:
+        return (rank, False, False, (), 0)
+    return (rank, lineage.has_test_id, lineage.has_mapping, tuple(lineage.sdk), len(lineage.params))
+
+
+def rank(candidates: list[Candidate]) -> list[Candidate]:
+    """Newest first: the work tree, then by commit time, then by content hints; the path breaks ties."""
+    tier = {WORK_TREE: 2, GIT: 1, CONTENT: 0}
+
+    def key(c: Candidate) -> tuple[Any, ...]:
+        return (tier.get(c.recency, 0), c.recorded_at or 0, c.hints, c.path)
+
+    return sorted(candidates, key=key, reverse=True)
+
+
+def recorded_words(recency: str, when: int | None, hint: tuple[Any, ...]) -> str:
+    if recency == WORK_TREE:
+        return "not committed: new or changed in the work tree" + (f" ({_date(when)})" if when else "")
+    if recency == GIT and when:
+        return f"committed {_date(when)}"
+    words = ["no git history"]
+    if hint:
+        words.append({2: "its name carries today's hash", 0: "its name carries an older rule's hash"}.get(hint[0], ""))
+        if len(hint) > 3 and hint[3]:
+            words.append("SDK " + ".".join(str(v) for v in hint[3]))
+    return "; ".join(w for w in words if w)
+
+
+def _date(when: int | None) -> str:
+    return datetime.fromtimestamp(when or 0, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _json(value: Any) -> str:
+    try:
+        return json.dumps(value, sort_keys=True, default=str)
+    except (TypeError, ValueError, RecursionError):  # keys of mixed types, or nested too deeply
+        return repr(value)[:2000]
+
+
+def compare(raw: Any, miss: Miss) -> tuple[tuple[Part, ...], tuple[str, ...]]:
+    """The parts the recorder hashes for this recording, each judged against the miss; and those that differ."""
+    kind = replay.key_of(raw, "").kind
+    request = raw.get("request") if isinstance(raw, dict) else None
+    if not isinstance(request, dict):
+        return (), ()
+    known: dict[str, tuple[bool, str]] = {}  # part -> (does it match, the miss's value)
+    test_id = raw.get("test_id") if isinstance(raw, dict) else None
+    if miss.test_id or miss.no_test:
+        want = miss.test_id or None
+        known["test_id"] = (test_id == want, _json(want))
+    elif miss.test_name:
+        known["test_id"] = (misses.header_form(str(test_id or "")) == miss.test_name, miss.test_name + " (header)")
+    if kind == "inference":
+        path = urllib.parse.urlparse(str(request.get("url", ""))).path
+        if miss.url:
+            known["endpoint (the URL's path)"] = (path == _path(miss.url), _json(_path(miss.url)))
+        body = request.get("body")
+        if miss.model and miss.model != "unknown" and isinstance(body, dict):
+            known["body.model"] = (body.get("model") == miss.model, _json(miss.model))
+        known["method"] = (True, '"POST"')
+    elif kind == "tool":
+        if miss.tool:
+            known["provider"] = (request.get("provider") == miss.provider, _json(miss.provider))
+            known["tool_name"] = (request.get("tool_name") == miss.tool_name, _json(miss.tool_name))
+            kwargs = misses.literal_kwargs(miss.kwargs)
+            if kwargs is not None:
+                known["kwargs"] = (_json(request.get("kwargs")) == _json(kwargs), miss.kwargs[:200])
+    elif kind == "http" and miss.url:
+        known["url"] = (request.get("url") == miss.url, _json(miss.url))
+        known["method"] = (True, '"POST"')
+    parts = []
+    for name, value in replay.hashed_parts(raw):
+        if name in known:
+            same, logged = known[name]
+            parts.append(Part(name, value, SAME if same else DIFFERS, "" if same else logged))
+        else:
+            parts.append(Part(name, value, UNKNOWN))
+    wanted = {misses.INFERENCE: "inference", misses.TOOL: "tool", misses.HTTP: "http"}.get(miss.kind)
+    if wanted and kind != wanted:
+        what = {"inference": "an inference request", "tool": "a tool call", "http": "an HTTP passthrough request"}
+        parts.insert(0, Part("kind", what.get(kind, "not a request replay hashes"), DIFFERS, what[wanted]))
+    return tuple(parts), tuple(p.name for p in parts if p.verdict == DIFFERS)
+
+
+def _path(url: str) -> str:
+    return urllib.parse.urlparse(url).path if "://" in url else url
+
+
+def _listing(names: tuple[str, ...] | list[str]) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _folders_words(folders: tuple[str, ...]) -> str:
+    return _listing(list(folders)) if folders else "the test's own recordings/ folder and " + COMMON
+
+
+def summary(report: MissReport) -> str:
+    """The report in a few sentences a maintainer can act on."""
+    miss = report.miss
+    looked = report.looked_for or (f"a name starting {miss.hash}" if miss.hash else "")
+    where = _folders_words(report.folders)
+    if report.found:
+        return _found_words(report, looked, where)
+    head = (f"Replay looked for {looked} in {where}; no file in the index carries it." if looked
+            else f"The log shows no hash for this {_what(miss)}; replay looked in {where}.")  # fmt: skip
+    if not report.candidates:
+        if not report.candidates_of:
+            return head + " The paste names no test, model or URL to look for other recordings by."
+        return head + (f" The index has no recording of {report.candidates_of}: it was never recorded here, or "
+                       "its recordings are in a checkout that is not indexed. Record it with "
+                       "--inference-mode record-if-missing.")  # fmt: skip
+    total = report.candidate_total
+    first = report.candidates[0]
+    has = f"{_upper(report.candidates_of)} has"
+    text = (
+        f"{head} {has} one recording ({first.recorded}, {first.path}), which"
+        if total == 1
+        else (f"{head} {has} {total} recordings; the newest ({first.recorded}, {first.path})")
+    )
+    text += _differs_words(first, miss)
+    close = next((c for c in report.candidates if c.parts and not c.differs), None)
+    if close is not None and close is not first:
+        text += f" The newest that matches everything the log shows is {close.path} ({close.recorded})"
+        text += _differs_words(close, miss)
+    return text
+
+
+def _upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _what(miss: Miss) -> str:
+    return {misses.TOOL: "tool call", misses.HTTP: "HTTP request"}.get(miss.kind, "request")
+
+
+def _differs_words(candidate: Candidate, miss: Miss) -> str:
+    if not candidate.parts:
+        return f": {candidate.note or 'its file was not read'}."
+    if candidate.differs:
+        return f" differs in {_listing(candidate.differs)}, so it cannot be the request the test sends now."
+    unknown = [p.name for p in candidate.parts if p.verdict == UNKNOWN]
+    if not unknown:
+        return " matches every hashed part the log shows; compare its request with the test's."
+    shown = _listing(unknown[:6] + (["..."] if len(unknown) > 6 else []))
+    return (f" matches what the log shows ({_listing([p.name for p in candidate.parts if p.verdict == SAME])}), "
+            f"so one of the parts the log does not show must have changed: {shown}.")  # fmt: skip
+
+
+def _found_words(report: MissReport, looked: str, where: str) -> str:
+    found, miss = report.found, report.miss
+    if len(found) > 1:
+        names = "; ".join(f"{c.path} ({c.replay_status})" for c in found[:5])
+        more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+        if miss.prefix:
+            return f"The prefix {miss.hash} matches {len(found)} recordings: {names}{more}."
+        return f"{len(found)} recordings carry {looked}: {names}{more}."
+    rec = found[0]
+    name = posixpath.basename(rec.path)
+    carries_name = bool(miss.hash) and name.removeprefix("models-").startswith(miss.hash)
+    lead = f"The prefix {miss.hash} matches {rec.path} (root {rec.root})" if miss.prefix else ""
+    if not carries_name:
+        older = rec.replay_status == replay.OLDER_RULE
+        why = (f"the hash of an older rule ({rec.replay_rule})" if older
+               else "a hash no rule we know gives (edited after recording?)")  # fmt: skip
+        head = (
+            f"{lead}: its request hashes to it"
+            if lead
+            else f"No file is named {looked}, but {rec.path} holds this very request"
+        )
+        target = rec.replay_name or looked
+        return (f"{head}, yet its name carries {why}, so replay never opens it. Rename it to {target} in {where}, "
+                "or re-record the test.")  # fmt: skip
+    if rec.in_lookup_folder is False:
+        return f"{rec.path} carries {looked or rec.replay_name}, but replay looks only in {where}: move it there."
+    text = (
+        f"{lead}: replay opens it as {rec.replay_name}"
+        if lead
+        else f"The index has {looked} at {rec.path} (root {rec.root})"
+    )
+    if rec.replay_status == replay.MISMATCH:
+        text += "; its request no longer hashes to its name (edited after recording?), but replay opens it by name"
+    if lead:
+        return text + "."
+    return text + (": replay finds it there, so the run that missed it used a checkout without this file "
+                   "(not committed or not pushed, or another branch).")  # fmt: skip
+
+
+def finish(report: MissReport) -> MissReport:
+    return replace(report, summary=summary(report))
+
+
+def as_text(report: FindReport) -> str:
+    """The command's text output."""
+    lines: list[str] = []
+    if report.error:
+        return report.error + "\n"
+    lines.extend(report.notes)
+    if report.index_empty:
+        lines.append("The index is empty: run `python manage.py index_recordings` first.")
+    for number, item in enumerate(report.misses, start=1):
+        miss = item.miss
+        title = miss.hash or miss.tool or miss.url or "(no hash)"
+        lines += ["", f"Miss {number}: {title}"]
+        for label, value in (("test", miss.test_id or miss.test_name), ("model", miss.model),
+                             ("request", f"{miss.method} {miss.url}".strip()), ("tool", miss.tool),
+                             ("kwargs", miss.kwargs[:300]), ("from", f"{miss.source}, line {miss.line}"
+                                                               if miss.line else miss.source)):  # fmt: skip
+            if value:
+                lines.append(f"  {label}: {value}")
+        lines.extend(f"  note: {note}" for note in miss.notes)
+        lines.append("  " + item.summary)
+        for heading, group in (("carries the key", item.found), ("candidates, newest first", item.candidates)):
+            if group:
+                lines.append(f"  {heading}:")
+                for c in group:
+                    lines.append(f"    {c.path}  [{c.root}]  {c.replay_status}  {c.recorded}")
+                    lines.append(f"      key {c.replay_hash or '-'} (replay opens {c.replay_name or '-'})")
+                    if c.differs:
+                        lines.append(f"      differs in: {', '.join(c.differs)}")
+        if item.candidate_total > len(item.candidates):
+            lines.append(f"  ({item.candidate_total - len(item.candidates)} older candidates not listed)")
+    lines += ["", f"{report.resolved} resolved to a file, {report.unresolved} with no recording."]
+    return "\n".join(lines).lstrip("\n") + "\n"
