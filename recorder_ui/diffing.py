@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 
-from recorder_ui.domain import diff, gitsource, jsontext, loader, paths
+from recorder_ui.domain import diff, gitsource, jsontext, loader, paths, rawdiff
 from recorder_ui.domain.model import Recording
 
 CACHE_SECONDS = 60
@@ -168,7 +168,7 @@ class Loaded:
         old = self.blobs.get(found.old_path, (None, None))[0] if found.old_path else None
         new = self.blobs.get(found.new_path, (None, None))[1] if found.new_path else None
         base, head = self.report.base, self.report.head
-        raw = diff.raw_diff(old, new, old_name=f"{base}:{found.old_path}", new_name=f"{head}:{found.new_path}")
+        raw = rawdiff.raw_diff(old, new, old_name=f"{base}:{found.old_path}", new_name=f"{head}:{found.new_path}")
         return PairView(diff=found, raw=raw)
 
 

@@ -20,7 +20,7 @@ import orjson
 import pytest
 
 from recorder_ui import diffing
-from recorder_ui.domain import diff
+from recorder_ui.domain import diff, rawdiff
 from tests.builders import stream_recording
 
 AREA = "tests/integration/inference/recordings"
@@ -341,7 +341,7 @@ def test_the_raw_diff_is_a_patch_that_turns_the_old_file_into_the_new() -> None:
         if not new or new[0] != "q":
             new.insert(0, "q")
         a, b = [f"{line}\n" for line in old], [f"{line}\n" for line in new]
-        patch = diff.raw_diff("".join(a).encode(), "".join(b).encode())
+        patch = rawdiff.raw_diff("".join(a).encode(), "".join(b).encode())
         assert (patch == "") == (a == b)
         if patch:
             assert patch.startswith("--- old\n+++ new\n@@ ") and _apply(a, patch) == b
@@ -368,7 +368,7 @@ def test_the_raw_diff_of_real_shaped_streams_applies_too() -> None:
         pretty = [orjson.dumps(json.loads(x), option=orjson.OPT_INDENT_2).decode() for x in (a_bytes, b_bytes)]
         a, b = (text.splitlines(keepends=True) for text in pretty)
         a[-1], b[-1] = a[-1] + "\n", b[-1] + "\n"  # the patch marks the missing final newline; compare whole lines
-        patch = diff.raw_diff(a_bytes, b_bytes).replace("\n\\ No newline at end of file\n", "\n")
+        patch = rawdiff.raw_diff(a_bytes, b_bytes).replace("\n\\ No newline at end of file\n", "\n")
         assert (patch == "") == (a == b)
         if patch:
             assert _apply(a, patch) == b

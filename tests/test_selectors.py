@@ -177,20 +177,31 @@ def test_tests_page_groups_by_file_and_pages(weather: dict[str, Path], tmp_path:
 
 def test_missing_usage_says_what_to_change_per_group(tmp_path: Path) -> None:
     test_id = "tests/integration/inference/test_stream.py::test_stream[txt=openai/gpt-4o-mini]"
+    live_id = "tests/integration/inference/test_live.py::test_live[txt=openai/gpt-4o-mini]"
     write(tmp_path, "inference", stream_recording(test_id=test_id, usage=False), name="old.json")
     write(tmp_path, "inference", stream_recording(test_id=test_id, usage=True), name="new.json")
+    write(tmp_path, "inference", stream_recording(test_id=live_id, usage=False), name="live.json")
     write(tmp_path, "common", stream_recording(test_id=None, usage=False, text="Other"), name="setup.json")
     indexer.index_recordings(root=tmp_path, name="main")
     data = selectors.missing_usage_list()
-    assert (data.total, data.test_files, data.with_variant) == (2, 1, 1)
-    assert data.by_provider == (("api.openai.com", 2),)
+    assert (data.total, data.test_files, data.with_variant) == (3, 2, 1)
+    assert data.by_provider == (("openai", 3),)
+    assert data.fates == {"never-replayed": 0, "superseded": 1, "live": 2}
     by_file = {g.test_file: g for g in data.groups}
-    assert by_file["tests/integration/inference/test_stream.py"].fix.startswith(
-        "In tests/integration/inference/test_stream.py, pass stream_options"
+    superseded = by_file["tests/integration/inference/test_stream.py"]
+    assert superseded.fate == "superseded" and "Delete these old variants" in superseded.fix
+    assert superseded.provider == "openai (api.openai.com)"
+    [row] = superseded.rows
+    new_pk = RecordingEntry.objects.get(path__endswith="new.json").pk
+    assert row["variant_with_usage"] == new_pk and row["superseded_by"] == new_pk
+    live = by_file["tests/integration/inference/test_live.py"]
+    assert live.fate == "live" and live.fix.startswith(
+        "In tests/integration/inference/test_live.py, pass stream_options"
     )
-    assert "outside any test" in by_file[""].fix
-    [row] = by_file["tests/integration/inference/test_stream.py"].rows
-    assert row["variant_with_usage"] == RecordingEntry.objects.get(path__endswith="new.json").pk
+    assert by_file[""].fate == "live" and "outside any test" in by_file[""].fix
+    assert [g.fate for g in data.groups] == sorted(
+        (g.fate for g in data.groups), key=["never-replayed", "superseded", "live"].index
+    )
 
 
 def test_overview_counts_and_error_list(weather: dict[str, Path], tmp_path: Path) -> None:

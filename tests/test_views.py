@@ -157,7 +157,9 @@ def test_missing_usage_and_errors_pages(client: Client, indexed: None) -> None:
     assert "stream_options.include_usage" in page and "streaming_02" in page
     data = client.get("/missing-usage.json").json()
     [group] = data["groups"]
-    assert group["provider"] == "api.openai.com" and "include_usage" in group["rows"][0]["missing_usage_reason"]
+    assert (
+        group["provider"] == "openai (api.openai.com)" and "include_usage" in group["rows"][0]["missing_usage_reason"]
+    )
     errors = client.get("/errors.json").json()["errors"]
     assert len(errors) == 1 and "not valid JSON" in errors[0]["parse_error"]
     assert "not valid JSON" in client.get("/errors/").content.decode()

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from recorder_ui import search as search_backend
+from recorder_ui.domain import providers, replay
 from recorder_ui.models import RecordingEntry, Root
 from recorder_ui.selectors.cache import _cached
 from recorder_ui.selectors.common import ERROR_FILTER, _clean, _distinct
@@ -23,13 +24,27 @@ SORTS = {
     "-size": ("-size", "path"),
     "size": ("size", "path"),
 }
-FILTERS = ("root", "suite", "test_file", "kind", "provider", "model", "streaming", "tools", "missing", "errors")
+FILTERS = (
+    "root",
+    "suite",
+    "test_file",
+    "kind",
+    "provider",
+    "model",
+    "streaming",
+    "tools",
+    "missing",
+    "errors",
+    "replay",
+)
+REPLAY_STATUSES = replay.STATUSES
 
 
 LIST_COLUMNS = (
-    "pk", "path", "test_id", "test_name", "test_params", "suite", "kind", "model", "provider", "streaming",
+    "pk", "path", "test_id", "test_name", "test_params", "suite", "kind", "model", "provider", "provider_name",
+    "streaming",
     "total_tokens", "tool_call_count", "tool_names", "missing_usage", "error", "parse_error", "invalid_tool_args",
-    "size", "root__name",
+    "size", "root__name", "replay_status",
 )  # fmt: skip
 
 
@@ -43,6 +58,7 @@ class RecordingPage:
     sort: str
     filters: dict[str, str]
     options: dict[str, tuple[str, ...]]
+    provider_labels: dict[str, str] = field(default_factory=dict)  # provider name -> "name (host, host)"
     prev_query: str = ""
     next_query: str = ""
     permalink: str = ""
@@ -56,9 +72,13 @@ def search(queryset: QuerySet[RecordingEntry], query: str) -> QuerySet[Recording
 
 def _filtered(params: dict[str, str]) -> QuerySet[RecordingEntry]:
     qs = RecordingEntry.objects.all()
-    for name in ("suite", "test_file", "kind", "provider", "model"):
+    for name in ("suite", "test_file", "kind", "model"):
         if params.get(name):
             qs = qs.filter(**{name: params[name]})
+    if params.get("provider"):  # a provider's name ("ollama"), or a host as older links give it
+        qs = qs.filter(Q(provider_name=params["provider"]) | Q(provider=params["provider"]))
+    if params.get("replay") in REPLAY_STATUSES:
+        qs = qs.filter(replay_status=params["replay"])
     if params.get("root"):
         qs = qs.filter(root__name=params["root"])
     if params.get("test_id"):
@@ -82,8 +102,24 @@ def _options() -> dict[str, tuple[str, ...]]:
         "suite": _distinct("suite"),
         "test_file": _distinct("test_file"),
         "kind": _distinct("kind"),
-        "provider": _distinct("provider"),
+        "provider": _distinct("provider_name"),
         "model": _distinct("model"),
+        "replay": REPLAY_STATUSES,
+    }
+
+
+def _provider_labels() -> dict[str, str]:
+    """Each provider's name with the hosts it was reached at, for the filter."""
+    hosts: dict[str, list[str]] = {}
+    pairs = RecordingEntry.objects.exclude(provider_name="").values_list("provider_name", "provider").distinct()
+    for name, host in pairs.order_by("provider_name", "provider"):
+        if host and host != name:
+            hosts.setdefault(name, []).append(host)
+        else:
+            hosts.setdefault(name, [])
+    return {
+        name: providers.label(name, ", ".join(found[:3]) + (", …" if len(found) > 3 else ""))
+        for name, found in hosts.items()
     }
 
 
@@ -121,6 +157,7 @@ def _recording_page(params: dict[str, str]) -> RecordingPage:
         sort=sort,
         filters={k: params.get(k, "") for k in (*FILTERS, "test_id")},
         options=_options(),
+        provider_labels=_provider_labels(),
         prev_query=urlencode({**state, "page": number - 1}) if number > 1 else "",
         next_query=urlencode({**state, "page": number + 1}) if number < pages else "",
         permalink=urlencode(state),
