@@ -205,6 +205,20 @@ def test_missing_usage_links_variants_that_have_usage(corpus: Path) -> None:
     )
     variant = RecordingEntry.objects.get(pk=example["variant_with_usage"])
     assert variant.path.endswith("313ecfe661c7fafd3e6938d5a3b66aabdbe02bb183275bac85d65a5c3c345750.json")
+    # The split: 22 streams replay never serves (10 named by the rule before 2026-04-09, 12 by the raw body),
+    # 61 superseded by a variant recorded with usage (every parameter kept, include_usage added), 100 live.
+    data = selectors.missing_usage_list()
+    assert data.fates == {"never-replayed": 22, "superseded": 61, "live": 100}
+    never = [r for g in data.groups if g.fate == "never-replayed" for r in g.rows]
+    assert {RecordingEntry.objects.get(pk=r["pk"]).replay_rule for r in never} == {
+        "before 2026-04-09: no file_search placeholders",
+        "no body normalisation",
+    }
+    cleanup = selectors.cleanup(params={})
+    # 157 superseded: one also carries an older rule's name (counted as unreachable, the certain reason), and
+    # one of the 145 names no rule explains is superseded too (counted there: it says more).
+    assert cleanup.counts == {"unreachable": 300, "superseded": 156, "name-mismatch": 144}
+    assert cleanup.total == 456 and len(cleanup.paths) == 456
 
 
 @pytest.mark.django_db(transaction=True)

@@ -331,6 +331,7 @@ def test_corpus_pages_and_the_four_variant_thread(client: Client, corpus: Path) 
     largest = RecordingEntry.objects.order_by("-size").first()
     assert largest is not None
     for url in ("/", "/recordings/?sort=-tokens", "/recordings/?q=get_weather", "/tests/", "/missing-usage/", "/errors/",
+                "/cleanup/", "/cleanup/?reason=name-mismatch", "/recordings/?replay=older-rule",
                 f"/recordings/{largest.pk}/", f"/recordings/{largest.pk}/chunks/", f"/recordings/{largest.pk}/raw/",
                 "/test/?" + urlencode({"id": HEAVY_TEST})):  # fmt: skip
         assert client.get(url).status_code == 200, url
