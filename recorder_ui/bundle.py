@@ -102,19 +102,11 @@ def group(report: diffing.DiffReport) -> tuple[FileGroup, ...]:
             changed, noise = [], []
             for found in test.diffs:
                 number += 1
-                link = PairLink(number=number, diff=_shown(found), source=found)
+                link = PairLink(number=number, diff=diffing.shown(found), source=found)
                 (noise if found.categories == _NOISE else changed).append(link)
             tests.append(TestGroup(summary=test, changed=tuple(changed), noise=tuple(noise)))
         files.append(FileGroup(summary=file, tests=tuple(tests)))
     return tuple(files)
-
-
-def _shown(found: diff.RecordingDiff) -> diff.RecordingDiff:
-    """The pair with its paths as printable text: a name need not be UTF-8."""
-    shown: dict[str, object] = {"old_path": paths.escape(found.old_path), "new_path": paths.escape(found.new_path)}
-    if candidates := getattr(found, "candidates", ()):  # other partners' paths, where the diff names them
-        shown["candidates"] = tuple(paths.escape(p) for p in candidates)
-    return dataclasses.replace(found, **shown)  # type: ignore[arg-type]
 
 
 def stylesheet() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass
@@ -168,7 +169,8 @@ class Loaded:
         old = self.blobs.get(found.old_path, (None, None))[0] if found.old_path else None
         new = self.blobs.get(found.new_path, (None, None))[1] if found.new_path else None
         base, head = self.report.base, self.report.head
-        raw = rawdiff.raw_diff(old, new, old_name=f"{base}:{found.old_path}", new_name=f"{head}:{found.new_path}")
+        old_name, new_name = f"{base}:{paths.escape(found.old_path)}", f"{head}:{paths.escape(found.new_path)}"
+        raw = rawdiff.raw_diff(old, new, old_name=old_name, new_name=new_name)
         return PairView(diff=found, raw=raw)
 
 
@@ -207,6 +209,22 @@ def pair_view(*, repo: Path, base: str, head: str, key: str, subpath: str = "") 
     loaded = load(repo=repo, base=base, head=head, subpath=subpath)
     found = next((d for d in loaded.report.diffs if d.key == key), None)
     return None if found is None else loaded.view(found)
+
+
+def shown(found: diff.RecordingDiff) -> diff.RecordingDiff:
+    """The pair with its paths as printable text, for pages: a name need not be UTF-8 (domain/paths.py)."""
+    return dataclasses.replace(
+        found,
+        old_path=paths.escape(found.old_path),
+        new_path=paths.escape(found.new_path),
+        candidates=tuple(paths.escape(p) for p in found.candidates),
+    )
+
+
+def shown_report(report: DiffReport) -> DiffReport:
+    """The report with every pair as shown(): what the diff page renders."""
+    diffs = tuple(shown(d) for d in report.diffs)
+    return dataclasses.replace(report, diffs=diffs, summary=diff.summarize(diffs))
 
 
 def as_json(report: DiffReport) -> bytes:

@@ -259,7 +259,10 @@ def test_diff_page_can_use_a_named_roots_repository(repo: Path, client: Client, 
     assert missing.status_code == 400 and "no root named" in missing.content.decode()
 
 
-def test_a_name_that_is_not_utf8_and_values_beyond_64_bits_diff_in_every_format(tmp_path: Path) -> None:
+@pytest.mark.django_db
+def test_a_name_that_is_not_utf8_and_values_beyond_64_bits_diff_in_every_format(
+    tmp_path: Path, client: Client, settings: Any
+) -> None:
     root = tmp_path / "checkout"
     root.mkdir()
     _git(root, "init", "-q", "-b", "main")
@@ -279,3 +282,14 @@ def test_a_name_that_is_not_utf8_and_values_beyond_64_bits_diff_in_every_format(
     assert row["new_path"] == f"{AREA}/latin1-\\xe9-name.json"
     assert "latin1-\\xe9-name.json" in _command("HEAD~1", "HEAD", "--repo", str(root))
     assert "+ After \\ud800." in _command("HEAD~1", "HEAD", "--repo", str(root), "--format", "markdown")
+    # The web page and its pair view too: the pair's key carries the name escaped.
+    settings.RECORDINGS_DIR = root
+    page = client.get("/diff/", {"base": "HEAD~1", "head": "HEAD"})
+    assert page.status_code == 200 and "latin1-\\xe9-name" in page.content.decode()
+    report = diffing.diff_revisions(repo=root, base="HEAD~1", head="HEAD")
+    [pair] = report.diffs
+    assert pair.key == f"{AREA}/latin1-\\xe9-name.json|{AREA}/latin1-\\xe9-name.json"
+    view = diffing.pair_view(repo=root, base="HEAD~1", head="HEAD", key=pair.key)
+    assert view is not None and f"HEAD:{AREA}/latin1-\\xe9-name.json" in view.raw
+    shown = client.get("/diff/pair/", {"base": "HEAD~1", "head": "HEAD", "key": pair.key})
+    assert shown.status_code == 200 and "After \\ud800." in shown.content.decode()

@@ -117,7 +117,7 @@ def test_gunicorn_serves_healthz_pages_and_hashed_static(tmp_path: Path) -> None
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise AssertionError(log.read_text()) from None
                 time.sleep(0.2)
-        assert status == 200 and b'"status":"ok"' in health and b'"recordings":16' in health
+        assert status == 200 and b'"status":"ok"' in health and b'"recordings":19' in health
         status, headers, _ = _get(port, "/")
         assert status == 301 and headers["location"].startswith("https://")  # plain HTTP goes to HTTPS
         status, headers, body = _get(port, "/", **https)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from recorder_ui.domain import pairing, residue
+from recorder_ui.domain import pairing, paths, residue
 from recorder_ui.domain.model import Kind, Message, Recording, Usage
 from recorder_ui.domain.pairing import Pair
 from recorder_ui.domain.residue import Listing
@@ -222,7 +222,8 @@ def compare(
     candidates: tuple[str, ...] = (),
 ) -> RecordingDiff:
     """The semantic difference between two recordings of one call; every other difference is named as noise."""
-    key = f"{old.path if old else ''}|{new.path if new else ''}"
+    # Escaped (domain/paths.py): a name that is not UTF-8 must still make a key a URL and a page can carry.
+    key = f"{paths.escape(old.path) if old else ''}|{paths.escape(new.path) if new else ''}"
     if old is None or new is None:
         only = new if old is None else old
         assert only is not None

@@ -147,7 +147,8 @@ def _cleanup(params: dict[str, str]) -> Cleanup:
 
 def _why(reason: str, row: dict[str, Any], item: SupersededRow | None) -> str:
     if reason == "unreachable":
-        return f"name carries the hash of {row['replay_rule']}; replay looks it up as {row['replay_name']}"
+        rule, name = row["replay_rule"], row["replay_name"]
+        return f"its name carries the hash of an older rule ({rule}); replay looks it up as {name}"
     if reason == "superseded" and item is not None:
         return item.sentence
     return f"replay looks it up as {row['replay_name']}"

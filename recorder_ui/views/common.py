@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django_htmx.middleware import HtmxDetails
 
 from recorder_ui import indexer
@@ -30,6 +31,14 @@ def json_response(data: object, status: int = 200) -> HttpResponse:
     """orjson serialises dataclasses natively; default covers the rest (Path, datetime in dicts)."""
     body = jsontext.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS)
     return HttpResponse(body, content_type="application/json", status=status)
+
+
+def render_any_text(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
+    """render(), for pages that show text straight from git or a file (the diff): a lone surrogate (a recorded
+    \\ud800, or a byte of a name that is not UTF-8) cannot be UTF-8, so it is sent as the text \\udc80."""
+    text = render_to_string(template, context, request=request)
+    body = text.encode("utf-8", "backslashreplace")
+    return HttpResponse(body, content_type="text/html; charset=utf-8", status=status)
 
 
 def wants_json(request: HttpRequest) -> bool:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from recorder_ui import diffing, selectors
 from recorder_ui.domain import gitsource
-from recorder_ui.views.common import HtmxHttpRequest, json_response, wants_json
+from recorder_ui.views.common import HtmxHttpRequest, json_response, render_any_text, wants_json
 
 
 def _diff_args(request: HttpRequest) -> dict[str, str]:
@@ -43,7 +43,10 @@ def recording_diff(request: HtmxHttpRequest) -> HttpResponse:
         if context["report"] is not None:
             return HttpResponse(diffing.as_json(context["report"]), content_type="application/json")
         return json_response({"error": context["error"] or "give ?base=REV&head=REV"}, status=400)
-    return render(request, "recordings/diff.html", context, status=400 if context["error"] and args["base"] else 200)
+    if context["report"] is not None:
+        context["report"] = diffing.shown_report(context["report"])  # names as printable text
+    status = 400 if context["error"] and args["base"] else 200
+    return render_any_text(request, "recordings/diff.html", context, status=status)
 
 
 @require_GET
@@ -73,14 +76,15 @@ def recording_diff_pair(request: HtmxHttpRequest) -> HttpResponse:
             subpath=args["path"],
         )
     except diffing.DiffError as exc:
-        return render(
+        return render_any_text(
             request, "recordings/diff_pair.html" + ("#pair" if request.htmx else ""), {"error": str(exc)}, status=400
         )
     if view is None:
-        return render(
+        return render_any_text(
             request,
             "recordings/diff_pair.html" + ("#pair" if request.htmx else ""),
             {"error": "no such pair in this diff"},
             status=404,
         )
-    return render(request, "recordings/diff_pair.html" + ("#pair" if request.htmx else ""), {"view": view})
+    view = dataclasses.replace(view, diff=diffing.shown(view.diff))
+    return render_any_text(request, "recordings/diff_pair.html" + ("#pair" if request.htmx else ""), {"view": view})
