@@ -12,6 +12,7 @@ One module per page family; views call them through this package (`selectors.rec
 - cases.py: the tests list and one test stitched into threads (test_page, test_get).
 - missing_usage.py: the streams without a usage chunk (missing_usage_list).
 - lifecycle.py: the rows a newer variant supersedes, and the Cleanup page (superseded_rows, supersedes, cleanup).
+- find.py: replay misses from a hash or a pasted log, with their recordings or candidates (find_misses).
 - errors.py: the files the parser could not read (error_list).
 - roots.py: the catalog's roots and the health answer (root_names, health).
 
@@ -32,6 +33,7 @@ from recorder_ui.selectors.cases import (
     test_page,
 )
 from recorder_ui.selectors.errors import ErrorList, error_list
+from recorder_ui.selectors.find import FindReport, find_misses
 from recorder_ui.selectors.home import Bar, Overview, overview
 from recorder_ui.selectors.lifecycle import REASONS as CLEANUP_REASONS
 from recorder_ui.selectors.lifecycle import Cleanup, CleanupGroup, SupersededRow, cleanup, superseded_rows, supersedes
@@ -50,6 +52,7 @@ __all__ = [
     "supersedes",
     "Bar",
     "ErrorList",
+    "FindReport",
     "MissingGroup",
     "MissingUsage",
     "Overview",
@@ -64,6 +67,7 @@ __all__ = [
     "VariantView",
     "clear_caches",
     "error_list",
+    "find_misses",
     "health",
     "missing_usage_list",
     "overview",

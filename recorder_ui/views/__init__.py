@@ -8,6 +8,7 @@ One module per page family, as in selectors/:
 - missing_usage.py, errors.py: those pages (errors.py also has the site's 404 and 500 pages).
 - diff.py: the diff of two revisions or folders, and one pair.
 - cleanup.py: the recordings replay cannot serve and the superseded ones.
+- find.py: the Find page, a replay miss (hash, prefix or pasted CI log) and the recordings it wanted.
 
 urls.py names the views as views.<name>; nothing else imports them.
 """
@@ -16,6 +17,7 @@ from recorder_ui.views.cases import test_detail, test_detail_json, test_list, te
 from recorder_ui.views.cleanup import cleanup, cleanup_json
 from recorder_ui.views.diff import recording_diff, recording_diff_json, recording_diff_pair
 from recorder_ui.views.errors import error_list, error_list_json, not_found, server_error
+from recorder_ui.views.find import find, find_json
 from recorder_ui.views.home import healthz, overview, overview_json, reindex, reindex_status
 from recorder_ui.views.missing_usage import missing_usage, missing_usage_json
 from recorder_ui.views.recordings import (
@@ -32,6 +34,8 @@ from recorder_ui.views.recordings import (
 __all__ = [
     "cleanup",
     "cleanup_json",
+    "find",
+    "find_json",
     "error_list",
     "error_list_json",
     "healthz",

@@ -1,0 +1,199 @@
+"""The Find page and find_recording: which recording a replay miss wanted, or the recordings it might have been.
+
+The paste is read by domain/misses.py and the answer worded by domain/miss_report.py; this module reads the
+index, git (for how recently each candidate was recorded) and the candidates' files (for what they hash).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import replace
+from pathlib import Path
+
+from django.db.models import Q, QuerySet
+
+from recorder_ui import indexer
+from recorder_ui.domain import gitsource, lifecycle, miss_report, misses
+from recorder_ui.domain.miss_report import Candidate, FindReport, MissReport
+from recorder_ui.domain.misses import Miss
+from recorder_ui.models import RecordingEntry
+
+FOUND_LIMIT = 50  # recordings listed for one key or prefix
+CANDIDATE_ROWS = 500  # candidates ranked for one miss (a test has up to a few hundred recordings)
+CANDIDATE_LIMIT = 30  # candidates listed for one miss, newest first
+PARTS_LIMIT = 10  # candidates of one miss whose file is read to list what it hashes
+READ_BUDGET = 200  # files read for one paste, over all its misses
+
+
+def find_misses(*, text: object) -> FindReport:
+    """Every replay miss in text (a hash, a prefix or a CI log), each with its recording or its candidates."""
+    parsed = misses.parse(text)
+    if parsed.error:
+        return FindReport(parsed.input_kind, parsed.error, parsed.notes, parsed.cut, False, (), 0, 0)
+    empty = not RecordingEntry.objects.exists()
+    budget = [READ_BUDGET]
+    reports = tuple(_report(miss, budget) for miss in parsed.misses)
+    resolved = sum(1 for r in reports if r.resolved)
+    notes = parsed.notes
+    if budget[0] <= 0:
+        notes += ("The paste names many misses: the hashed parts of the later candidates were not read.",)
+    return FindReport(parsed.input_kind, "", notes, parsed.cut, empty, reports, resolved, len(reports) - resolved)
+
+
+def _entries() -> QuerySet[RecordingEntry]:
+    return RecordingEntry.objects.select_related("root").defer("search_text", "summary")
+
+
+def _carrying(miss: Miss) -> list[RecordingEntry]:
+    """Recordings whose request hashes to the key, or whose name carries it (a prefix: starts with it)."""
+    key = miss.hash
+    if not key:
+        return []
+    if miss.prefix:
+        rows = _entries().filter(
+            Q(replay_hash__startswith=key) | Q(path__contains=f"/{key}") | Q(path__startswith=key)
+            | Q(path__contains=f"models-{key}")
+        )  # fmt: skip
+    else:
+        rows = _entries().filter(
+            Q(replay_hash=key) | Q(path__endswith=f"/{key}.json") | Q(path=f"{key}.json")
+            | Q(path__contains=f"models-{key}-")
+        )  # fmt: skip
+    found = []
+    for entry in rows.order_by("path", "pk")[: FOUND_LIMIT * 4]:
+        name = posixpath.basename(entry.path).removeprefix("models-")
+        if entry.replay_hash.startswith(key) or name.startswith(key):
+            found.append(entry)
+    return found[:FOUND_LIMIT]
+
+
+def _candidate_rows(miss: Miss) -> tuple[str, QuerySet[RecordingEntry] | None]:
+    """What the candidates share, in words, and their rows: the test's, else the model's at the URL path."""
+    rows = _entries()
+    if miss.test_id:
+        return "the test", rows.filter(test_id=miss.test_id)
+    if miss.test_name:
+        name, params = misses.split_header(miss.test_name)
+        return f"a test named {miss.test_name}", rows.filter(test_name=name, test_params=params)
+    if miss.kind == misses.TOOL and miss.tool:
+        return f"the tool {miss.tool}", rows.filter(kind="tool", provider=miss.provider)
+    path = miss.url_path
+    if not path:
+        return "", None
+    # request.endpoint is the logical endpoint; the URL's path often doubles it (/v1/v1/chat/completions).
+    suffixes = {path[i:] for i in range(len(path)) if path[i] == "/"}
+    if miss.kind == misses.INFERENCE and miss.model and miss.model != "unknown":
+        what = f"model {miss.model} at {path}"
+        return what, rows.filter(model=miss.model, endpoint__in=suffixes)
+    return f"requests to {path}", rows.filter(endpoint__in=suffixes)
+
+
+def _report(miss: Miss, budget: list[int]) -> MissReport:
+    folders = miss_report.lookup_folders(miss)
+    carrying = _carrying(miss)
+    found = tuple(_dated(carrying, miss, folders, budget, detail=len(carrying)))
+    candidates: tuple[Candidate, ...] = ()
+    total, what = 0, ""
+    if not found:
+        what, rows = _candidate_rows(miss)
+        if rows is not None:
+            picked = list(rows.order_by("path", "pk")[:CANDIDATE_ROWS])
+            total = len(picked) if len(picked) < CANDIDATE_ROWS else rows.count()
+            candidates = tuple(_dated(picked, miss, folders, budget, detail=PARTS_LIMIT))[:CANDIDATE_LIMIT]
+    report = MissReport(
+        miss=miss,
+        url_path=miss.url_path,
+        looked_for=miss_report.looked_for(miss),
+        folders=folders,
+        found=found,
+        candidates=candidates,
+        candidate_total=total,
+        candidates_of=what,
+        ranked_by="newest first: uncommitted files, then by commit time, then by content hints (no git history)",
+        resolved=bool(found),
+        summary="",
+    )
+    return miss_report.finish(report)
+
+
+def _dated(
+    entries: list[RecordingEntry], miss: Miss, folders: tuple[str, ...], budget: list[int], *, detail: int
+) -> list[Candidate]:
+    """Candidates for the rows, newest first, the first `detail` of them with their hashed parts."""
+    times = _recency(entries)
+    ranked = miss_report.rank([_candidate(entry, times.get(entry.pk)) for entry in entries])
+    by_pk = {entry.pk: entry for entry in entries}
+    out = []
+    for index, candidate in enumerate(ranked[: max(detail, CANDIDATE_LIMIT)]):
+        where = miss_report.in_folders(candidate.path, folders or _own_folders(candidate.test_id, miss))
+        candidate = replace(candidate, in_lookup_folder=where)
+        if index < detail:
+            if budget[0] > 0:
+                budget[0] -= 1
+                candidate = _with_parts(candidate, by_pk[candidate.pk], miss)
+            else:
+                candidate = replace(candidate, note="its file was not read (the paste names too many misses)")
+        out.append(candidate)
+    return out
+
+
+def _own_folders(test_id: str, miss: Miss) -> tuple[str, ...]:
+    """For a key whose test the paste does not name: the folders replay looks in for the recording's own test."""
+    if miss.test_id or miss.no_test or not test_id or miss.url_path.endswith(("/models", "/api/tags")):
+        return ()
+    return miss_report.lookup_folders(Miss(misses.HASH, "", test_id=test_id))
+
+
+def _candidate(entry: RecordingEntry, when: tuple[str, int | None] | None) -> Candidate:
+    hint = miss_report.hints(status=entry.replay_status, lineage=lifecycle.Lineage.from_json(entry.lineage))
+    recency, at = when or (miss_report.CONTENT, None)
+    return Candidate(
+        pk=entry.pk,
+        root=entry.root.name,
+        path=entry.path,
+        test_id=entry.test_id,
+        model=entry.model,
+        kind=entry.kind,
+        replay_hash=entry.replay_hash,
+        replay_status=entry.replay_status,
+        replay_rule=entry.replay_rule,
+        replay_name=entry.replay_name,
+        recency=recency,
+        recorded_at=at,
+        recorded=miss_report.recorded_words(recency, at, hint),
+        hints=hint,
+    )
+
+
+def _with_parts(candidate: Candidate, entry: RecordingEntry, miss: Miss) -> Candidate:
+    rec = indexer.load_entry(entry)
+    if rec.raw is None:
+        return replace(candidate, note=f"its file could not be read: {rec.error}"[:300])
+    parts, differs = miss_report.compare(rec.raw, miss)
+    return replace(candidate, parts=parts, differs=differs)
+
+
+def _recency(entries: list[RecordingEntry]) -> dict[int, tuple[str, int | None]]:
+    """pk -> how recently the file was recorded: (WORK_TREE, mtime) or (GIT, commit time), for roots in git.
+    One `git status` and one `git log` per root, for all its files at once."""
+    by_root: dict[int, list[tuple[RecordingEntry, Path]]] = {}
+    for entry in entries:
+        path = indexer.entry_path(entry)
+        if path is not None:
+            by_root.setdefault(entry.root_id, []).append((entry, path))
+    found: dict[int, tuple[str, int | None]] = {}
+    for files in by_root.values():
+        try:
+            repo = gitsource.repo_root(files[0][1].parent)
+            relative = {entry.pk: path.relative_to(repo).as_posix() for entry, path in files}
+            dirty = gitsource.dirty_paths(repo, sorted(set(relative.values())))
+            times = gitsource.commit_times(repo, sorted(set(relative.values()) - dirty))
+        except (gitsource.GitError, ValueError, OSError):
+            continue  # not in git (or git failed): content hints rank these
+        for entry, _ in files:
+            name = relative[entry.pk]
+            if name in dirty:
+                found[entry.pk] = (miss_report.WORK_TREE, entry.mtime_ns // 1_000_000_000)
+            elif name in times:
+                found[entry.pk] = (miss_report.GIT, times[name])
+    return found
