@@ -23,6 +23,11 @@ CANDIDATE_ROWS = 500  # candidates ranked for one miss (a test has up to a few h
 CANDIDATE_LIMIT = 30  # candidates listed for one miss, newest first
 PARTS_LIMIT = 10  # candidates of one miss whose file is read to list what it hashes
 READ_BUDGET = 200  # files read for one paste, over all its misses
+RANKED_BY = (
+    "files new or changed in the work tree first, then by the time of the last commit that touched each file, "
+    "then (for roots outside git) by content hints: the replay rule its name carries, the writer's keys, the SDK "
+    "version"
+)
 
 
 def find_misses(*, text: object) -> FindReport:
@@ -109,7 +114,7 @@ def _report(miss: Miss, budget: list[int]) -> MissReport:
         candidates=candidates,
         candidate_total=total,
         candidates_of=what,
-        ranked_by="newest first: uncommitted files, then by commit time, then by content hints (no git history)",
+        ranked_by=RANKED_BY,
         resolved=bool(found),
         summary="",
     )
