@@ -36,7 +36,7 @@ from recorder_ui.selectors.errors import ErrorList, error_list
 from recorder_ui.selectors.find import FindReport, find_misses
 from recorder_ui.selectors.home import Bar, Overview, overview
 from recorder_ui.selectors.lifecycle import REASONS as CLEANUP_REASONS
-from recorder_ui.selectors.lifecycle import Cleanup, CleanupGroup, SupersededRow, cleanup, superseded_rows, supersedes
+from recorder_ui.selectors.lifecycle import Cleanup, CleanupGroup, SupersededRow, cleanup, superseded_rows, variants_of
 from recorder_ui.selectors.missing_usage import MissingGroup, MissingUsage, missing_usage_list
 from recorder_ui.selectors.recording_detail import RecordingDetail, recording_chunks, recording_get, recording_raw
 from recorder_ui.selectors.recording_list import RecordingPage, recording_page, search
@@ -49,7 +49,7 @@ __all__ = [
     "SupersededRow",
     "cleanup",
     "superseded_rows",
-    "supersedes",
+    "variants_of",
     "Bar",
     "ErrorList",
     "FindReport",

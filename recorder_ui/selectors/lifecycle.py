@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from django.db.models import QuerySet
+
 from recorder_ui.domain import lifecycle, replay
 from recorder_ui.models import RecordingEntry
 from recorder_ui.selectors.cache import _cached
@@ -40,7 +42,10 @@ def superseded_rows() -> dict[int, SupersededRow]:
 
 
 def _superseded_rows() -> dict[int, SupersededRow]:
-    rows = RecordingEntry.objects.exclude(lineage="").exclude(test_id="")
+    return _superseded_in(RecordingEntry.objects.exclude(lineage="").exclude(test_id=""))
+
+
+def _superseded_in(rows: QuerySet[RecordingEntry]) -> dict[int, SupersededRow]:
     found = rows.values_list("pk", "path", "root_id", "test_id", "kind", "model", "request_key", "lineage",
                              "total_tokens")  # fmt: skip
     candidates = []
@@ -59,9 +64,15 @@ def _superseded_rows() -> dict[int, SupersededRow]:
     }
 
 
-def supersedes(pk: int) -> tuple[SupersededRow, ...]:
-    """The rows this one supersedes."""
-    return tuple(row for row in superseded_rows().values() if row.by_pk == pk)
+def variants_of(entry: RecordingEntry) -> tuple[SupersededRow | None, tuple[SupersededRow, ...]]:
+    """What supersedes this row, and what it supersedes: computed on its own group of variants only, so a
+    recording page costs the same whatever the catalog's size."""
+    if not entry.lineage or not entry.test_id or not entry.request_key:
+        return None, ()
+    group = RecordingEntry.objects.filter(root_id=entry.root_id, test_id=entry.test_id, request_key=entry.request_key,
+                                          kind=entry.kind, model=entry.model).exclude(lineage="")  # fmt: skip
+    found = _superseded_in(group)
+    return found.get(entry.pk), tuple(row for row in found.values() if row.by_pk == entry.pk)
 
 
 @dataclass(frozen=True, slots=True)

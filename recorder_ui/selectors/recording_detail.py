@@ -15,7 +15,7 @@ from recorder_ui.domain import checks, jsontext, paths, replay, stream, threads
 from recorder_ui.domain.model import Chunk, Kind, Recording
 from recorder_ui.models import RecordingEntry
 from recorder_ui.selectors.cache import PARSE_CACHE_BYTES, _parsed
-from recorder_ui.selectors.lifecycle import SupersededRow, superseded_rows, supersedes
+from recorder_ui.selectors.lifecycle import SupersededRow, variants_of
 
 TABS = ("conversation", "chunks", "raw")
 
@@ -91,6 +91,7 @@ def recording_get(*, pk: int, tab: str = "conversation") -> RecordingDetail:
     tools = body.get("tools") if isinstance(body, dict) else None
     findings = checks.run(rec)
     key = replay.key_for(rec) if rec.kind != Kind.INVALID else None
+    superseded_by, supersedes = variants_of(entry)
     raw_text, raw_state = _raw_tab(entry) if tab == "raw" else ("", "")
     return RecordingDetail(
         entry=_entry_dict(entry),
@@ -114,8 +115,8 @@ def recording_get(*, pk: int, tab: str = "conversation") -> RecordingDetail:
         result_pks=_result_pks(entry, rec) if tab == "conversation" else {},
         replay=key,
         replay_pk=_replay_pk(entry, key),
-        superseded_by=superseded_rows().get(entry.pk),
-        supersedes=supersedes(entry.pk),
+        superseded_by=superseded_by,
+        supersedes=supersedes,
     )
 
 
