@@ -50,6 +50,7 @@ bench: $(VENV)/ready  ## speed and memory figures on the corpus (RECORDER_UI_COR
 	$(PY) bench/bench_index.py
 	$(PY) bench/bench_pages.py
 	$(PY) bench/bench_diff.py
+	$(PY) bench/bench_scale.py
 	@if [ -n "$$RECORDER_UI_HISTORY" ]; then $(PY) bench/diff_history.py; else echo "bench: diff_history skipped: set RECORDER_UI_HISTORY=../shared/corpus/llama-stack-history.bundle"; fi
 
 load: $(VENV)/ready  ## gunicorn on 127.0.0.1 with the corpus, 50 clients for 30 s
