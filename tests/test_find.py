@@ -155,11 +155,16 @@ def test_a_miss_of_a_test_with_other_recordings_lists_them_newest_first(tree: di
 
 def test_a_miss_without_a_test_id_offers_the_models_recordings_at_that_path(tree: dict[str, str]) -> None:
     [item] = selectors.find_misses(text=_miss_log(ABSENT, test_id="")).misses
-    assert item.candidates_of == "model gpt-4o at /v1/v1/chat/completions"
+    assert item.candidates_of == "model gpt-4o at api.openai.com/v1/v1/chat/completions"  # same server first
     paths = {c.path for c in item.candidates}
     assert _path_of(tree["mini"]) not in paths and _path_of(tree["first"]) in paths
     assert all("test_id" not in c.differs for c in item.candidates)  # the test is unknown, so never judged
     assert item.folders == () and "the test's own recordings/ folder" in item.summary
+    [elsewhere] = selectors.find_misses(
+        text=_miss_log(ABSENT, test_id="", url="http://vllm:8000/v1/chat/completions")
+    ).misses
+    assert elsewhere.candidates_of == "model gpt-4o at /v1/chat/completions"  # no recording from that host
+    assert all(c.differs == ("endpoint (the URL's path)",) for c in elsewhere.candidates if c.parts)
 
 
 def test_a_file_under_an_older_rules_name_is_found_and_the_rename_said(tree: dict[str, str]) -> None:

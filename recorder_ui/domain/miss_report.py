@@ -117,13 +117,14 @@ def in_folders(path: str, folders: tuple[str, ...]) -> bool | None:
     return any(where.endswith(f"/{f}") or f"/{f}".endswith(where) for f in folders)
 
 
-def hints(*, status: str, lineage: Any) -> tuple[Any, ...]:
+def hints(*, status: str, lineage: Any, mtime_ns: int = 0) -> tuple[Any, ...]:
     """Content hints of age, larger is newer: the name's replay rule (an older rule's name is older), then the
-    writer's keys (test_id, id_normalization_mapping), the SDK version and how many parameters it sets."""
+    writer's keys (test_id, id_normalization_mapping), the SDK version, how many parameters it sets, and last
+    the file's modification time (a checkout gives every file the same one, a local re-recording a newer one)."""
     rank = {replay.CURRENT: 2, replay.MISMATCH: 1, replay.NONE: 1}.get(status, 0)
     if lineage is None:
-        return (rank, False, False, (), 0)
-    return (rank, lineage.has_test_id, lineage.has_mapping, tuple(lineage.sdk), len(lineage.params))
+        return (rank, False, False, (), 0, mtime_ns)
+    return (rank, lineage.has_test_id, lineage.has_mapping, tuple(lineage.sdk), len(lineage.params), mtime_ns)
 
 
 def rank(candidates: list[Candidate]) -> list[Candidate]:
@@ -245,7 +246,7 @@ def summary(report: MissReport) -> str:
     close = next((c for c in report.candidates if c.parts and not c.differs), None)
     if close is not None and close is not first:
         text += f" The newest that matches everything the log shows is {close.path} ({close.recorded})"
-        text += _differs_words(close, miss)
+        text += _unknown_words(close, lead="; ")
     return text
 
 
@@ -262,12 +263,16 @@ def _differs_words(candidate: Candidate, miss: Miss) -> str:
         return f": {candidate.note or 'its file was not read'}."
     if candidate.differs:
         return f" differs in {_listing(candidate.differs)}, so it cannot be the request the test sends now."
+    same = _listing([p.name for p in candidate.parts if p.verdict == SAME] or ["nothing"])
+    return f" matches what the log shows ({same})" + _unknown_words(candidate, lead=", so ")
+
+
+def _unknown_words(candidate: Candidate, *, lead: str) -> str:
     unknown = [p.name for p in candidate.parts if p.verdict == UNKNOWN]
     if not unknown:
-        return " matches every hashed part the log shows; compare its request with the test's."
+        return f"{lead}every part it hashes matches the log: compare its request with the test's."
     shown = _listing(unknown[:6] + (["..."] if len(unknown) > 6 else []))
-    return (f" matches what the log shows ({_listing([p.name for p in candidate.parts if p.verdict == SAME])}), "
-            f"so one of the parts the log does not show must have changed: {shown}.")  # fmt: skip
+    return f"{lead}one of the parts the log does not show must have changed: {shown}."
 
 
 def _found_words(report: MissReport, looked: str, where: str) -> str:

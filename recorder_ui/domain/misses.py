@@ -50,6 +50,7 @@ _BARE = re.compile(r"(?:models-)?([0-9a-fA-F]+)(?:-[0-9a-fA-F]{8})?(?:\.json)?")
 _ANY_HASH = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{64}(?![0-9a-fA-F])")
 _CUT_NOTE = "The log shows only the start of the hash (the line was cut short): looked up as a prefix."
 _CUT_NOTES = frozenset({_CUT_NOTE})
+_PAIRED_NOTE = "The test is the FAILED line in the same place of the summary (its message was cut before the hash)."
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +174,7 @@ def _read_log(text: str, notes: list[str]) -> list[Miss]:
     found: list[tuple[Miss, int]] = []  # each miss with the index of its section
     sections: list[_Section] = [_Section()]
     failed: list[str] = []  # node ids of FAILED/ERROR summary lines
+    cut: list[str] = []  # node ids of summary lines that name a miss too cut short to read
     for number, line in enumerate(lines, start=1):
         plain = _structure(line)
         header = _HEADER.match(plain)
@@ -193,12 +195,25 @@ def _read_log(text: str, notes: list[str]) -> list[Miss]:
             continue
         miss = _miss_in(line, lines, number)
         if miss is None:
+            if node_id and "Recording not found" in line:
+                cut.append(node_id)
             continue
         if node_id:
             miss = replace(miss, test_id=node_id, source="the FAILED summary line")
         found.append((miss, len(sections) - 1))
-    misses = [_with_test(miss, sections[index], failed) for miss, index in found]
-    return _merge(misses, notes)
+    misses = _merge([_with_test(miss, sections[index], failed) for miss, index in found], notes)
+    return _pair_in_order(misses, cut)
+
+
+def _pair_in_order(found: list[Miss], cut: list[str]) -> list[Miss]:
+    """Misses no section names, and as many summary lines whose message was cut before the hash: pytest lists
+    the summary in the order of the failures, so they pair one to one."""
+    orphans = [i for i, m in enumerate(found) if not (m.test_id or m.test_name or m.no_test)]
+    if not cut or len(orphans) != len(cut):
+        return found
+    for index, node_id in zip(orphans, cut, strict=True):
+        found[index] = replace(found[index], test_id=node_id, notes=(*found[index].notes, _PAIRED_NOTE))
+    return found
 
 
 def _node_id(rest: str) -> str:

@@ -7,6 +7,7 @@ index, git (for how recently each candidate was recorded) and the candidates' fi
 from __future__ import annotations
 
 import posixpath
+import urllib.parse
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,7 +27,7 @@ READ_BUDGET = 200  # files read for one paste, over all its misses
 RANKED_BY = (
     "files new or changed in the work tree first, then by the time of the last commit that touched each file, "
     "then (for roots outside git) by content hints: the replay rule its name carries, the writer's keys, the SDK "
-    "version"
+    "version, and last the file's modification time"
 )
 
 
@@ -88,8 +89,12 @@ def _candidate_rows(miss: Miss) -> tuple[str, QuerySet[RecordingEntry] | None]:
     # request.endpoint is the logical endpoint; the URL's path often doubles it (/v1/v1/chat/completions).
     suffixes = {path[i:] for i in range(len(path)) if path[i] == "/"}
     if miss.kind == misses.INFERENCE and miss.model and miss.model != "unknown":
-        what = f"model {miss.model} at {path}"
-        return what, rows.filter(model=miss.model, endpoint__in=suffixes)
+        same = rows.filter(model=miss.model, endpoint__in=suffixes)
+        # The host is not hashed, but a miss against one server is best compared with what that server answered.
+        host = urllib.parse.urlparse(miss.url).netloc if "://" in miss.url else ""
+        if host and same.filter(provider=host).exists():
+            return f"model {miss.model} at {host}{path}", same.filter(provider=host)
+        return f"model {miss.model} at {path}", same
     return f"requests to {path}", rows.filter(endpoint__in=suffixes)
 
 
@@ -150,7 +155,8 @@ def _own_folders(test_id: str, miss: Miss) -> tuple[str, ...]:
 
 
 def _candidate(entry: RecordingEntry, when: tuple[str, int | None] | None) -> Candidate:
-    hint = miss_report.hints(status=entry.replay_status, lineage=lifecycle.Lineage.from_json(entry.lineage))
+    lineage = lifecycle.Lineage.from_json(entry.lineage)
+    hint = miss_report.hints(status=entry.replay_status, lineage=lineage, mtime_ns=entry.mtime_ns)
     recency, at = when or (miss_report.CONTENT, None)
     return Candidate(
         pk=entry.pk,

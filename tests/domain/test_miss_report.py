@@ -90,8 +90,9 @@ def test_rank_puts_the_work_tree_first_then_commits_then_content_hints() -> None
     committed_old = _candidate("e.json", recency=miss_report.GIT, recorded_at=1_700_000_000)
     committed_new = _candidate("f.json", recency=miss_report.GIT, recorded_at=1_800_000_000)
     dirty = _candidate("g.json", recency=miss_report.WORK_TREE, recorded_at=1_600_000_000)
-    ranked = miss_report.rank([old_rule, committed_old, content, dirty, committed_new])
-    assert [c.path for c in ranked] == ["g.json", "f.json", "e.json", "d.json", "c.json"]
+    touched = _candidate("b.json", hints=miss_report.hints(status="current", lineage=newer_sdk, mtime_ns=5))
+    ranked = miss_report.rank([old_rule, committed_old, content, dirty, committed_new, touched])
+    assert [c.path for c in ranked] == ["g.json", "f.json", "e.json", "b.json", "d.json", "c.json"]
     assert miss_report.recorded_words(miss_report.GIT, 1_800_000_000, ()) == "committed 2027-01-15 08:00 UTC"
     assert "older rule" in miss_report.recorded_words(miss_report.CONTENT, None, old_rule.hints)
     assert "SDK 2.31.0" in miss_report.recorded_words(miss_report.CONTENT, None, content.hints)

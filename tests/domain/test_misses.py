@@ -239,3 +239,17 @@ def test_random_garbage_never_raises() -> None:
         assert isinstance(parsed, misses.Parsed)
         for miss in parsed.misses:
             assert miss.hash == "" or len(miss.hash) >= misses.MIN_PREFIX
+
+
+def test_summary_lines_cut_before_the_hash_pair_with_the_misses_in_order() -> None:
+    other = "tests/integration/agents/test_b.py::test_b[x]"
+    log = (
+        f"E   RuntimeError: Recording not found for request hash: {H1}\n"
+        f"E   RuntimeError: Recording not found for request hash: {H2}\n"
+        f"FAILED {T1} - RuntimeError: Recording not found for requ...\n"
+        f"FAILED {other} - RuntimeError: Recording not found...\n"
+    )
+    first, second = misses.parse(log).misses
+    assert (first.test_id, second.test_id) == (T1, other) and "same place of the summary" in first.notes[-1]
+    lone = misses.parse(log.replace(f"FAILED {other} - RuntimeError: Recording not found...\n", "")).misses
+    assert [m.test_id for m in lone] == ["", ""]  # two misses, one summary line: no guess
