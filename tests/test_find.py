@@ -184,6 +184,17 @@ def test_a_tool_miss_is_found_by_the_hash_of_its_logged_kwargs(tree: dict[str, s
     assert [c.differs for c in missed.candidates] == [("kwargs",)]
 
 
+def test_a_paste_reads_a_bounded_number_of_files(tree: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from recorder_ui.selectors import find
+
+    monkeypatch.setattr(find, "READ_BUDGET", 2)
+    report = selectors.find_misses(text=_miss_log(ABSENT))
+    [item] = report.misses
+    assert [bool(c.parts) for c in item.candidates] == [True, True, False, False]
+    assert item.candidates[-1].note == find.NOT_READ and "were not read" in report.notes[-1]
+    assert selectors.find_misses(text=_miss_log(tree["first"])).notes == ()
+
+
 def test_an_empty_index_says_so() -> None:
     report = selectors.find_misses(text=ABSENT)
     assert report.index_empty and report.unresolved == 1

@@ -24,6 +24,7 @@ CANDIDATE_ROWS = 500  # candidates ranked for one miss (a test has up to a few h
 CANDIDATE_LIMIT = 30  # candidates listed for one miss, newest first
 PARTS_LIMIT = 10  # candidates of one miss whose file is read to list what it hashes
 READ_BUDGET = 200  # files read for one paste, over all its misses
+NOT_READ = "its file was not read (the paste names too many misses)"
 RANKED_BY = (
     "files new or changed in the work tree first, then by the time of the last commit that touched each file, "
     "then (for roots outside git) by content hints: the replay rule its name carries, the writer's keys, the SDK "
@@ -41,7 +42,7 @@ def find_misses(*, text: object) -> FindReport:
     reports = tuple(_report(miss, budget) for miss in parsed.misses)
     resolved = sum(1 for r in reports if r.resolved)
     notes = parsed.notes
-    if budget[0] <= 0:
+    if any(c.note == NOT_READ for r in reports for c in (*r.found, *r.candidates)):
         notes += ("The paste names many misses: the hashed parts of the later candidates were not read.",)
     return FindReport(parsed.input_kind, "", notes, parsed.cut, empty, reports, resolved, len(reports) - resolved)
 
@@ -142,7 +143,7 @@ def _dated(
                 budget[0] -= 1
                 candidate = _with_parts(candidate, by_pk[candidate.pk], miss)
             else:
-                candidate = replace(candidate, note="its file was not read (the paste names too many misses)")
+                candidate = replace(candidate, note=NOT_READ)
         out.append(candidate)
     return out
 
