@@ -5,8 +5,11 @@ Replay never lists a folder: it hashes the request a test sends and opens that o
 carries another hash for its own request is never served. Statuses:
 - `current`: the name carries the hash today's recorder computes;
 - `older-rule`: the name carries the hash of a documented older rule (`rule` says which): no test reaches it;
-- `mismatch`: no rule we know gives the name (the file may have been edited after recording, or renamed):
-  not known to be dead;
+- `mismatch`: no rule of today's or an older recorder gives the name for the request as it stands (the file may
+  have been edited after recording, or renamed): not known to be dead. When the name carries the hash of this
+  request as it was before a known in-place edit, or under a rule seen only in such files, `rule` names that
+  explanation (EXPLANATIONS, docs/replay-keys.md) and `why` says it; the status stays `mismatch`, since after a hand
+  edit we cannot know what a test sends today;
 - `none`: the recorder does not name this kind of file by hash, or its name is no hash at all.
 """
 
@@ -35,6 +38,24 @@ RULE_NO_FILE_SEARCH = "before 2026-04-09: no file_search placeholders"
 RULE_RAW_BODY = "no body normalisation"
 RULE_SHORT = "12 hex digits, no test id (before test isolation, October 2025)"
 
+# Explanations of `mismatch` names (docs/replay-keys.md), each reproducing names exactly from the file's own content.
+RULE_SCORE_ATTRIBUTES = "score and attributes placeholders only (no document_id or citation placeholders)"
+RULE_BEFORE_RENAME = "before the ogx rename rewrote it in place"
+RULE_FILE_NUMBERS = "file ids numbered file-1, file-2, ... and no body normalisation"
+EXPLANATIONS = (RULE_SCORE_ATTRIBUTES, RULE_BEFORE_RENAME, RULE_FILE_NUMBERS)
+
+# What the project rename (llama-stack to ogx) wrote into recordings in place, as (now, before), undone in this
+# order. Seen in the upstream history's diffs, except "OGX" for "Llama Stack" in file_search text, which the names
+# themselves show.
+RENAME_IN_TEST_IDS = (("ogx_client", "llama_stack_client"),)
+RENAME_IN_TEXT = (
+    ("X-OGX-Provider-Data", "X-LlamaStack-Provider-Data"),
+    ("The OGX Contributors", "Meta Llama"),
+    ("ogx_and_models.pdf", "llama_stack_and_models.pdf"),
+    ("OGX", "Llama Stack"),
+)
+_REAL_FILE_ID = re.compile(r"file-[0-9a-f]{32}")
+
 MODEL_LIST_PATHS = frozenset({"/api/tags", "/v1/models", "/v1/openai/v1/models"})
 _HASH_NAME = re.compile(r"(?:models-)?([0-9a-f]{64})(?:-[0-9a-f]{8})?\.json")
 _SHORT_NAME = re.compile(r"([0-9a-f]{12})\.json")
@@ -53,7 +74,7 @@ _ANY_DECIMAL = re.compile(r"\d\.\d{4}")
 class ReplayKey:
     hash: str  # the 64 hex digits today's recorder computes for this request; "" when it names no such file
     status: str  # one of STATUSES
-    rule: str  # the rule whose hash the name carries ("" for mismatch and none)
+    rule: str  # the rule whose hash the name carries: "" for none, and for mismatch unless EXPLANATIONS has one
     looked_up_as: str  # the file name replay opens for this request: "<hash>.json", "models-<hash>-*.json"
     kind: str  # "inference", "http", "tool", or "" when the recorder does not hash this kind
     why: str  # one sentence for a user
@@ -69,21 +90,33 @@ def _long_decimal(match: re.Match[str]) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _normalise_text(text: str, *, file_search: bool) -> str:
+def _normalise_text(text: str, *, file_search: bool, file_search_ids: bool = True) -> str:
     if (_ANY_FILE_SEARCH if file_search else _ANY_DECIMAL).search(text) is None:
         return text
     if file_search:
         text = _SCORE.sub("score: __NORMALIZED__", text)
         text = _ATTRIBUTES.sub("", text)
-        text = _DOCUMENT_ID.sub("document_id: __NORMALIZED__", text)
-        text = _CITATION.sub("<|__NORMALIZED__|>", text)
+        if file_search_ids:
+            text = _DOCUMENT_ID.sub("document_id: __NORMALIZED__", text)
+            text = _CITATION.sub("<|__NORMALIZED__|>", text)
     return _LONG_DECIMAL.sub(_long_decimal, text)
 
 
-def normalise(value: Any, *, root: bool = True, drop_stream_options: bool = False, file_search: bool = True) -> Any:
-    """The body normalisation N of 9.3 (file_search=False gives the rule before 2026-04-09)."""
+def normalise(
+    value: Any,
+    *,
+    root: bool = True,
+    drop_stream_options: bool = False,
+    file_search: bool = True,
+    file_search_ids: bool = True,
+) -> Any:
+    """The body normalisation N of 9.3 (file_search=False gives the rule before 2026-04-09; file_search_ids=False
+    keeps the score and attributes placeholders but not the document_id and citation ones)."""
     if isinstance(value, dict):
-        out = {k: normalise(v, root=False, file_search=file_search) for k, v in value.items()}
+        out = {
+            k: normalise(v, root=False, file_search=file_search, file_search_ids=file_search_ids)
+            for k, v in value.items()
+        }
         if drop_stream_options:
             out.pop("stream_options", None)
         if root:
@@ -91,12 +124,12 @@ def normalise(value: Any, *, root: bool = True, drop_stream_options: bool = Fals
                 if isinstance(out.get(key), dict):
                     out[key].pop("project_id", None)
         return out
-    if isinstance(value, list):
-        return [normalise(v, file_search=file_search) for v in value]  # list items count as root again
+    if isinstance(value, list):  # list items count as root again
+        return [normalise(v, file_search=file_search, file_search_ids=file_search_ids) for v in value]
     if isinstance(value, float):
         return round(value, 5)
     if isinstance(value, str):
-        return _normalise_text(value, file_search=file_search)
+        return _normalise_text(value, file_search=file_search, file_search_ids=file_search_ids)
     return value
 
 
@@ -184,6 +217,11 @@ def key_of(raw: Any, file_name: str) -> ReplayKey:
             continue
     if short is not None and kind == "inference" and _short_hash(raw) == short.group(1):
         return ReplayKey(current, OLDER_RULE, RULE_SHORT, lookup, kind, _unreachable(lookup, RULE_SHORT))
+    explained = _explain(raw, named.group(1)) if named is not None and kind == "inference" else None
+    if explained is not None:
+        explanation, how = explained
+        why = f"Replay looks this request up as {lookup}; this file's name carries the hash of {how}."
+        return ReplayKey(current, MISMATCH, explanation, lookup, kind, why)
     return ReplayKey(
         current,
         MISMATCH,
@@ -193,6 +231,84 @@ def key_of(raw: Any, file_name: str) -> ReplayKey:
         f"Replay looks this request up as {lookup}, but no rule we know gives this file's name: it may have been "
         "edited after recording (a test id rewritten in place) or renamed by hand, so it is not known to be dead.",
     )
+
+
+def _strings(value: Any, change: Callable[[str], str]) -> Any:
+    """value with change applied to every string in it (not to keys)."""
+    if isinstance(value, dict):
+        return {k: _strings(v, change) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strings(v, change) for v in value]
+    return change(value) if isinstance(value, str) else value
+
+
+def _undo(text: str, pairs: tuple[tuple[str, str], ...]) -> str:
+    for now, before in pairs:
+        text = text.replace(now, before)
+    return text
+
+
+def _applied(text: str, pairs: tuple[tuple[str, str], ...]) -> list[str]:
+    """The pairs that undoing changes in text, in words ("X for Y": the rename wrote X where Y was)."""
+    applied = []
+    for now, before in pairs:
+        if now in text:
+            applied.append(f"{now} for {before}")
+            text = text.replace(now, before)
+    return applied
+
+
+def _number_file_ids(body: Any) -> Any:
+    """body with each real file id (file- and 32 hex digits) written file-1, file-2, ... in order of appearance."""
+    numbers: dict[str, str] = {}
+    for found in _REAL_FILE_ID.findall(json.dumps(body)):
+        numbers.setdefault(found, f"file-{len(numbers) + 1}")
+    if not numbers:
+        return None
+    return _strings(body, lambda text: _REAL_FILE_ID.sub(lambda m: numbers[m.group(0)], text))
+
+
+def _explain(raw: dict[str, Any], name_hash: str) -> tuple[str, str] | None:
+    """Which explanation (EXPLANATIONS) reproduces name_hash from this inference request, and how, in words."""
+    request, test_id = raw["request"], raw.get("test_id")
+    body = request["body"]
+    bedrock = "bedrock" in urllib.parse.urlparse(str(request.get("url", ""))).netloc
+    rules: tuple[tuple[str, Callable[[Any], Any]], ...] = (
+        ("today's rule", lambda b: normalise(b, drop_stream_options=bedrock)),
+        (RULE_NO_FILE_SEARCH, lambda b: normalise(b, drop_stream_options=bedrock, file_search=False)),
+        (RULE_SCORE_ATTRIBUTES, lambda b: normalise(b, drop_stream_options=bedrock, file_search_ids=False)),
+        (RULE_RAW_BODY, lambda b: b),
+    )
+
+    def carries(tid: Any, normalised: Any) -> bool:
+        try:
+            return digest(_inference_canon(request, tid, normalised)) == name_hash
+        except (TypeError, ValueError, RecursionError):
+            return False
+
+    if carries(test_id, rules[2][1](body)):
+        return RULE_SCORE_ATTRIBUTES, (
+            f"this request under a rule known only from such files ({RULE_SCORE_ATTRIBUTES}), not today's: "
+            "not known to be dead"
+        )
+    before_body = _strings(body, lambda text: _undo(text, RENAME_IN_TEXT))
+    before_id = _undo(test_id, RENAME_IN_TEST_IDS) if isinstance(test_id, str) else test_id
+    if (before_body, before_id) != (body, test_id):
+        edits = ", ".join(_applied(str(test_id), RENAME_IN_TEST_IDS) + _applied(json.dumps(body), RENAME_IN_TEXT))
+        for rule_name, rule in rules:
+            if carries(before_id, rule(before_body)):
+                return RULE_BEFORE_RENAME, (
+                    f"this request ({rule_name}) before the project rename wrote {edits} into it: edited after "
+                    "recording, so what a test sends today is not known, nor that the file is dead"
+                )
+    numbered = _number_file_ids(body)
+    if numbered is not None and carries(test_id, numbered):
+        return (
+            RULE_FILE_NUMBERS,
+            "this request with its file ids numbered file-1, file-2, ... and no body normalisation, a rule known only "
+            "from such files: not known to be dead",
+        )
+    return None
 
 
 _last: tuple[object, ReplayKey] | None = None  # the last recording asked about: lint and index both ask
