@@ -13,7 +13,7 @@ import orjson
 from django.conf import settings
 
 from recorder_ui.domain import diff, gitsource, jsontext, loader, paths, rawdiff
-from recorder_ui.domain.model import Recording
+from recorder_ui.domain.model import Kind, Recording
 
 CACHE_SECONDS = 60
 
@@ -68,8 +68,10 @@ def repo_for(*, root: str = "") -> Path:
 def _parse(data: bytes | None, path: str) -> Recording | None:
     if data is None:
         return None
-    if len(data) > settings.MAX_RECORDING_BYTES:
-        data = b"{}"  # too large to compare; show it as unreadable rather than read it
+    if len(data) > settings.MAX_RECORDING_BYTES:  # too large to read: shown as unreadable, never as noise
+        limit = settings.MAX_RECORDING_BYTES
+        error = f"{len(data):,} bytes, over the {limit:,}-byte limit (RECORDER_UI_MAX_RECORDING_BYTES)"
+        return Recording(path=path, kind=Kind.INVALID, error=error)
     return loader.parse(data, path=path)
 
 
@@ -255,6 +257,7 @@ def as_json(report: DiffReport) -> bytes:
                 "models_removed": list(d.listing.removed),
                 "models_changed": list(d.listing.changed),
                 "noise": list(d.noise),
+                "note": d.note or None,
                 "tokens_before": d.tokens_old if d.usage_old else None,
                 "tokens_after": d.tokens_new if d.usage_new else None,
             }
@@ -302,7 +305,7 @@ def as_text(report: DiffReport) -> str:
 
 def _facts(d: diff.RecordingDiff) -> list[str]:
     """The lines that say why: pairing doubts, fields that differ, models added and removed."""
-    lines = []
+    lines = [f"unreadable: {d.note}; see the raw diff"] if d.note else []
     if d.ambiguous and d.pairing:
         lines.append("ambiguous pairing: the most similar of several candidates; others: " + _paths(d.candidates))
     elif d.candidates:

@@ -372,3 +372,32 @@ def test_the_raw_diff_of_real_shaped_streams_applies_too() -> None:
         assert (patch == "") == (a == b)
         if patch:
             assert _apply(a, patch) == b
+
+
+def test_review_findings_unreadable_logprobs_duplicates_and_nan(rerecord: Any) -> None:
+    """Never noise when a side cannot be read; logprobs, a duplicated model id and NaN are compared right."""
+    from recorder_ui.domain import loader
+
+    def parse(data: bytes) -> Any:
+        return loader.parse(data, path="p.json")
+
+    assert diff.compare(parse(b"[1]"), parse(b"[2]"), how="same path").categories == ("unreadable",)
+    old = stream_recording(test_id=TID.format("logprobs"), text="Same.")
+    new = copy.deepcopy(old)
+    for rec, value in ((old, -0.1), (new, -5.0)):
+        rec["response"]["body"][0]["__data__"]["choices"][0]["logprobs"] = {
+            "content": [{"token": "S", "logprob": value}]
+        }
+    assert diff.compare(parse(json.dumps(old).encode()), parse(json.dumps(new).encode())).categories == (
+        "response-changed",
+    )
+    twice = _model_list(["gpt-4o", "gpt-4o"])
+    twice["response"]["body"][0]["__data__"]["owned_by"] = "someone else"
+    found = diff.compare(
+        parse(json.dumps(_model_list(["gpt-4o", "gpt-4o"])).encode()), parse(json.dumps(twice).encode())
+    )
+    assert found.categories != ("noise-only",)
+    nan = (
+        json.dumps(old).replace('"Same.', '"Same.').encode().replace(b'"stream": true', b'"stream": true, "score": NaN')
+    )
+    assert diff.compare(parse(nan), parse(nan)).categories == ("noise-only",)

@@ -18,6 +18,7 @@ CATEGORIES = (
     # then the causes (a changed model or request explains the rest), then what the answer does, by weight.
     "removed",
     "added",
+    "unreadable",
     "model-changed",
     "request-changed",
     "tool-calls-changed",
@@ -30,7 +31,7 @@ CATEGORIES = (
     "noise-only",
 )
 PRECEDENCE = CATEGORIES
-SEMANTIC = frozenset(CATEGORIES) - {"noise-only", "added", "removed"}
+SEMANTIC = frozenset(CATEGORIES) - {"noise-only", "added", "removed", "unreadable"}
 ANSWER_KINDS = frozenset(
     {
         Kind.CHAT,
@@ -79,6 +80,7 @@ class RecordingDiff:
     model_new: str = ""
     listing: Listing = Listing()
     noise: tuple[str, ...] = ()  # what differs that does not count
+    note: str = ""  # why a pair is "unreadable": a side that is no readable recording, or too deep to compare
     ambiguous: bool = False  # several candidates for this pairing (or, unpaired, equally good partners)
     candidates: tuple[str, ...] = ()  # the other candidates' paths
 
@@ -147,6 +149,8 @@ def _token_diff(a: list[str], b: list[str]) -> list[tuple[str, str]]:
 def _line_then_word_diff(old: str, new: str) -> list[tuple[str, str]]:
     """Lines matched first; words only inside a replaced block small enough, else the block as a whole."""
     a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    if len(a) * len(b) > _WORD_BUDGET:  # repetitive text line by line would be quadratic: show it replaced
+        return [("-", old), ("+", new)]
     segments: list[tuple[str, str]] = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         before, after = "".join(a[i1:i2]), "".join(b[j1:j2])
@@ -241,6 +245,42 @@ def compare(
             ambiguous=ambiguous,
             candidates=candidates,
         )
+    unreadable = next((rec for rec in (old, new) if rec.kind == Kind.INVALID or not isinstance(rec.raw, dict)), None)
+    if unreadable is not None:
+        side = "the old file" if unreadable is old else "the new file"
+        return _unreadable(
+            old, new, key, how, ambiguous, candidates, f"{side} is no readable recording: {unreadable.error}"
+        )
+    try:
+        return _compare_pair(old, new, key, how, ambiguous, candidates)
+    except RecursionError:
+        return _unreadable(old, new, key, how, ambiguous, candidates, "nested too deeply to compare field by field")
+
+
+def _unreadable(
+    old: Recording, new: Recording, key: str, how: str, ambiguous: bool, candidates: tuple[str, ...], note: str
+) -> RecordingDiff:
+    """A pair the semantic diff cannot compare: never called noise; the raw diff shows what changed."""
+    return RecordingDiff(
+        key=key,
+        old_path=old.path,
+        new_path=new.path,
+        test_id=new.test_id or old.test_id or "",
+        pairing=how,
+        categories=("unreadable",),
+        usage_old=old.usage,
+        usage_new=new.usage,
+        model_old=old.model,
+        model_new=new.model,
+        ambiguous=ambiguous,
+        candidates=candidates,
+        note=note,
+    )
+
+
+def _compare_pair(
+    old: Recording, new: Recording, key: str, how: str, ambiguous: bool, candidates: tuple[str, ...]
+) -> RecordingDiff:
     found: set[str] = set()
     text = _text_diffs(old, new)
     answer = bool(old.choices or new.choices) or old.kind in ANSWER_KINDS or new.kind in ANSWER_KINDS

@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from recorder_ui.domain import threads
+from recorder_ui.domain import jsontext, threads
 from recorder_ui.domain.model import Kind, Recording
 
 
@@ -33,7 +33,7 @@ class Lineage:
     sdk: tuple[int, ...]  # provider_metadata's SDK version, () when absent
 
     def as_json(self) -> str:
-        return orjson.dumps(
+        return jsontext.dumps(
             {"params": self.params, "mapping": self.has_mapping, "test_id": self.has_test_id, "sdk": list(self.sdk)},
             option=orjson.OPT_SORT_KEYS,
             default=str,
@@ -42,8 +42,8 @@ class Lineage:
     @classmethod
     def from_json(cls, text: str) -> Lineage | None:
         try:
-            data = orjson.loads(text) if text else None
-        except orjson.JSONDecodeError:
+            data = jsontext.loads(text.encode()) if text else None
+        except ValueError:
             return None
         if not isinstance(data, dict) or not isinstance(data.get("params"), dict):
             return None
@@ -67,7 +67,7 @@ def lineage(rec: Recording) -> Lineage | None:
 
 
 def _canonical(value: Any) -> bytes:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=str)
+    return jsontext.dumps(value, option=orjson.OPT_SORT_KEYS, default=str)
 
 
 def supersedes(new: Lineage, old: Lineage) -> bool:

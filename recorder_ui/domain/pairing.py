@@ -3,11 +3,14 @@
 Rules, in order; each sees only what the earlier ones left:
 1. `same path`: the file was rewritten in place.
 2. `same request`: same test id, shape, model and normalised messages (or prompt, input, query, kwargs).
+   `model changed`: the same, recorded with another model (the test id kept).
 3. `approximate`: the same step of the same test (same shape, the same role sequence and the same messages up
    to the last turn) whose last turn or parameters changed. A one-message request never pairs with a
    three-message one. When candidates are equally good, none is paired: each side lists the others as
    possible partners.
-4. `test renamed`: another test id, the same request content and model.
+4. `test renamed`: another test id, the same request content, model, endpoint and provider host; calls
+   without request content (model lists) never pair across test ids.
+Beyond MAX_SCORED x MAX_SCORED candidates for one key none is chosen: the files stay added and removed.
 Where a key has several candidates (a step recorded more than once), the most similar request wins (the
 fewest differing fields: other parameters, tool results; then the fewest differing test-id parts, so a
 renamed parametrisation keeps its client fixture and provider) and the pair is marked ambiguous, with the
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from recorder_ui.domain import jsontext
 from recorder_ui.domain.model import Message, Recording
 from recorder_ui.domain.residue import leaf_paths, request_of
 
@@ -57,7 +61,7 @@ def message_key(message: Message) -> dict[str, object]:
 
 
 def _dumps(value: object) -> bytes:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=str)
+    return jsontext.dumps(value, option=orjson.OPT_SORT_KEYS, default=str)
 
 
 def _extra(rec: Recording) -> dict[str, object]:
@@ -69,9 +73,14 @@ def request_key(rec: Recording) -> bytes:
     return _dumps([rec.test_id or "", str(rec.kind), rec.model, messages, _extra(rec)])
 
 
-def step_key(rec: Recording) -> bytes:
-    """The step of a test a request belongs to: its role sequence and every message before the last."""
+def step_key(rec: Recording) -> Hashable:
+    """The step of a test a request belongs to: its role sequence and every message before the last.
+
+    A call without messages (embeddings, model lists, tool runs) has no steps: it never pairs approximately.
+    """
     messages = rec.request_messages
+    if not messages:
+        return ("no step", id(rec))
     return _dumps(
         [
             rec.test_id or "",
@@ -82,8 +91,23 @@ def step_key(rec: Recording) -> bytes:
     )
 
 
-def content_key(rec: Recording) -> bytes:
-    return _dumps([str(rec.kind), rec.model, [message_key(m) for m in rec.request_messages], _extra(rec)])
+def model_free_key(rec: Recording) -> bytes:
+    """The request key without the model: the same call of the same test, recorded with another model."""
+    messages = [message_key(m) for m in rec.request_messages]
+    return _dumps([rec.test_id or "", str(rec.kind), rec.endpoint, messages, _extra(rec)])
+
+
+def content_key(rec: Recording) -> Hashable:
+    """What a renamed test still sends: shape, model, endpoint, provider host and request content.
+
+    A call with no request content (a model list, /api/ps) says nothing a renamed test would keep: it is
+    never paired across test ids.
+    """
+    extra = _extra(rec)
+    if not rec.request_messages and not extra:
+        return ("no content", id(rec))
+    messages = [message_key(m) for m in rec.request_messages]
+    return _dumps([str(rec.kind), rec.model, rec.endpoint, rec.provider, messages, extra])
 
 
 _TEST_ID_PARTS = re.compile(r"::|[\[\]\-/=:,\s]+")
@@ -142,9 +166,8 @@ class _Pairer:
     def _match(self, olds: list[Recording], news: list[Recording], how: str, *, ties_unpaired: bool) -> set[int]:
         crowded = len(olds) > 1 or len(news) > 1
         if len(olds) * len(news) > MAX_SCORED * MAX_SCORED:
-            scores = sorted(((0, 0), i, j) for i in range(len(olds)) for j in range(len(news)) if i == j)
-        else:
-            scores = sorted((distance(o, n), i, j) for i, o in enumerate(olds) for j, n in enumerate(news))
+            return set()  # too many candidates to weigh: none is chosen, the files stay added and removed
+        scores = sorted((distance(o, n), i, j) for i, o in enumerate(olds) for j, n in enumerate(news))
         used_old: set[int] = set()
         used_new: set[int] = set()
         taken: set[int] = set()
@@ -185,6 +208,7 @@ def pair(old: Sequence[Recording], new: Sequence[Recording]) -> tuple[Pair, ...]
     pairer = _Pairer(old, new)
     pairer.by_path()
     pairer.by_key(request_key, "same request", ties_unpaired=False)
+    pairer.by_key(model_free_key, "model changed", ties_unpaired=False)
     pairer.by_key(step_key, "approximate", ties_unpaired=True)
     pairer.by_key(content_key, "test renamed", ties_unpaired=True)
     pairer.rest()

@@ -48,7 +48,10 @@ def name_of(*, url: str, host: str, test_id: str) -> str:
     host is the recording's provider as the loader gives it: the URL's host, or "vertexai", or a tool
     provider such as "tavily" for recordings without a URL.
     """
-    netloc = urllib.parse.urlsplit(url).netloc.lower() if url else ""
+    try:
+        netloc = urllib.parse.urlsplit(url).netloc.lower() if url else ""
+    except ValueError:  # an unparsable URL (a bad IPv6 host): the test id may still tell
+        netloc = ""
     hostname = netloc.rsplit("@", 1)[-1]
     port = ""
     if hostname.startswith("["):

@@ -85,6 +85,14 @@ class ReplayKey:
         return {CURRENT: True, OLDER_RULE: False}.get(self.status)
 
 
+def _url(request: Any) -> urllib.parse.ParseResult:
+    """The request's URL parsed; an unparsable one (a bad IPv6 host) as empty, never an exception."""
+    try:
+        return urllib.parse.urlparse(str(request.get("url", "")) if isinstance(request, dict) else "")
+    except ValueError:
+        return urllib.parse.urlparse("")
+
+
 def _long_decimal(match: re.Match[str]) -> str:
     return f"{float(match.group(0)):.5f}"
 
@@ -139,7 +147,7 @@ def digest(obj: Any) -> str:
 
 
 def _inference_canon(request: dict[str, Any], test_id: Any, body: Any) -> dict[str, Any]:
-    path = urllib.parse.urlparse(str(request.get("url", ""))).path
+    path = _url(request).path
     canon: dict[str, Any] = {"method": "POST", "endpoint": path, "body": body}
     if path not in MODEL_LIST_PATHS:
         canon["test_id"] = test_id
@@ -165,7 +173,7 @@ def _rules(raw: dict[str, Any]) -> tuple[str, list[tuple[str, Callable[[], str]]
         return "http", [(RULE_CURRENT, lambda: digest({**http, "payload": normalise(payload)}))]
     if "url" in request and "body" in request:
         body = request["body"]
-        bedrock = "bedrock" in urllib.parse.urlparse(str(request.get("url", ""))).netloc
+        bedrock = "bedrock" in _url(request).netloc
 
         def rule(**options: bool) -> Callable[[], str]:
             return lambda: digest(
@@ -183,7 +191,7 @@ def _rules(raw: dict[str, Any]) -> tuple[str, list[tuple[str, Callable[[], str]]
 def looked_up_as(raw: dict[str, Any], current: str) -> str:
     """The file name replay opens for this request."""
     request = raw.get("request") if isinstance(raw.get("request"), dict) else {}
-    path = urllib.parse.urlparse(str(request.get("url", ""))).path if isinstance(request, dict) else ""
+    path = _url(request).path if isinstance(request, dict) else ""
     if path.endswith(("/models", "/api/tags")):
         return f"models-{current}-*.json"
     return f"{current}.json"
@@ -272,7 +280,7 @@ def _explain(raw: dict[str, Any], name_hash: str) -> tuple[str, str] | None:
     """Which explanation (EXPLANATIONS) reproduces name_hash from this inference request, and how, in words."""
     request, test_id = raw["request"], raw.get("test_id")
     body = request["body"]
-    bedrock = "bedrock" in urllib.parse.urlparse(str(request.get("url", ""))).netloc
+    bedrock = "bedrock" in _url(request).netloc
     rules: tuple[tuple[str, Callable[[Any], Any]], ...] = (
         ("today's rule", lambda b: normalise(b, drop_stream_options=bedrock)),
         (RULE_NO_FILE_SEARCH, lambda b: normalise(b, drop_stream_options=bedrock, file_search=False)),
@@ -327,7 +335,7 @@ def key_for(rec: Recording) -> ReplayKey:
 
 def _short_hash(raw: dict[str, Any]) -> str:
     request = raw["request"]
-    path = urllib.parse.urlparse(str(request.get("url", ""))).path
+    path = _url(request).path
     try:
         return digest({"method": "POST", "endpoint": path, "body": normalise(request.get("body"))})[:12]
     except (TypeError, ValueError, RecursionError):
@@ -359,7 +367,7 @@ def hashed_parts(raw: Any) -> tuple[tuple[str, str], ...]:
         return (("test_id", short(raw.get("test_id"))), ("url", short(request.get("url"))), ("method", '"POST"'),
                 ("payload", short(request.get("payload"))))  # fmt: skip
     if kind == "inference":
-        path = urllib.parse.urlparse(str(request.get("url", ""))).path
+        path = _url(request).path
         parts = [("method", '"POST"'), ("endpoint (the URL's path)", short(path))]
         if path not in MODEL_LIST_PATHS:
             parts.append(("test_id", short(raw.get("test_id"))))

@@ -18,6 +18,8 @@ from typing import Any
 
 import orjson
 
+from recorder_ui.domain import jsontext
+
 # 9.1: fields that change on every re-recording and mean nothing. Keys, at any depth of the response.
 NOISE_KEYS = frozenset(
     {
@@ -30,6 +32,8 @@ NOISE_KEYS = frozenset(
         "expires_at",
         "response_id",
         "request_id",
+        "interaction_id",  # Gemini Interactions' v1_... ids
+        "previous_interaction_id",
         "sdk_http_response",
         "content_filter_results",
         "prompt_filter_results",
@@ -67,6 +71,9 @@ ANSWER_KEYS = frozenset(
     }
 )
 LISTING_IDS = ("id", "model", "name")
+# Subtrees the semantic categories do not read: inside them only noise is set aside, never answer keys
+# (logprobs carry "content" lists, citations carry "text").
+KEEP_WHOLE = frozenset({"logprobs", "annotations"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +104,7 @@ def _strip(value: Any, drop: frozenset[str]) -> Any:
         for k, v in value.items():
             if k in drop:
                 continue
-            v = _strip(v, drop)
+            v = _strip(v, drop & NOISE_KEYS if k in KEEP_WHOLE else drop)
             if v not in ({}, []):
                 out[k] = v
         return out
@@ -153,8 +160,12 @@ def leaf_paths(old: Any, new: Any, path: str = "") -> Iterator[str]:
     elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         for i, (a, b) in enumerate(zip(old, new, strict=True)):
             yield from leaf_paths(a, b, f"{path}[{i}]")
-    elif old != new or type(old) is not type(new):
+    elif (old != new and not (_nan(old) and _nan(new))) or type(old) is not type(new):
         yield path or "(value)"
+
+
+def _nan(value: Any) -> bool:
+    return isinstance(value, float) and value != value
 
 
 def request_changes(old_raw: Any, new_raw: Any) -> tuple[str, ...]:
@@ -187,7 +198,7 @@ def _leaves(value: Any, path: str = "") -> Iterator[tuple[str, bytes]]:
         for v in value:
             yield from _leaves(v, f"{path}[]")
     else:
-        yield path, orjson.dumps(value, default=str)
+        yield path, jsontext.dumps(value, default=str)
 
 
 def _sse_events(body: list[Any]) -> list[Any]:
@@ -265,12 +276,23 @@ def _entry(entry: Any) -> Any:
     return {k: v if k == "id" else _strip(v, NOISE_KEYS | ID_KEYS) for k, v in data.items() if k not in NOISE_KEYS}
 
 
+def _keyed(entries: list[Any]) -> dict[str, Any]:
+    """Entries by model id; a repeated id keeps each occurrence (`id#2`), so a duplicate never hides one."""
+    seen: Counter[str] = Counter()
+    keyed = {}
+    for index, entry in enumerate(entries):
+        name = _entry_id(entry, index)
+        seen[name] += 1
+        keyed[name if seen[name] == 1 else f"{name}#{seen[name]}"] = _entry(entry)
+    return keyed
+
+
 def listing_changes(old_raw: Any, new_raw: Any) -> Listing:
     """Two model lists as sets keyed by model id: what was added, removed or changed, and whether only order moved."""
     old_entries = _entries(_response(old_raw)) or []
     new_entries = _entries(_response(new_raw)) or []
-    old_map = {_entry_id(e, i): _entry(e) for i, e in enumerate(old_entries)}
-    new_map = {_entry_id(e, i): _entry(e) for i, e in enumerate(new_entries)}
+    old_map = _keyed(old_entries)
+    new_map = _keyed(new_entries)
     added = tuple(sorted(new_map.keys() - old_map.keys()))
     removed = tuple(sorted(old_map.keys() - new_map.keys()))
     changed = tuple(
@@ -288,7 +310,7 @@ def _noise_values(value: Any, found: Counter[tuple[str, bytes]], key: str = "") 
     if isinstance(value, dict):
         for k, v in value.items():
             if k in NOISE_KEYS or k in ID_KEYS:
-                found[(k, orjson.dumps(v, default=str, option=orjson.OPT_SORT_KEYS))] += 1
+                found[(k, jsontext.dumps(v, default=str, option=orjson.OPT_SORT_KEYS))] += 1
             else:
                 _noise_values(v, found, k)
     elif isinstance(value, list):
