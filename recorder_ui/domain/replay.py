@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from recorder_ui.domain.model import Recording
 
 CURRENT = "current"
@@ -120,9 +122,51 @@ def normalise(
 ) -> Any:
     """The body normalisation N of 9.3 (file_search=False gives the rule before 2026-04-09; file_search_ids=False
     keeps the score and attributes placeholders but not the document_id and citation ones)."""
+    if root and _unchanged_by_normalise(value):
+        # Most bodies hold nothing N rewrites: then N is the body itself (one C-level dump and one search
+        # instead of a Python call per value). Not copied: every caller only reads what N gives.
+        if drop_stream_options and isinstance(value, dict) and "stream_options" in value:
+            return {k: v for k, v in value.items() if k != "stream_options"}
+        return value
+    return _normalise(
+        value,
+        root=root,
+        drop_stream_options=drop_stream_options,
+        file_search=file_search,
+        file_search_ids=file_search_ids,
+    )
+
+
+# What N could rewrite, looked for in the body's compact JSON text: any string _normalise_text would change (the
+# union of its patterns), a float with 4 or more decimals or in exponent form (which round(x, 5) may change:
+# one with 3 decimals or fewer it leaves as it is), and a project_id (dropped from extra_body, extra_query). JSON
+# escapes none of these characters, so what a string holds shows in the text as it is; a match in a key or across
+# values only sends the body the careful way.
+_MAY_CHANGE = re.compile(r"score:|attributes:|document_id:|<\||\d\.\d{4}|[:,\[]-?\d+(?:\.\d+)?[eE]|project_id")
+
+
+def _unchanged_by_normalise(value: Any) -> bool:
+    """Whether N leaves value as it is (whatever the options: the check is the loosest rule's)."""
+    if not isinstance(value, (dict, list)):
+        return False
+    try:
+        text = orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:  # beyond 64 bits, a lone surrogate, too deep: the careful way
+        return False
+    return _MAY_CHANGE.search(text) is None
+
+
+def _normalise(
+    value: Any,
+    *,
+    root: bool = True,
+    drop_stream_options: bool = False,
+    file_search: bool = True,
+    file_search_ids: bool = True,
+) -> Any:
     if isinstance(value, dict):
         out = {
-            k: normalise(v, root=False, file_search=file_search, file_search_ids=file_search_ids)
+            k: _normalise(v, root=False, file_search=file_search, file_search_ids=file_search_ids)
             for k, v in value.items()
         }
         if drop_stream_options:
@@ -133,7 +177,7 @@ def normalise(
                     out[key].pop("project_id", None)
         return out
     if isinstance(value, list):  # list items count as root again
-        return [normalise(v, file_search=file_search, file_search_ids=file_search_ids) for v in value]
+        return [_normalise(v, file_search=file_search, file_search_ids=file_search_ids) for v in value]
     if isinstance(value, float):
         return round(value, 5)
     if isinstance(value, str):
