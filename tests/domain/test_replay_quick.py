@@ -79,3 +79,23 @@ def test_quick_normalise_matches_on_every_corpus_body(corpus: Path) -> None:
                 _same(request[key])
                 bodies += 1
     assert bodies > 3000
+
+
+def test_orjson_writes_every_exponent_with_its_sign() -> None:
+    # _EXPONENT_HINT relies on it: a float orjson writes in exponent form shows "e-" or "e+" after a digit.
+    import random
+    import struct
+
+    import orjson
+
+    numbers = random.Random(13)
+    for _ in range(20_000):
+        value = struct.unpack("d", struct.pack("Q", numbers.getrandbits(64)))[0]
+        if value != value or value in (float("inf"), float("-inf")):
+            continue
+        text = orjson.dumps(value).decode()
+        assert "E" not in text
+        if "e" in text:
+            assert replay._EXPONENT.search(text), text
+        else:
+            assert "." in text and (len(text.split(".")[1]) >= 4 or round(value, 5) == value), text
