@@ -89,8 +89,14 @@ class ReplayKey:
 
 def _url(request: Any) -> urllib.parse.ParseResult:
     """The request's URL parsed; an unparsable one (a bad IPv6 host) as empty, never an exception."""
+    return _parsed_url(str(request.get("url", "")) if isinstance(request, dict) else "")
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_url(url: str) -> urllib.parse.ParseResult:
+    # A key asks for its URL three times or more, and a corpus has a few hundred URLs (the result is a tuple).
     try:
-        return urllib.parse.urlparse(str(request.get("url", "")) if isinstance(request, dict) else "")
+        return urllib.parse.urlparse(url)
     except ValueError:
         return urllib.parse.urlparse("")
 
@@ -144,7 +150,6 @@ def normalise(
 # a string holds shows in the text as it is; a match in a key or across values only sends the body the careful way.
 # Substring tests and patterns that start with a literal: one regular expression of all of them costs more than
 # the careful walk saves.
-_MAY_CHANGE_TEXT = ("score:", "attributes:", "document_id:", "<|", "project_id")
 _DECIMALS = re.compile(r"\.\d{4}")
 _EXPONENT_HINT = re.compile(r"e[-+]\d")  # orjson writes a float's exponent with its sign: 1e-7, 1e+20
 _EXPONENT = re.compile(r"\de[-+]\d")
@@ -158,7 +163,14 @@ def _unchanged_by_normalise(value: Any) -> bool:
         text = orjson.dumps(value).decode()
     except orjson.JSONEncodeError:  # beyond 64 bits, a lone surrogate, too deep: the careful way
         return False
-    if any(part in text for part in _MAY_CHANGE_TEXT) or _DECIMALS.search(text) is not None:
+    if (
+        "score:" in text
+        or "attributes:" in text
+        or "document_id:" in text
+        or "<|" in text
+        or "project_id" in text
+        or _DECIMALS.search(text) is not None
+    ):
         return False
     return _EXPONENT_HINT.search(text) is None or _EXPONENT.search(text) is None
 
