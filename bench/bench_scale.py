@@ -15,11 +15,8 @@ database instead of SQLite (it is migrated and filled: never point it at one you
 
 from __future__ import annotations
 
-import http.client
-import multiprocessing
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -174,45 +171,19 @@ def _load(work: Path) -> float | None:
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
     )
-    port = load_test._free_port()
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    server = subprocess.Popen(
-        [gunicorn, "recorder_ui.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
-         "--worker-class", "gthread", "--backlog", "256"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                print("gunicorn did not start", file=sys.stderr)
-                return None
-            time.sleep(0.2)
+        server, port = load_test.start_server(env, workers=2, threads=4)
+    except RuntimeError as exc:
+        print(exc, file=sys.stderr)
+        return None
+    try:
         urls = load_test._urls(env)
-        spawn = multiprocessing.get_context("spawn")
-        results = {}
-        for name, mix in (("healthz", ["/healthz"]), ("mix", [u for u in urls if u != "/healthz"])):
-            queue = spawn.Queue()
-            driver = spawn.Process(target=load_test._drive, args=(port, mix, queue))
-            driver.start()
-            results[name] = queue.get(timeout=float(LOAD_SECONDS) + 120)
-            driver.join(timeout=30)
+        results = load_test.run_phases(port, urls)
     finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)  # the process group this script started, nothing else
-            server.wait(timeout=30)
+        load_test.stop_server(server)
     rates = {}
     for name, result in results.items():
-        latencies = sorted(result["latencies"])
-        p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)] if latencies else 0.0
-        rates[name] = len(latencies) / result["seconds"]
+        rates[name], _, p99 = load_test.summary(result)
         print(f"load {name:8}: {rates[name]:6.0f} requests/s, p99 {p99:5.0f} ms, errors {len(result['errors'])}")
     return rates["mix"] / max(rates["healthz"], 0.01)
 
