@@ -21,6 +21,9 @@ class Root(models.Model):
     last_report = models.JSONField(default=dict, blank=True)
     # Drawn anew by every index run that changes the root's rows: pages cache what they computed per generation.
     generation = models.BigIntegerField(default=new_generation)
+    # What pages show about this root's rows as a whole (indexer/aggregates.py), written by the same
+    # transaction that changes the rows, so no reader sees one without the other.
+    summary = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         return self.name
@@ -76,6 +79,12 @@ class RecordingEntry(models.Model):
     replay_rule = models.CharField(max_length=120, blank=True)
     replay_name = models.CharField(max_length=100, blank=True)
     lineage = models.TextField(blank=True)  # JSON; "" for recordings that cannot have variants
+    # Kept by the index run over the root's variants (indexer/aggregates.py): the newer row of the same call
+    # that supersedes this one, the parameters it adds, and, for a stream without usage, what to do with it.
+    superseded_by = models.BigIntegerField(null=True, blank=True)
+    superseded_added = models.TextField(blank=True)  # space-separated parameter names
+    superseded_by_usage = models.BooleanField(default=False)  # the newer variant carries usage
+    usage_fate = models.CharField(max_length=16, blank=True)  # domain.lifecycle.FATES; "" with usage
     indexed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -92,7 +101,32 @@ class RecordingEntry(models.Model):
             models.Index(fields=["total_tokens"]),
             models.Index(fields=["missing_usage"]),
             models.Index(fields=["test_id", "request_key"]),
+            models.Index(fields=["path"]),
+            models.Index(fields=["root", "superseded_by"]),
+            models.Index(fields=["usage_fate"]),
+            models.Index(fields=["root", "path"], condition=~models.Q(parse_error=""), name="entry_unreadable"),
         ]
 
     def __str__(self) -> str:
         return self.path
+
+
+class TestSummary(models.Model):
+    """One test id in one suite over every root: what the tests list shows, kept by the index runs."""
+
+    __test__ = False  # not a test class, whatever its name
+    key = models.CharField(max_length=64, unique=True)  # digest of (test_id, suite): test ids have no length limit
+    test_id = models.TextField()
+    suite = models.CharField(max_length=512, blank=True)
+    test_file = models.CharField(max_length=1024, blank=True)
+    test_name = models.CharField(max_length=1024, blank=True)
+    test_params = models.TextField(blank=True)
+    recordings = models.BigIntegerField(default=0)
+    tokens = models.BigIntegerField(null=True)  # None when no recording of the test carries usage
+    missing = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["tokens"])]  # no index on the text columns: they have no length limit
+
+    def __str__(self) -> str:
+        return self.test_id

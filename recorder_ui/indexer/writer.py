@@ -16,6 +16,7 @@ from django.utils import timezone
 from recorder_ui import search
 from recorder_ui.domain import paths
 from recorder_ui.domain.model import Kind, Recording
+from recorder_ui.indexer import aggregates
 from recorder_ui.indexer.files import _read
 from recorder_ui.indexer.pool import _parse_all
 from recorder_ui.indexer.report import FileError, IndexReport, one_line
@@ -28,6 +29,7 @@ Progress = Callable[[int, int], None]
 INSERT_BATCH = 500  # new rows written per statement batch while the parse goes on
 UPDATE_BATCH = 200  # changed rows updated per statement
 SETTLE_MIN_CHANGES = 200  # rows added, updated or removed by one run that leave the search index unsettled
+TESTS_RECOUNT_ALL = 2000  # a run that touches more test ids than this re-counts every test
 
 
 def index_recordings(
@@ -78,12 +80,14 @@ def index_recordings(
             touched_paths.append(rel)
         else:
             to_parse.append(rel)
+    summarised = existing is not None and existing.summary.get("version") == aggregates.VERSION
     if (
         existing is not None
         and not full
         and not to_parse
         and not touched_paths
         and known_before.keys() == found.files.keys()
+        and summarised
     ):
         # Nothing changed: the common case of a running server's re-scan. Record the scan and stop.
         report = IndexReport(
@@ -98,17 +102,24 @@ def index_recordings(
     with contextlib.ExitStack() as workers:
         parsed_files = _parse_all(real_root, to_parse, limit, jobs, workers)
         workers.enter_context(transaction.atomic())  # opened after the fork; committed before the workers end
-        root_row, _ = Root.objects.select_for_update().get_or_create(name=name, defaults={"path": stored_root})
+        root_row, created = Root.objects.select_for_update().get_or_create(name=name, defaults={"path": stored_root})
+        # The test ids whose rows this run adds, changes or removes, for the aggregates; None: every one.
+        stale = not created and root_row.summary.get("version") != aggregates.VERSION
+        tests: aggregates.Touched = None if full or stale else set()
         if root_row.path != stored_root:
             root_row.path = stored_root
             root_row.save(update_fields=["path"])
+            tests = None
             root_row.entries.all().delete()
         # Re-read under the lock: another run may have written since we looked.
         known = dict(root_row.entries.values_list("path", "pk"))
         gone = [known[p] for p in known.keys() - found.files.keys()]
         if gone:  # first, so that a path that moved to another row cannot clash with its old one
             for start in range(0, len(gone), 500):
-                RecordingEntry.objects.filter(pk__in=gone[start : start + 500]).delete()
+                batch = RecordingEntry.objects.filter(pk__in=gone[start : start + 500])
+                if tests is not None:
+                    tests.update(batch.values_list("test_id", flat=True))
+                batch.delete()
         added: list[dict[str, object]] = []
         added_count = 0
         updated: list[dict[str, object]] = []
@@ -124,10 +135,15 @@ def index_recordings(
                 if parsed is None:
                     vanished += 1
                     if rel in known:
-                        RecordingEntry.objects.filter(pk=known[rel]).delete()
+                        batch = RecordingEntry.objects.filter(pk=known[rel])
+                        if tests is not None:
+                            tests.update(batch.values_list("test_id", flat=True))
+                        batch.delete()
                         gone.append(known[rel])
                     continue
                 values, digest, error = parsed
+                if tests is not None:
+                    tests.add(str(values["test_id"]))
                 if error:
                     failed.append(FileError(rel, error))
                 row = {"path": rel, "size": size, "mtime_ns": mtime, "sha256": digest, **values}
@@ -146,7 +162,11 @@ def index_recordings(
             if rel in known
         ]
         for start in range(0, len(updated), UPDATE_BATCH):
-            _store(updated[start : start + UPDATE_BATCH], _updater(root_row.pk, now), failed)
+            batch = updated[start : start + UPDATE_BATCH]
+            if tests is not None:  # the test ids the changed rows had before
+                pks = [row["pk"] for row in batch]
+                tests.update(RecordingEntry.objects.filter(pk__in=pks).values_list("test_id", flat=True))
+            _store(batch, _updater(root_row.pk, now), failed)
         if touched:
             RecordingEntry.objects.bulk_update(touched, ["size", "mtime_ns"], batch_size=500)
         report = IndexReport(
@@ -160,10 +180,13 @@ def index_recordings(
             skipped=tuple(found.skipped),
             seconds=time.perf_counter() - started,
         )
+        if tests is not None and len(tests) > TESTS_RECOUNT_ALL:
+            tests = None  # one pass over every row costs less than this many lists of test ids
+        root_row.summary = aggregates.refresh(root_row.pk, tests)
         root_row.last_indexed_at = timezone.now()
         root_row.last_report = report.as_dict()
         root_row.generation = new_generation()  # rows were written: what pages cached of the old ones is stale
-        root_row.save(update_fields=["last_indexed_at", "last_report", "generation"])
+        root_row.save(update_fields=["last_indexed_at", "last_report", "generation", "summary"])
     if report.added + report.updated + report.removed >= SETTLE_MIN_CHANGES:
         search.settle()  # PostgreSQL: the first searches after a bulk load should not wait for autovacuum
     return report
@@ -219,8 +242,13 @@ def _inserter(cursor: CursorWrapper, root_id: int, now: object) -> Callable[[Row
     return lambda rows: _insert(cursor, rows, root_id=root_id, now=now)
 
 
+# Columns the aggregates fill once the rows are written (aggregates.refresh), not the parse.
+AGGREGATE_DEFAULTS = {"superseded_by": None, "superseded_added": "", "superseded_by_usage": False, "usage_fate": ""}
+
+
 def _updater(root_id: int, now: object) -> Callable[[Rows], None]:
-    columns = [f.name for f in RecordingEntry._meta.concrete_fields if f.name not in {"id", "root", "path"}]
+    skip = {"id", "root", "path", *AGGREGATE_DEFAULTS}
+    columns = [f.name for f in RecordingEntry._meta.concrete_fields if f.name not in skip]
     return lambda rows: RecordingEntry.objects.bulk_update(
         [RecordingEntry(root_id=root_id, indexed_at=now, **row) for row in rows], columns
     )
@@ -239,6 +267,7 @@ def _insert(cursor: CursorWrapper, rows: list[dict[str, object]], *, root_id: in
     fixed = {
         "root_id": root_id,
         "indexed_at": RecordingEntry._meta.get_field("indexed_at").get_db_prep_save(now, connection),
+        **AGGREGATE_DEFAULTS,
     }
     names = [f.attname for f in fields]
     for name in names:
@@ -275,6 +304,13 @@ def index_configured_roots(*, full: bool = False, progress: Progress | None = No
 
 
 def drop_root(*, name: str) -> int:
-    """Forget a root and its rows (the files are untouched)."""
-    deleted, _ = Root.objects.filter(name=name).delete()
+    """Forget a root and its rows (the files are untouched), and re-count the tests it had, in one transaction."""
+    with transaction.atomic():
+        row = Root.objects.select_for_update().filter(name=name).first()
+        if row is None:
+            return 0
+        tests = aggregates.forget_root(row.pk)
+        deleted, _ = Root.objects.filter(pk=row.pk).delete()
+        aggregates.lock_catalog()
+        aggregates.recount_tests(tests)
     return deleted

@@ -11,7 +11,8 @@ One module per page family; views call them through this package (`selectors.rec
   (recording_get, recording_chunks, recording_raw).
 - cases.py: the tests list and one test stitched into threads (test_page, test_get).
 - missing_usage.py: the streams without a usage chunk (missing_usage_list).
-- lifecycle.py: the rows a newer variant supersedes, and the Cleanup page (superseded_rows, supersedes, cleanup).
+- lifecycle.py: a row's variants as the index run found them (variants_of), and the Cleanup page (cleanup).
+- catalog.py: the roots' summaries the index runs keep, read once and added up.
 - find.py: replay misses from a hash or a pasted log, with their recordings or candidates (find_misses).
 - errors.py: the files the parser could not read (error_list).
 - roots.py: the catalog's roots and the health answer (root_names, health).
@@ -36,7 +37,7 @@ from recorder_ui.selectors.errors import ErrorList, error_list
 from recorder_ui.selectors.find import FindReport, find_misses
 from recorder_ui.selectors.home import Bar, Overview, overview
 from recorder_ui.selectors.lifecycle import REASONS as CLEANUP_REASONS
-from recorder_ui.selectors.lifecycle import Cleanup, CleanupGroup, SupersededRow, cleanup, superseded_rows, variants_of
+from recorder_ui.selectors.lifecycle import Cleanup, CleanupGroup, SupersededRow, cleanup, variants_of
 from recorder_ui.selectors.missing_usage import MissingGroup, MissingUsage, missing_usage_list
 from recorder_ui.selectors.recording_detail import RecordingDetail, recording_chunks, recording_get, recording_raw
 from recorder_ui.selectors.recording_list import RecordingPage, recording_page, search
@@ -48,7 +49,6 @@ __all__ = [
     "CleanupGroup",
     "SupersededRow",
     "cleanup",
-    "superseded_rows",
     "variants_of",
     "Bar",
     "ErrorList",

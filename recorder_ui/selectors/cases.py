@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
 
 from recorder_ui import indexer
 from recorder_ui.domain import threads
 from recorder_ui.domain.model import Kind, Recording
-from recorder_ui.models import RecordingEntry
+from recorder_ui.models import RecordingEntry, TestSummary
+from recorder_ui.selectors import catalog
 from recorder_ui.selectors.cache import _cached, _tests
-from recorder_ui.selectors.common import _clean, _distinct
+from recorder_ui.selectors.common import _clean
 
 TEST_PAGE_SIZE = 100
 TEST_FILTERS = ("q", "suite", "missing", "page")
@@ -57,55 +57,61 @@ def test_page(*, params: dict[str, str]) -> TestPage:
 
 
 def _test_page(params: dict[str, str]) -> TestPage:
-    qs = RecordingEntry.objects.exclude(test_id="")
+    """From the kept test counts (TestSummary: a row per test and suite over every root), never the recordings."""
+    rows = TestSummary.objects.all()
     if params.get("suite"):
-        qs = qs.filter(suite=params["suite"])
-    if params.get("q"):
-        for word in params["q"].split()[:12]:
-            qs = qs.filter(test_id__icontains=word)
-    tests = (
-        qs.values("test_file", "test_id", "test_name", "test_params")
-        .annotate(recordings=Count("pk"), tokens=Sum("total_tokens"), missing=Count("pk", filter=Q(missing_usage=True)))
-        .order_by("test_file", "test_name", "test_params", "test_id")
-    )
+        rows = rows.filter(suite=params["suite"])
+    words = [word.casefold() for word in params.get("q", "").split()[:12]]
+    by_id: dict[str, dict[str, Any]] = {}
+    for test_id, test_file, test_name, test_params, recordings, tokens, missing in rows.values_list(
+        "test_id", "test_file", "test_name", "test_params", "recordings", "tokens", "missing"
+    ):
+        if words and not all(word in test_id.casefold() for word in words):
+            continue
+        row = by_id.get(test_id)
+        if row is None:
+            by_id[test_id] = {"test_file": test_file, "test_id": test_id, "test_name": test_name,
+                              "test_params": test_params, "recordings": recordings, "tokens": tokens,
+                              "missing": missing}  # fmt: skip
+        else:  # the same test in another suite
+            row["recordings"] += recordings
+            row["missing"] += missing
+            row["tokens"] = None if row["tokens"] is None and tokens is None else (row["tokens"] or 0) + (tokens or 0)
+    tests = sorted(by_id.values(), key=lambda r: (r["test_file"], r["test_name"], r["test_params"], r["test_id"]))
     if params.get("missing") == "yes":
-        tests = tests.filter(missing__gt=0)
-    total = tests.count()
+        tests = [row for row in tests if row["missing"] > 0]
+    total = len(tests)
     pages = max(1, math.ceil(total / TEST_PAGE_SIZE))
     try:
         number = min(max(1, int(params.get("page", "1"))), pages)
     except ValueError:
         number = 1
-    rows = list(tests[(number - 1) * TEST_PAGE_SIZE : number * TEST_PAGE_SIZE])
-    files = {row["test_file"] for row in rows}
-    totals = {
-        row["test_file"]: row
-        for row in tests.order_by()
-        .filter(test_file__in=files)
-        .values("test_file")
-        .annotate(
-            tests=Count("test_id", distinct=True),
-            file_recordings=Count("pk"),
-            file_tokens=Sum("total_tokens"),
-            file_missing=Count("pk", filter=Q(missing_usage=True)),
-        )
-    } if params.get("missing") != "yes" else {}  # fmt: skip
+    page_rows = tests[(number - 1) * TEST_PAGE_SIZE : number * TEST_PAGE_SIZE]
+    files: dict[str, list[Any]] = {}
+    for row in tests:  # every matching test of a file counts toward its header, on whatever page
+        whole = files.setdefault(row["test_file"], [0, 0, None, 0])
+        whole[0] += 1
+        whole[1] += row["recordings"]
+        if row["tokens"] is not None:
+            whole[2] = (whole[2] or 0) + row["tokens"]
+        whole[3] += row["missing"]
     by_file: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
+    for row in page_rows:
         row["query"] = urlencode({"id": row["test_id"]})
         by_file.setdefault(row["test_file"], []).append(row)
+    previous = tests[(number - 1) * TEST_PAGE_SIZE - 1] if number > 1 else None
     groups = []
     for position, (name, members) in enumerate(by_file.items()):
-        whole = totals.get(name)
+        count, recordings, tokens, missing = files[name]
         groups.append(
             TestGroup(
                 test_file=name,
                 tests=tuple(members),
-                test_count=whole["tests"] if whole else len(members),
-                recordings=whole["file_recordings"] if whole else sum(t["recordings"] for t in members),
-                tokens=whole["file_tokens"] if whole else sum(t["tokens"] or 0 for t in members),
-                missing=whole["file_missing"] if whole else sum(t["missing"] for t in members),
-                continued=position == 0 and number > 1 and _file_starts_before(tests, name, number),
+                test_count=count,
+                recordings=recordings,
+                tokens=tokens,
+                missing=missing,
+                continued=position == 0 and previous is not None and previous["test_file"] == name,
             )
         )
     state = {k: v for k, v in params.items() if k != "page"}
@@ -116,18 +122,11 @@ def _test_page(params: dict[str, str]) -> TestPage:
         total=total,
         query=params.get("q", ""),
         filters={k: params.get(k, "") for k in ("suite", "missing")},
-        options={"suite": _distinct("suite")},
+        options={"suite": tuple(sorted({k[0] for k in catalog.added(catalog.roots(), "suites")} - {""}))},
         prev_query=urlencode({**state, "page": number - 1}) if number > 1 else "",
         next_query=urlencode({**state, "page": number + 1}) if number < pages else "",
         permalink=urlencode(state),
     )
-
-
-def _file_starts_before(tests: QuerySet[Any], test_file: str, number: int) -> bool:
-    """Does the page before this one end with a test of the same file?"""
-    offset = (number - 1) * TEST_PAGE_SIZE - 1
-    previous = list(tests[offset : offset + 1])
-    return bool(previous) and previous[0]["test_file"] == test_file
 
 
 @dataclass(frozen=True, slots=True)

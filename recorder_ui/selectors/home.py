@@ -7,12 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Count, Q, Sum
-
 from recorder_ui import indexer
-from recorder_ui.models import RecordingEntry, Root
+from recorder_ui.models import TestSummary
+from recorder_ui.selectors import catalog
 from recorder_ui.selectors.cache import _cached
-from recorder_ui.selectors.common import ERROR_FILTER
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,48 +52,49 @@ def _bars(rows: list[dict[str, Any]], key: str, param: str) -> tuple[Bar, ...]:
 
 def overview() -> Overview:
     """Totals, token charts, problems and index freshness for the overview page."""
-    totals = _cached("overview", {}, _overview_totals)
+    items = catalog.roots()
+    totals = _cached("overview", {}, lambda: _overview_totals(items))
     roots = tuple(
         {
-            "name": root.name,
-            "path": root.path,
-            "last_indexed_at": root.last_indexed_at,
-            "recordings": root.entries.count(),
-            "last_report": root.last_report,
+            "name": item.name,
+            "path": item.path,
+            "last_indexed_at": item.last_indexed_at,
+            "recordings": int(item.summary.get("recordings") or 0),
+            "last_report": item.last_report,
         }
-        for root in Root.objects.order_by("name")
+        for item in items
     )
     return dataclasses.replace(totals, roots=roots, refresh=indexer.refresh_state())
 
 
-def _overview_totals() -> Overview:
-    entries = RecordingEntry.objects.all()
-    totals = entries.aggregate(
-        recordings=Count("pk"),
-        tokens=Sum("total_tokens"),
-        missing=Count("pk", filter=Q(missing_usage=True)),
-        parse_errors=Count("pk", filter=~Q(parse_error="")),
-        errors=Count("pk", filter=ERROR_FILTER),
+def _overview_totals(items: tuple[catalog.RootSummary, ...]) -> Overview:
+    """From the roots' summaries and the kept test counts: no pass over the recordings."""
+    suites = sorted(
+        ({"suite": k[0], "tokens": v[1]} for k, v in catalog.added(items, "suites").items()),
+        key=lambda r: (-r["tokens"], r["suite"]),
     )
-    suites = list(entries.values("suite").annotate(tokens=Sum("total_tokens")).order_by("-tokens", "suite"))
-    models = list(
-        entries.exclude(model="").values("model").annotate(tokens=Sum("total_tokens")).order_by("-tokens")[:15]
-    )
+    models = sorted(
+        ({"model": k[0], "tokens": v[1]} for k, v in catalog.added(items, "models").items()),
+        key=lambda r: (-r["tokens"], r["model"]),
+    )[:15]
+    tests: dict[str, list[int]] = {}
+    for test_id, tokens, recordings in TestSummary.objects.values_list("test_id", "tokens", "recordings"):
+        entry = tests.setdefault(test_id, [0, 0])
+        entry[0] += tokens or 0
+        entry[1] += recordings
     top_tests = tuple(
-        entries.exclude(test_id="")
-        .values("test_id")
-        .annotate(tokens=Sum("total_tokens"), recordings=Count("pk"))
-        .filter(tokens__gt=0)
-        .order_by("-tokens", "test_id")[:10]
+        {"test_id": test_id, "tokens": tokens, "recordings": recordings}
+        for test_id, (tokens, recordings) in sorted(tests.items(), key=lambda t: (-t[1][0], t[0]))[:10]
+        if tokens > 0
     )
     return Overview(
-        recordings=totals["recordings"],
-        tests=entries.exclude(test_id="").values("test_id").distinct().count(),
+        recordings=catalog.total(items, "recordings"),
+        tests=len(tests),
         suites=len(suites),
-        tokens=totals["tokens"] or 0,
-        missing_usage=totals["missing"],
-        parse_errors=totals["parse_errors"],
-        errors=totals["errors"],
+        tokens=catalog.total(items, "tokens"),
+        missing_usage=catalog.total(items, "missing"),
+        parse_errors=catalog.total(items, "parse_errors"),
+        errors=catalog.total(items, "errors"),
         by_suite=_bars([s for s in suites if s["tokens"]], "suite", "suite"),
         by_model=_bars(models, "model", "model"),
         top_tests=top_tests,

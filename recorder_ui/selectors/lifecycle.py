@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import QuerySet
+from django.db.models import Q
 
-from recorder_ui.domain import lifecycle, replay
+from recorder_ui.domain import replay
 from recorder_ui.models import RecordingEntry
+from recorder_ui.selectors import catalog
 from recorder_ui.selectors.cache import _cached
 from recorder_ui.selectors.common import _clean
 
@@ -36,43 +37,24 @@ class SupersededRow:
         return f"a newer variant of the same call sets {', '.join(self.added)} too"
 
 
-def superseded_rows() -> dict[int, SupersededRow]:
-    """pk -> what supersedes it, over every root (variants never cross roots)."""
-    return _cached("superseded", {}, _superseded_rows)
-
-
-def _superseded_rows() -> dict[int, SupersededRow]:
-    return _superseded_in(RecordingEntry.objects.exclude(lineage="").exclude(test_id=""))
-
-
-def _superseded_in(rows: QuerySet[RecordingEntry]) -> dict[int, SupersededRow]:
-    found = rows.values_list("pk", "path", "root_id", "test_id", "kind", "model", "request_key", "lineage",
-                             "total_tokens")  # fmt: skip
-    candidates = []
-    path_of: dict[str, str] = {}
-    for pk, path, root_id, test_id, kind, model, request_key, text, tokens in found:
-        parsed = lifecycle.Lineage.from_json(text)
-        if parsed is None or not request_key:
-            continue
-        key = str(pk)
-        path_of[key] = path
-        group = (str(root_id), test_id, kind, model, request_key)
-        candidates.append(lifecycle.Candidate(key, group, parsed, tokens is not None))
-    return {
-        int(item.path): SupersededRow(int(item.path), int(item.by), path_of[item.by], item.added, item.by_has_usage)
-        for item in lifecycle.superseded(candidates).values()
-    }
-
-
 def variants_of(entry: RecordingEntry) -> tuple[SupersededRow | None, tuple[SupersededRow, ...]]:
-    """What supersedes this row, and what it supersedes: computed on its own group of variants only, so a
-    recording page costs the same whatever the catalog's size."""
-    if not entry.lineage or not entry.test_id or not entry.request_key:
-        return None, ()
-    group = RecordingEntry.objects.filter(root_id=entry.root_id, test_id=entry.test_id, request_key=entry.request_key,
-                                          kind=entry.kind, model=entry.model).exclude(lineage="")  # fmt: skip
-    found = _superseded_in(group)
-    return found.get(entry.pk), tuple(row for row in found.values() if row.by_pk == entry.pk)
+    """What supersedes this row, and what it supersedes, as the index run worked them out (the row's
+    superseded_* columns, indexer/aggregates.py): a recording page costs the same whatever the catalog's size."""
+    by = None
+    if entry.superseded_by is not None:
+        path = RecordingEntry.objects.filter(pk=entry.superseded_by).values_list("path", flat=True).first()
+        if path is not None:
+            by = SupersededRow(entry.pk, entry.superseded_by, path, _added(entry.superseded_added),
+                               entry.superseded_by_usage)  # fmt: skip
+    older = RecordingEntry.objects.filter(root_id=entry.root_id, superseded_by=entry.pk).order_by("path")
+    return by, tuple(
+        SupersededRow(pk, entry.pk, entry.path, _added(added), usage)
+        for pk, added, usage in older.values_list("pk", "superseded_added", "superseded_by_usage")
+    )
+
+
+def _added(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +76,8 @@ class Cleanup:
     paths: tuple[str, ...]  # the selection, relative to its root
     commands: tuple[str, ...]  # `git -C ROOT rm -- ...`, one per root of the selection
     filter_links: dict[str, str]
-    root: str
+    root: str  # the root shown
+    roots: tuple[tuple[str, int, str], ...] = ()  # every root: (name, files for the reasons asked, its query)
 
 
 def cleanup(*, params: dict[str, str]) -> Cleanup:
@@ -104,43 +87,45 @@ def cleanup(*, params: dict[str, str]) -> Cleanup:
 
 
 def _cleanup(params: dict[str, str]) -> Cleanup:
+    """One root at a time (the first, unless one is asked for): its `git rm` runs in its folder, and the page
+    costs what that root's files cost, whatever the number of roots. Counts come from the roots' summaries."""
     asked = tuple(r for r in params.get("reason", "").split(",") if r in REASONS) or DEFAULT_REASONS
-    superseded = superseded_rows()
-    base = RecordingEntry.objects.all()
-    if params.get("root"):
-        base = base.filter(root__name=params["root"])
+    items = catalog.roots()
+    root = params.get("root") or (items[0].name if items else "")
+    chosen = next((item for item in items if item.name == root), None)
+    kept = (chosen.summary.get("cleanup") or {}) if chosen is not None else {}
+    counts = {reason: int((kept.get(reason) or (0, 0))[0]) for reason in REASONS}
+    sizes = {reason: int((kept.get(reason) or (0, 0))[1]) for reason in REASONS}
     columns = ("pk", "path", "size", "test_id", "test_file", "test_name", "test_params", "replay_status",
-               "replay_rule", "replay_name", "root__name", "root__path", "missing_usage")  # fmt: skip
-    reason_of: dict[int, str] = {}
-    found: dict[int, dict[str, Any]] = {}
-    for row in base.filter(replay_status__in=(replay.OLDER_RULE, replay.MISMATCH)).values(*columns):
-        reason_of[row["pk"]] = "unreachable" if row["replay_status"] == replay.OLDER_RULE else "name-mismatch"
-        found[row["pk"]] = row
-    wanted_superseded = [pk for pk in superseded if reason_of.get(pk) != "unreachable"]
-    for row in base.filter(pk__in=wanted_superseded).values(*columns):
-        reason_of[row["pk"]] = "superseded"  # a superseded file whose name also mismatches: superseded says more
-        found[row["pk"]] = row
-    counts = dict.fromkeys(REASONS, 0)
-    sizes = dict.fromkeys(REASONS, 0)
-    for pk, reason in reason_of.items():
-        counts[reason] += 1
-        sizes[reason] += found[pk]["size"]
+               "replay_rule", "replay_name", "root__name", "root__path", "missing_usage", "superseded_by",
+               "superseded_added")  # fmt: skip
+    wanted = Q(pk__in=[])
+    if "unreachable" in asked:
+        wanted |= Q(replay_status=replay.OLDER_RULE)
+    if "superseded" in asked:  # a superseded file whose name also mismatches: superseded says more
+        wanted |= Q(superseded_by__isnull=False) & ~Q(replay_status=replay.OLDER_RULE)
+    if "name-mismatch" in asked:
+        wanted |= Q(replay_status=replay.MISMATCH, superseded_by__isnull=True)
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for pk, reason in reason_of.items():
-        if reason not in asked:
-            continue
-        row = dict(found[pk])
+    for row in RecordingEntry.objects.filter(wanted, root__name=root).order_by("path").values(*columns):
+        if row["replay_status"] == replay.OLDER_RULE:
+            reason = "unreachable"
+        elif row["superseded_by"] is not None:
+            reason = "superseded"
+        else:
+            reason = "name-mismatch"
         row["reason"] = reason
-        row["why"] = _why(reason, row, superseded.get(pk))
-        row["by_pk"] = superseded[pk].by_pk if reason == "superseded" else None
+        row["why"] = _why(reason, row)
+        row["by_pk"] = row["superseded_by"] if reason == "superseded" else None
         row["query"] = urlencode({"id": row["test_id"]}) if row["test_id"] else ""
         groups.setdefault((row["test_file"], reason), []).append(row)
     order = list(REASONS)
     built = tuple(
-        CleanupGroup(test_file, reason, tuple(sorted(rows, key=lambda r: r["path"])), sum(r["size"] for r in rows))
+        CleanupGroup(test_file, reason, tuple(rows), sum(r["size"] for r in rows))
         for (test_file, reason), rows in sorted(groups.items(), key=lambda item: (item[0][0], order.index(item[0][1])))
     )
     selection = [row for group in built for row in group.rows]
+    others = {k: v for k, v in params.items() if k != "root"}
     return Cleanup(
         reasons=asked,
         counts=counts,
@@ -152,16 +137,24 @@ def _cleanup(params: dict[str, str]) -> Cleanup:
         commands=_commands(selection),
         filter_links={r: urlencode({**params, "reason": r}) for r in REASONS}
         | {"default": urlencode({k: v for k, v in params.items() if k != "reason"})},
-        root=params.get("root", ""),
+        root=root,
+        roots=tuple(
+            (item.name, _files_of(item, asked), urlencode({**others, "root": item.name})) for item in items
+        ),
     )
 
 
-def _why(reason: str, row: dict[str, Any], item: SupersededRow | None) -> str:
+def _files_of(item: catalog.RootSummary, asked: tuple[str, ...]) -> int:
+    kept = item.summary.get("cleanup") or {}
+    return sum(int((kept.get(reason) or (0, 0))[0]) for reason in asked)
+
+
+def _why(reason: str, row: dict[str, Any]) -> str:
     if reason == "unreachable":
         rule, name = row["replay_rule"], row["replay_name"]
         return f"its name carries the hash of an older rule ({rule}); replay looks it up as {name}"
-    if reason == "superseded" and item is not None:
-        return item.sentence
+    if reason == "superseded":
+        return f"a newer variant of the same call sets {', '.join(_added(row['superseded_added']))} too"
     return f"replay looks it up as {row['replay_name']}"
 
 

@@ -6,10 +6,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
+
 from recorder_ui.domain import lifecycle, providers
 from recorder_ui.models import RecordingEntry
+from recorder_ui.selectors import catalog
 from recorder_ui.selectors.cache import _cached
-from recorder_ui.selectors.lifecycle import SupersededRow, superseded_rows
+
+ROWS_PER_GROUP = 25  # streams listed per group; the rest are a link to the recordings list away
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,9 +23,16 @@ class MissingGroup:
     provider: str  # the provider's name with its host: "openai (api.openai.com)"
     model: str
     fate: str  # lifecycle.NEVER_REPLAYED, SUPERSEDED or LIVE: what to do with these streams
-    rows: tuple[dict[str, Any], ...]
+    rows: tuple[dict[str, Any], ...]  # the first ROWS_PER_GROUP streams of the group
     fix: str  # what to change, for this group
     requested: int  # streams that asked for usage and still got none
+    count: int = 0  # every stream of the group
+    list_query: str = ""  # the group in the recordings list
+
+    @property
+    def more(self) -> int:
+        """The group's streams not listed here."""
+        return self.count - len(self.rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,73 +80,93 @@ def missing_usage_list() -> MissingUsage:
 
 
 def _missing_usage_list() -> MissingUsage:
-    rows = RecordingEntry.objects.filter(missing_usage=True).order_by(
-        "test_file", "provider", "model", "test_id", "path"
-    )
-    found = list(
-        rows.values(
-            "pk", "path", "test_id", "test_file", "test_name", "test_params", "provider", "model",
-            "missing_usage_reason", "include_usage", "request_key", "root__name", "provider_name", "replay_status",
+    """The groups and their counts from the roots' summaries; of each group's streams, the first ROWS_PER_GROUP,
+    in one query: the page costs the same whatever the catalog's size."""
+    items = catalog.roots()
+    counted = catalog.added(items, "missing_groups", width=5)  # (fate, test file, provider, host, model)
+    shown: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    if counted:
+        group_of = (F("usage_fate"), F("test_file"), F("provider_name"), F("provider"), F("model"))
+        first = (
+            RecordingEntry.objects.filter(missing_usage=True)
+            .annotate(place=Window(RowNumber(), partition_by=group_of, order_by=(F("test_id"), F("path"), F("pk"))))
+            .filter(place__lte=ROWS_PER_GROUP)
+            .values(*_ROW_COLUMNS)
         )
-    )  # fmt: skip
-    superseded = superseded_rows()
-    # A variant of the same call (same test, same messages) that was recorded with usage: link it.
-    keys = {(row["test_id"], row["request_key"]) for row in found if row["request_key"]}
-    with_usage: dict[tuple[str, str], int] = {}
-    if keys:
-        candidates = RecordingEntry.objects.filter(
-            test_id__in={k[0] for k in keys},
-            request_key__in={k[1] for k in keys},
-            total_tokens__isnull=False,
-            kind="chat",
-            streaming=True,
-        ).values_list("test_id", "request_key", "pk")
-        for test_id, request_key, pk in candidates:
-            with_usage.setdefault((test_id, request_key), pk)
-    groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
-    by_provider: dict[str, int] = {}
-    fates = dict.fromkeys(lifecycle.FATES, 0)
-    for row in found:
-        row["variant_with_usage"] = with_usage.get((row["test_id"], row["request_key"]))
-        item = superseded.get(row["pk"])
-        row["fate"] = lifecycle.usage_fate(replay_status=row["replay_status"], superseded_by=_as_domain(item))
-        row["superseded_by"] = item.by_pk if item is not None and row["fate"] == lifecycle.SUPERSEDED else None
+        for row in first:
+            key = (row["usage_fate"], row["test_file"], row["provider_name"], row["provider"], row["model"])
+            shown.setdefault(key, []).append(row)
+    rows = [row for members in shown.values() for row in members]
+    with_usage = _variants_with_usage(rows)
+    for row in rows:
+        row["fate"] = row["usage_fate"] or lifecycle.LIVE
+        row["variant_with_usage"] = with_usage.get((row["root_id"], row["test_id"], row["request_key"]))
+        row["superseded_by"] = row["superseded_by"] if row["fate"] == lifecycle.SUPERSEDED else None
         row["query"] = urlencode({"id": row["test_id"]}) if row["test_id"] else ""
-        label = providers.label(row["provider_name"], row["provider"])
-        groups.setdefault((row["fate"], row["test_file"], label, row["model"]), []).append(row)
-        by_provider[row["provider_name"] or row["provider"]] = (
-            by_provider.get(row["provider_name"] or row["provider"], 0) + 1
-        )
-        fates[row["fate"]] += 1
+    groups: dict[tuple[str, str, str, str], list[Any]] = {}
+    by_provider: dict[str, int] = {}
+    for key, (streams, requested) in counted.items():
+        fate, test_file, provider_name, provider, model = key
+        label = providers.label(provider_name, provider)
+        group = groups.setdefault((fate, test_file, label, model), [0, 0, [], []])
+        group[0] += streams
+        group[1] += requested
+        group[2].extend(shown.get(key, ()))
+        group[3].append(provider_name or provider)
+        by_provider[provider_name or provider] = by_provider.get(provider_name or provider, 0) + streams
     order = list(lifecycle.FATES)
     built = []
-    for (fate, test_file, provider, model), members in sorted(
-        groups.items(), key=lambda g: (order.index(g[0][0]), g[0][1:])
+    for (fate, test_file, provider, model), (streams, requested, members, filters) in sorted(
+        groups.items(), key=lambda g: (order.index(g[0][0]) if g[0][0] in order else len(order), g[0][1:])
     ):
-        requested = sum(1 for row in members if row["include_usage"] is True)
+        members.sort(key=lambda row: (row["test_id"], row["path"]))
         built.append(
             MissingGroup(
                 test_file=test_file,
                 provider=provider,
                 model=model,
                 fate=fate,
-                rows=tuple(members),
-                fix=_missing_fix(test_file, requested, len(members), fate),
+                rows=tuple(members[:ROWS_PER_GROUP]),
+                fix=_missing_fix(test_file, requested, streams, fate),
                 requested=requested,
+                count=streams,
+                list_query=urlencode({"missing": "yes", "fate": fate, "test_file": test_file, "model": model,
+                                      "provider": filters[0]}),  # fmt: skip
             )
         )
+    fates = dict.fromkeys(lifecycle.FATES, 0) | catalog.merged(items, "fates")
     return MissingUsage(
         groups=tuple(built),
-        total=len(found),
-        by_provider=tuple(sorted(by_provider.items(), key=lambda item: -item[1])),
-        test_files=len({row["test_file"] for row in found if row["test_file"]}),
-        with_variant=sum(1 for row in found if row["variant_with_usage"]),
+        total=catalog.total(items, "missing"),
+        by_provider=tuple(sorted(by_provider.items(), key=lambda item: (-item[1], item[0]))),
+        test_files=len({key[1] for key in counted if key[1]}),
+        with_variant=catalog.total(items, "with_variant"),
         fates=fates,
         fate_labels=dict(lifecycle.FATES),
     )
 
 
-def _as_domain(item: SupersededRow | None) -> lifecycle.Superseded | None:
-    if item is None:
-        return None
-    return lifecycle.Superseded(str(item.pk), item.by_path, item.added, item.by_has_usage)
+_ROW_COLUMNS = (
+    "pk", "path", "test_id", "test_file", "test_name", "test_params", "provider", "model", "missing_usage_reason",
+    "include_usage", "request_key", "root_id", "root__name", "provider_name", "replay_status", "usage_fate",
+    "superseded_by",
+)  # fmt: skip
+
+
+def _variants_with_usage(rows: list[dict[str, Any]]) -> dict[tuple[int, str, str], int]:
+    """(root, test id, messages) -> a streamed chat of the same call, in the same root, that carries usage."""
+    keys = {(row["root_id"], row["test_id"], row["request_key"]) for row in rows if row["request_key"]}
+    found: dict[tuple[int, str, str], int] = {}
+    if not keys:
+        return found
+    candidates = RecordingEntry.objects.filter(
+        root_id__in={k[0] for k in keys},
+        test_id__in={k[1] for k in keys},
+        request_key__in={k[2] for k in keys},
+        total_tokens__isnull=False,
+        kind="chat",
+        streaming=True,
+    ).values_list("root_id", "test_id", "request_key", "pk")
+    for root_id, test_id, request_key, pk in candidates.order_by("pk"):
+        found.setdefault((root_id, test_id, request_key), pk)
+    return found

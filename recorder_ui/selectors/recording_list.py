@@ -10,10 +10,11 @@ from urllib.parse import urlencode
 from django.db.models import Q, QuerySet
 
 from recorder_ui import search as search_backend
-from recorder_ui.domain import providers, replay
-from recorder_ui.models import RecordingEntry, Root
+from recorder_ui.domain import lifecycle, providers, replay
+from recorder_ui.models import RecordingEntry
+from recorder_ui.selectors import catalog
 from recorder_ui.selectors.cache import _cached
-from recorder_ui.selectors.common import ERROR_FILTER, _clean, _distinct
+from recorder_ui.selectors.common import ERROR_FILTER, _clean
 
 PAGE_SIZE = 50
 SORTS = {
@@ -36,6 +37,7 @@ FILTERS = (
     "missing",
     "errors",
     "replay",
+    "fate",
 )
 REPLAY_STATUSES = replay.STATUSES
 
@@ -63,6 +65,7 @@ class RecordingPage:
     next_query: str = ""
     permalink: str = ""
     sort_links: dict[str, str] = field(default_factory=dict)
+    fate_labels: dict[str, str] = field(default_factory=lambda: dict(lifecycle.FATES))
 
 
 def search(queryset: QuerySet[RecordingEntry], query: str) -> QuerySet[RecordingEntry]:
@@ -77,6 +80,8 @@ def _filtered(params: dict[str, str]) -> QuerySet[RecordingEntry]:
             qs = qs.filter(**{name: params[name]})
     if params.get("provider"):  # a provider's name ("ollama"), or a host as older links give it
         qs = qs.filter(Q(provider_name=params["provider"]) | Q(provider=params["provider"]))
+    if params.get("fate") in lifecycle.FATES:  # a stream without usage, by what to do with it
+        qs = qs.filter(usage_fate=params["fate"])
     if params.get("replay") in REPLAY_STATUSES:
         qs = qs.filter(replay_status=params["replay"])
     if params.get("root"):
@@ -96,23 +101,29 @@ def _filtered(params: dict[str, str]) -> QuerySet[RecordingEntry]:
     return qs
 
 
-def _options() -> dict[str, tuple[str, ...]]:
+def _options(items: tuple[catalog.RootSummary, ...]) -> dict[str, tuple[str, ...]]:
+    """The filters' choices, from the roots' summaries."""
+
+    def keys(table: str) -> tuple[str, ...]:
+        return tuple(sorted({str(key[0]) for key in catalog.added(items, table)} - {""}))
+
     return {
-        "root": tuple(Root.objects.order_by("name").values_list("name", flat=True)),
-        "suite": _distinct("suite"),
-        "test_file": _distinct("test_file"),
-        "kind": _distinct("kind"),
-        "provider": _distinct("provider_name"),
-        "model": _distinct("model"),
+        "root": tuple(item.name for item in items),
+        "suite": keys("suites"),
+        "test_file": keys("test_files"),
+        "kind": keys("kinds"),
+        "provider": tuple(sorted({str(key[0]) for key in catalog.added(items, "providers", width=2)} - {""})),
+        "model": keys("models"),
         "replay": REPLAY_STATUSES,
     }
 
 
-def _provider_labels() -> dict[str, str]:
+def _provider_labels(items: tuple[catalog.RootSummary, ...]) -> dict[str, str]:
     """Each provider's name with the hosts it was reached at, for the filter."""
     hosts: dict[str, list[str]] = {}
-    pairs = RecordingEntry.objects.exclude(provider_name="").values_list("provider_name", "provider").distinct()
-    for name, host in pairs.order_by("provider_name", "provider"):
+    for name, host in sorted(catalog.added(items, "providers", width=2)):
+        if not name:
+            continue
         if host and host != name:
             hosts.setdefault(name, []).append(host)
         else:
@@ -135,10 +146,33 @@ def recording_page(*, params: dict[str, str]) -> RecordingPage:
     return _cached("recordings", params, lambda: _recording_page(params))
 
 
+def _counted(items: tuple[catalog.RootSummary, ...], params: dict[str, str]) -> int | None:
+    """The list's length from the roots' summaries, when its filters are ones they count (None otherwise)."""
+    asked = {k for k in params if k not in ("sort", "page")}
+    chosen = tuple(item for item in items if item.name == params["root"]) if "root" in asked else items
+    if asked <= {"root"}:
+        return catalog.total(chosen, "recordings")
+    if asked <= {"root", "missing"} and params.get("missing") == "yes":
+        return catalog.total(chosen, "missing")
+    if len(asked - {"root"}) == 1 and (name := next(iter(asked - {"root"}))) in _COUNTED:
+        table, width = _COUNTED[name]
+        value = params[name]
+        return sum(counts[0] for key, counts in catalog.added(chosen, table, width).items() if key[0] == value)
+    return None
+
+
+# A filter whose counts the summaries keep: its table and key width (providers are (name, host) pairs, and the
+# filter takes a name; a host as older links give it is counted by the database).
+_COUNTED = {"suite": ("suites", 1), "model": ("models", 1), "kind": ("kinds", 1), "test_file": ("test_files", 1)}
+
+
 def _recording_page(params: dict[str, str]) -> RecordingPage:
     sort = params.get("sort", "path") if params.get("sort") in SORTS else "path"
     qs = _filtered(params).order_by(*SORTS[sort])
-    total = qs.count()
+    items = catalog.roots()
+    total = _counted(items, params)
+    if total is None:
+        total = qs.count()
     pages = max(1, math.ceil(total / PAGE_SIZE))
     try:
         number = min(max(1, int(params.get("page", "1"))), pages)
@@ -156,8 +190,8 @@ def _recording_page(params: dict[str, str]) -> RecordingPage:
         query=params.get("q", ""),
         sort=sort,
         filters={k: params.get(k, "") for k in (*FILTERS, "test_id")},
-        options=_options(),
-        provider_labels=_provider_labels(),
+        options=_options(items),
+        provider_labels=_provider_labels(items),
         prev_query=urlencode({**state, "page": number - 1}) if number > 1 else "",
         next_query=urlencode({**state, "page": number + 1}) if number < pages else "",
         permalink=urlencode(state),

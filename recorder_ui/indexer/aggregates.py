@@ -1,0 +1,227 @@
+"""What pages show about the index as a whole, kept by the index run in the transaction that changes the rows.
+
+Three things, each exact (tests/test_aggregates.py checks them against a recount from scratch after every kind
+of run):
+- per row, its variants (`superseded_by`, `superseded_added`, `superseded_by_usage`) and, for a stream without
+  usage, its fate (`usage_fate`): worked out over the root's variant groups of the tests the run touched;
+- per root, `Root.summary`: totals, recordings and tokens per suite, model, kind, provider and test file, the
+  missing-usage groups and the Cleanup counts (`summarise`);
+- over every root, `TestSummary`: a row per test id and suite with its recordings, tokens and missing usage,
+  re-counted for the test ids the run touched.
+
+Two runs on different roots may write at once (PostgreSQL): each holds its own root's row lock, and takes the
+catalog lock (`lock_catalog`) before it re-counts tests, so the later one counts what the earlier one wrote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import connection
+
+from recorder_ui.domain import lifecycle, replay
+from recorder_ui.models import RecordingEntry, TestSummary
+
+VERSION = 1  # of the summary's layout: a root whose summary has another is summarised anew by the next run
+CATALOG_LOCK = 7_245_431_113  # PostgreSQL advisory lock taken by every run before it re-counts tests
+IN_BATCH = 500  # values per IN (...) list
+BIG = 2**63 - 1  # a token sum beyond a 64-bit column is kept as this (only hostile files get there)
+
+Touched = set[str] | None  # the test ids whose rows a run added, changed or removed; None for all of them
+
+
+def refresh(root_id: int, touched: Touched) -> dict[str, Any]:
+    """Bring the variants, the root's summary and the test counts in line with the rows just written. Runs
+    inside the index run's transaction; returns the root's new summary, for the caller to save with the root."""
+    _variants(root_id, touched)
+    summary = summarise(root_id)
+    lock_catalog()
+    recount_tests(touched)
+    return summary
+
+
+def forget_root(root_id: int) -> set[str]:
+    """The test ids of a root about to be dropped: re-count them (`recount_tests`) once its rows are gone."""
+    return set(RecordingEntry.objects.filter(root_id=root_id).values_list("test_id", flat=True).distinct())
+
+
+def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
+    items = sorted(values)
+    for start in range(0, len(items), IN_BATCH):
+        yield items[start : start + IN_BATCH]
+
+
+def lock_catalog() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CATALOG_LOCK])
+    # SQLite: one writer at a time already.
+
+
+# -- variants and usage fates -------------------------------------------------------------------------------
+
+_VARIANT_COLUMNS = ("pk", "path", "test_id", "kind", "model", "request_key", "lineage", "total_tokens",
+                    "missing_usage", "replay_status", "superseded_by", "superseded_added", "superseded_by_usage",
+                    "usage_fate")  # fmt: skip
+
+
+def _variants(root_id: int, touched: Touched) -> None:
+    """Work out which rows a newer variant supersedes (domain/lifecycle.py), over the touched tests' groups, and
+    the fate of each stream without usage; write only the rows whose values change."""
+    rows = RecordingEntry.objects.filter(root_id=root_id)
+    if touched is None:
+        _variants_of(list(rows.values_list(*_VARIANT_COLUMNS)))
+        return
+    for chunk in _chunks(touched):
+        _variants_of(list(rows.filter(test_id__in=chunk).values_list(*_VARIANT_COLUMNS)))
+
+
+def _variants_of(found: list[tuple[Any, ...]]) -> None:
+    candidates = []
+    for pk, _path, test_id, kind, model, request_key, text, tokens, *_ in found:
+        parsed = lifecycle.Lineage.from_json(text) if text and test_id and request_key else None
+        if parsed is not None:
+            candidates.append(lifecycle.Candidate(str(pk), (test_id, kind, model, request_key), parsed,
+                                                  tokens is not None))  # fmt: skip
+    verdicts = lifecycle.superseded(candidates)
+    changed = []
+    for pk, _path, _t, _k, _m, _r, _l, _tok, missing, status, old_by, old_added, old_usage, old_fate in found:
+        item = verdicts.get(str(pk))
+        by = int(item.by) if item is not None else None
+        added = " ".join(item.added) if item is not None else ""
+        by_usage = bool(item and item.by_has_usage)
+        fate = lifecycle.usage_fate(replay_status=status, superseded_by=item) if missing else ""
+        if (by, added, by_usage, fate) != (old_by, old_added, old_usage, old_fate):
+            changed.append(RecordingEntry(pk=pk, superseded_by=by, superseded_added=added,
+                                          superseded_by_usage=by_usage, usage_fate=fate))  # fmt: skip
+    if changed:
+        RecordingEntry.objects.bulk_update(
+            changed, ["superseded_by", "superseded_added", "superseded_by_usage", "usage_fate"], batch_size=500
+        )
+
+
+# -- the root's summary -------------------------------------------------------------------------------------
+
+_SUMMARY_COLUMNS = ("suite", "model", "kind", "provider_name", "provider", "test_file", "test_id", "request_key",
+                    "streaming", "total_tokens", "missing_usage", "include_usage", "usage_fate", "parse_error",
+                    "error", "invalid_tool_args", "replay_status", "superseded_by", "size")  # fmt: skip
+
+
+def _add(table: dict[Any, list[int]], key: Any, tokens: int | None) -> None:
+    entry = table.setdefault(key, [0, 0])
+    entry[0] += 1
+    entry[1] += tokens or 0
+
+
+def summarise(root_id: int) -> dict[str, Any]:
+    """What the overview, lists, missing-usage, errors and Cleanup pages show of one root, counted in one pass
+    over its rows. Pure JSON: lists of [key..., counts...], since a key may be any text."""
+    totals = dict.fromkeys(("recordings", "tokens", "missing", "parse_errors", "errors", "recorded_errors"), 0)
+    suites: dict[str, list[int]] = {}
+    models: dict[str, list[int]] = {}
+    kinds: dict[str, list[int]] = {}
+    providers: dict[tuple[str, str], list[int]] = {}
+    test_files: dict[str, list[int]] = {}
+    missing: dict[tuple[str, str, str, str, str], list[int]] = {}
+    cleanup = {reason: [0, 0] for reason in ("unreachable", "superseded", "name-mismatch")}
+    fates = dict.fromkeys(lifecycle.FATES, 0)
+    with_usage: set[tuple[str, str]] = set()  # (test id, messages) of streamed chats that carry usage
+    wanting: list[tuple[str, str]] = []  # the same, of each stream without usage
+    rows = RecordingEntry.objects.filter(root_id=root_id).values_list(*_SUMMARY_COLUMNS)
+    for (suite, model, kind, provider_name, provider, test_file, test_id, request_key, streaming, tokens,
+         is_missing, include_usage, fate, parse_error, error, bad_args, status, superseded_by, size) in rows.iterator(
+        chunk_size=2000
+    ):  # fmt: skip
+        totals["recordings"] += 1
+        totals["tokens"] += tokens or 0
+        totals["parse_errors"] += bool(parse_error)
+        totals["errors"] += bool(error or parse_error or bad_args)
+        totals["recorded_errors"] += bool(error and not parse_error)
+        _add(suites, suite, tokens)
+        if model:
+            _add(models, model, tokens)
+        if kind:
+            _add(kinds, kind, tokens)
+        if provider_name or provider:
+            _add(providers, (provider_name, provider), tokens)
+        if test_file:
+            _add(test_files, test_file, tokens)
+        if status == replay.OLDER_RULE:
+            reason = "unreachable"
+        elif superseded_by is not None:
+            reason = "superseded"  # a superseded file whose name also mismatches: superseded says more
+        elif status == replay.MISMATCH:
+            reason = "name-mismatch"
+        else:
+            reason = ""
+        if reason:
+            cleanup[reason][0] += 1
+            cleanup[reason][1] += size
+        if kind == "chat" and streaming and tokens is not None and test_id and request_key:
+            with_usage.add((test_id, request_key))
+        if is_missing:
+            totals["missing"] += 1
+            fate = fate or lifecycle.LIVE
+            fates[fate] = fates.get(fate, 0) + 1
+            group = missing.setdefault((fate, test_file, provider_name, provider, model), [0, 0])
+            group[0] += 1
+            group[1] += include_usage is True
+            if test_id and request_key:
+                wanting.append((test_id, request_key))
+    return {
+        "version": VERSION,
+        **totals,
+        "suites": [[k, *v] for k, v in sorted(suites.items())],
+        "models": [[k, *v] for k, v in sorted(models.items())],
+        "kinds": [[k, *v] for k, v in sorted(kinds.items())],
+        "providers": [[*k, *v] for k, v in sorted(providers.items())],
+        "test_files": [[k, *v] for k, v in sorted(test_files.items())],
+        "missing_groups": [[*k, *v] for k, v in sorted(missing.items())],
+        "with_variant": sum(1 for key in wanting if key in with_usage),
+        "fates": fates,
+        "cleanup": cleanup,
+    }
+
+
+# -- tests over every root ----------------------------------------------------------------------------------
+
+
+def test_key(test_id: str, suite: str) -> str:
+    return hashlib.sha256(f"{suite}\x00{test_id}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def recount_tests(touched: Touched) -> None:
+    """Count every test in `touched` (every test, for None) anew over every root's rows."""
+    if touched is None:
+        TestSummary.objects.all().delete()
+        _count_tests(RecordingEntry.objects.exclude(test_id=""))
+        return
+    for chunk in _chunks(t for t in touched if t):
+        TestSummary.objects.filter(test_id__in=chunk).delete()
+        _count_tests(RecordingEntry.objects.filter(test_id__in=chunk))
+
+
+def _count_tests(rows: Any) -> None:
+    tests: dict[tuple[str, str], list[Any]] = {}
+    columns = ("test_id", "suite", "test_file", "test_name", "test_params", "total_tokens", "missing_usage")
+    for test_id, suite, test_file, test_name, test_params, tokens, is_missing in rows.values_list(*columns).iterator(
+        chunk_size=2000
+    ):
+        entry = tests.get((test_id, suite))
+        if entry is None:
+            entry = tests[(test_id, suite)] = [test_file, test_name, test_params, 0, None, 0]
+        entry[3] += 1
+        if tokens is not None:
+            entry[4] = (entry[4] or 0) + tokens
+        entry[5] += bool(is_missing)
+    TestSummary.objects.bulk_create(
+        [
+            TestSummary(key=test_key(test_id, suite), test_id=test_id, suite=suite, test_file=test_file,
+                        test_name=test_name, test_params=test_params, recordings=count,
+                        tokens=min(tokens, BIG) if tokens is not None else None, missing=missing)  # fmt: skip
+            for (test_id, suite), (test_file, test_name, test_params, count, tokens, missing) in tests.items()
+        ],
+        batch_size=500,
+    )
