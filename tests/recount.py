@@ -1,0 +1,133 @@
+"""The aggregates the index runs keep, counted again from scratch by other means: the database's own GROUP BY
+for the roots' summaries and the tests, and the whole-index variant check for the rows' variants.
+
+`differences()` lists every place where what is kept differs from the recount; [] when they agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q, Sum
+
+from recorder_ui.domain import lifecycle
+from recorder_ui.models import RecordingEntry, Root, TestSummary
+
+
+def _table(rows: Any, keys: tuple[str, ...], blank: Q | None = None, *, tokens: bool = True) -> list[list[Any]]:
+    if blank is not None:
+        rows = rows.exclude(blank)
+    counted = rows.values(*keys).annotate(n=Count("pk"), t=Sum("total_tokens")).order_by(*keys)
+    return sorted([[*(row[k] for k in keys), row["n"], *((row["t"] or 0,) if tokens else ())] for row in counted])
+
+
+def expected_summary(root: Root) -> dict[str, Any]:
+    rows = RecordingEntry.objects.filter(root=root)
+    missing = rows.filter(missing_usage=True)
+    groups = (
+        missing.values("usage_fate", "test_file", "provider_name", "provider", "model")
+        .annotate(n=Count("pk"), asked=Count("pk", filter=Q(include_usage=True)))
+        .order_by("usage_fate", "test_file", "provider_name", "provider", "model")
+    )
+    with_usage = rows.filter(kind="chat", streaming=True, total_tokens__isnull=False).exclude(test_id="")
+    keys = set(with_usage.exclude(request_key="").values_list("test_id", "request_key"))
+    wanting = missing.exclude(test_id="").exclude(request_key="").values_list("test_id", "request_key")
+    older = Q(replay_status="older-rule")
+    superseded = Q(superseded_by__isnull=False) & ~older
+    mismatch = Q(replay_status="mismatch", superseded_by__isnull=True)
+    return {
+        "version": 1,
+        "recordings": rows.count(),
+        "tokens": rows.aggregate(t=Sum("total_tokens"))["t"] or 0,
+        "missing": missing.count(),
+        "parse_errors": rows.exclude(parse_error="").count(),
+        "errors": rows.filter(~Q(error="") | ~Q(parse_error="") | Q(invalid_tool_args=True)).count(),
+        "recorded_errors": rows.filter(parse_error="").exclude(error="").count(),
+        "suites": _table(rows, ("suite",)),
+        "models": _table(rows, ("model",), Q(model="")),
+        "kinds": _table(rows, ("kind",), Q(kind="")),
+        "providers": _table(rows, ("provider_name", "provider"), Q(provider_name="", provider="")),
+        "test_files": _table(rows, ("test_file",), Q(test_file="")),
+        "missing_groups": sorted(
+            [g["usage_fate"], g["test_file"], g["provider_name"], g["provider"], g["model"], g["n"], g["asked"]]
+            for g in groups
+        ),
+        "with_variant": sum(1 for key in wanting if key in keys),
+        "fates": {fate: missing.filter(usage_fate=fate).count() for fate in lifecycle.FATES},
+        "cleanup": {
+            name: [rows.filter(q).count(), rows.filter(q).aggregate(s=Sum("size"))["s"] or 0]
+            for name, q in (("unreachable", older), ("superseded", superseded), ("name-mismatch", mismatch))
+        },
+    }
+
+
+def expected_tests() -> dict[tuple[str, str], tuple[Any, ...]]:
+    rows = (
+        RecordingEntry.objects.exclude(test_id="")
+        .values("test_id", "suite", "test_file", "test_name", "test_params")
+        .annotate(n=Count("pk"), t=Sum("total_tokens"), m=Count("pk", filter=Q(missing_usage=True)))
+    )
+    return {
+        (r["test_id"], r["suite"]): (r["test_file"], r["test_name"], r["test_params"], r["n"], r["t"], r["m"])
+        for r in rows
+    }
+
+
+def kept_tests() -> dict[tuple[str, str], tuple[Any, ...]]:
+    return {
+        (t.test_id, t.suite): (t.test_file, t.test_name, t.test_params, t.recordings, t.tokens, t.missing)
+        for t in TestSummary.objects.all()
+    }
+
+
+def expected_variants() -> dict[int, tuple[Any, ...]]:
+    """pk -> (superseded_by, added, by_usage, usage_fate), from the variant check over every root at once."""
+    rows = list(
+        RecordingEntry.objects.values_list(
+            "pk", "root_id", "test_id", "kind", "model", "request_key", "lineage", "total_tokens",
+            "missing_usage", "replay_status",
+        )
+    )  # fmt: skip
+    candidates = []
+    for pk, root_id, test_id, kind, model, request_key, text, tokens, _missing, _status in rows:
+        parsed = lifecycle.Lineage.from_json(text) if text else None
+        if parsed is not None and test_id and request_key:
+            group = (str(root_id), test_id, kind, model, request_key)
+            candidates.append(lifecycle.Candidate(str(pk), group, parsed, tokens is not None))
+    verdicts = lifecycle.superseded(candidates)
+    found = {}
+    for pk, *_rest, missing, status in rows:
+        item = verdicts.get(str(pk))
+        fate = lifecycle.usage_fate(replay_status=status, superseded_by=item) if missing else ""
+        if item is None:
+            found[pk] = (None, "", False, fate)
+        else:
+            found[pk] = (int(item.by), " ".join(item.added), item.by_has_usage, fate)
+    return found
+
+
+def kept_variants() -> dict[int, tuple[Any, ...]]:
+    return {
+        pk: (by, added, usage, fate)
+        for pk, by, added, usage, fate in RecordingEntry.objects.values_list(
+            "pk", "superseded_by", "superseded_added", "superseded_by_usage", "usage_fate"
+        )
+    }
+
+
+def differences() -> list[str]:
+    found = []
+    for root in Root.objects.order_by("name"):
+        expected, kept = expected_summary(root), root.summary
+        for key in expected.keys() | kept.keys():
+            if expected.get(key) != kept.get(key):
+                found.append(f"root {root.name}: {key}: kept {kept.get(key)!r}, recounted {expected.get(key)!r}")
+    tests, kept_t = expected_tests(), kept_tests()
+    for key in tests.keys() | kept_t.keys():
+        if tests.get(key) != kept_t.get(key):
+            found.append(f"test {key}: kept {kept_t.get(key)!r}, recounted {tests.get(key)!r}")
+    variants, kept_v = expected_variants(), kept_variants()
+    for pk in variants.keys() | kept_v.keys():
+        if variants.get(pk) != kept_v.get(pk):
+            found.append(f"row {pk}: kept {kept_v.get(pk)!r}, recounted {variants.get(pk)!r}")
+    return found
