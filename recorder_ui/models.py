@@ -130,3 +130,26 @@ class TestSummary(models.Model):
 
     def __str__(self) -> str:
         return self.test_id
+
+
+class Facet(models.Model):
+    """How many of a root's recordings share one value of every list filter: the recordings list counts a
+    filtered list by adding these up, not by counting its rows. Kept by the index runs."""
+
+    root = models.ForeignKey(Root, on_delete=models.CASCADE, related_name="facets")
+    suite = models.CharField(max_length=512, blank=True)
+    test_file = models.CharField(max_length=1024, blank=True)
+    kind = models.CharField(max_length=40)
+    provider_name = models.CharField(max_length=40, blank=True)
+    provider = models.CharField(max_length=512, blank=True)
+    model = models.CharField(max_length=512, blank=True)
+    streaming = models.BooleanField()
+    tools = models.BooleanField()  # tool_call_count > 0
+    missing = models.BooleanField()  # missing_usage
+    errors = models.BooleanField()  # the list's errors filter (selectors.common.ERROR_FILTER)
+    replay_status = models.CharField(max_length=16, blank=True)
+    usage_fate = models.CharField(max_length=16, blank=True)
+    recordings = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.root_id}: {self.recordings}"

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import BooleanField, Case, Count, Q, Sum, Value, When
 
 from recorder_ui.domain import lifecycle
-from recorder_ui.models import RecordingEntry, Root, TestSummary
+from recorder_ui.models import Facet, RecordingEntry, Root, TestSummary
 
 
 def _table(rows: Any, keys: tuple[str, ...], blank: Q | None = None, *, tokens: bool = True) -> list[list[Any]]:
@@ -115,8 +115,28 @@ def kept_variants() -> dict[int, tuple[Any, ...]]:
     }
 
 
+def expected_facets() -> dict[tuple[Any, ...], int]:
+    rows = RecordingEntry.objects.annotate(
+        tools=Case(When(tool_call_count__gt=0, then=Value(True)), default=Value(False), output_field=BooleanField()),
+        errors=Case(When(~Q(error="") | ~Q(parse_error="") | Q(invalid_tool_args=True), then=Value(True)),
+                    default=Value(False), output_field=BooleanField()),
+    ).values("root_id", "suite", "test_file", "kind", "provider_name", "provider", "model", "streaming", "tools",
+             "missing_usage", "errors", "replay_status", "usage_fate").annotate(n=Count("pk"))  # fmt: skip
+    return {tuple(v for k, v in row.items() if k != "n"): row["n"] for row in rows}
+
+
+def kept_facets() -> dict[tuple[Any, ...], int]:
+    columns = ("root_id", "suite", "test_file", "kind", "provider_name", "provider", "model", "streaming", "tools",
+               "missing", "errors", "replay_status", "usage_fate")  # fmt: skip
+    return {row[:-1]: row[-1] for row in Facet.objects.values_list(*columns, "recordings")}
+
+
 def differences() -> list[str]:
     found = []
+    facets, kept_f = expected_facets(), kept_facets()
+    for key in facets.keys() | kept_f.keys():
+        if facets.get(key) != kept_f.get(key):
+            found.append(f"facet {key}: kept {kept_f.get(key)!r}, recounted {facets.get(key)!r}")
     for root in Root.objects.order_by("name"):
         expected, kept = expected_summary(root), root.summary
         for key in expected.keys() | kept.keys():

@@ -22,7 +22,7 @@ from typing import Any
 from django.db import connection
 
 from recorder_ui.domain import lifecycle, replay
-from recorder_ui.models import RecordingEntry, TestSummary
+from recorder_ui.models import Facet, RecordingEntry, TestSummary
 
 VERSION = 1  # of the summary's layout: a root whose summary has another is summarised anew by the next run
 CATALOG_LOCK = 7_245_431_113  # PostgreSQL advisory lock taken by every run before it re-counts tests
@@ -36,7 +36,12 @@ def refresh(root_id: int, touched: Touched) -> dict[str, Any]:
     """Bring the variants, the root's summary and the test counts in line with the rows just written. Runs
     inside the index run's transaction; returns the root's new summary, for the caller to save with the root."""
     _variants(root_id, touched)
-    summary = summarise(root_id)
+    summary, facets = summarise(root_id)
+    Facet.objects.filter(root_id=root_id).delete()
+    kept = [
+        Facet(root_id=root_id, recordings=n, **dict(zip(FACET_COLUMNS, key, strict=True))) for key, n in facets.items()
+    ]
+    Facet.objects.bulk_create(kept, batch_size=500)
     lock_catalog()
     recount_tests(touched)
     return summary
@@ -106,7 +111,8 @@ def _variants_of(found: list[tuple[Any, ...]]) -> None:
 
 _SUMMARY_COLUMNS = ("suite", "model", "kind", "provider_name", "provider", "test_file", "test_id", "request_key",
                     "streaming", "total_tokens", "missing_usage", "include_usage", "usage_fate", "parse_error",
-                    "error", "invalid_tool_args", "replay_status", "superseded_by", "size")  # fmt: skip
+                    "error", "invalid_tool_args", "replay_status", "superseded_by", "size",
+                    "tool_call_count")  # fmt: skip
 
 
 def _add(table: dict[Any, list[int]], key: Any, tokens: int | None) -> None:
@@ -115,9 +121,16 @@ def _add(table: dict[Any, list[int]], key: Any, tokens: int | None) -> None:
     entry[1] += tokens or 0
 
 
-def summarise(root_id: int) -> dict[str, Any]:
+# A Facet row's key: every value a recordings-list filter looks at.
+FACET_COLUMNS = ("suite", "test_file", "kind", "provider_name", "provider", "model", "streaming", "tools", "missing",
+                 "errors", "replay_status", "usage_fate")  # fmt: skip
+
+
+def summarise(root_id: int) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
     """What the overview, lists, missing-usage, errors and Cleanup pages show of one root, counted in one pass
-    over its rows. Pure JSON: lists of [key..., counts...], since a key may be any text."""
+    over its rows: the summary (pure JSON: lists of [key..., counts...], since a key may be any text), and the
+    list's facets (FACET_COLUMNS -> recordings)."""
+    facets: dict[tuple[Any, ...], int] = {}
     totals = dict.fromkeys(("recordings", "tokens", "missing", "parse_errors", "errors", "recorded_errors"), 0)
     suites: dict[str, list[int]] = {}
     models: dict[str, list[int]] = {}
@@ -131,9 +144,11 @@ def summarise(root_id: int) -> dict[str, Any]:
     wanting: list[tuple[str, str]] = []  # the same, of each stream without usage
     rows = RecordingEntry.objects.filter(root_id=root_id).values_list(*_SUMMARY_COLUMNS)
     for (suite, model, kind, provider_name, provider, test_file, test_id, request_key, streaming, tokens,
-         is_missing, include_usage, fate, parse_error, error, bad_args, status, superseded_by, size) in rows.iterator(
-        chunk_size=2000
-    ):  # fmt: skip
+         is_missing, include_usage, fate, parse_error, error, bad_args, status, superseded_by, size,
+         tools) in rows.iterator(chunk_size=2000):  # fmt: skip
+        key = (suite, test_file, kind, provider_name, provider, model, streaming, tools > 0, is_missing,
+               bool(error or parse_error or bad_args), status, fate)  # fmt: skip
+        facets[key] = facets.get(key, 0) + 1
         totals["recordings"] += 1
         totals["tokens"] += tokens or 0
         totals["parse_errors"] += bool(parse_error)
@@ -170,7 +185,7 @@ def summarise(root_id: int) -> dict[str, Any]:
             group[1] += include_usage is True
             if test_id and request_key:
                 wanting.append((test_id, request_key))
-    return {
+    summary = {
         "version": VERSION,
         **totals,
         "suites": [[k, *v] for k, v in sorted(suites.items())],
@@ -183,6 +198,7 @@ def summarise(root_id: int) -> dict[str, Any]:
         "fates": fates,
         "cleanup": cleanup,
     }
+    return summary, facets
 
 
 # -- tests over every root ----------------------------------------------------------------------------------
@@ -218,9 +234,17 @@ def _count_tests(rows: Any) -> None:
         entry[5] += bool(is_missing)
     TestSummary.objects.bulk_create(
         [
-            TestSummary(key=test_key(test_id, suite), test_id=test_id, suite=suite, test_file=test_file,
-                        test_name=test_name, test_params=test_params, recordings=count,
-                        tokens=min(tokens, BIG) if tokens is not None else None, missing=missing)  # fmt: skip
+            TestSummary(
+                key=test_key(test_id, suite),
+                test_id=test_id,
+                suite=suite,
+                test_file=test_file,
+                test_name=test_name,
+                test_params=test_params,
+                recordings=count,
+                tokens=min(tokens, BIG) if tokens is not None else None,
+                missing=missing,
+            )  # fmt: skip
             for (test_id, suite), (test_file, test_name, test_params, count, tokens, missing) in tests.items()
         ],
         batch_size=500,

@@ -14,7 +14,7 @@ from recorder_ui.models import RecordingEntry
 from recorder_ui.selectors import catalog
 from recorder_ui.selectors.cache import _cached
 
-ROWS_PER_GROUP = 25  # streams listed per group; the rest are a link to the recordings list away
+ROWS_PER_GROUP = 5  # streams listed per group; the rest are a link to the recordings list away
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +130,9 @@ def _missing_usage_list() -> MissingUsage:
                 fix=_missing_fix(test_file, requested, streams, fate),
                 requested=requested,
                 count=streams,
-                list_query=urlencode({"missing": "yes", "fate": fate, "test_file": test_file, "model": model,
-                                      "provider": filters[0]}),  # fmt: skip
+                list_query=urlencode(
+                    {"missing": "yes", "fate": fate, "test_file": test_file, "model": model, "provider": filters[0]}
+                ),  # fmt: skip
             )
         )
     fates = dict.fromkeys(lifecycle.FATES, 0) | catalog.merged(items, "fates")

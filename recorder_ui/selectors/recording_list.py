@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 
 from recorder_ui import search as search_backend
 from recorder_ui.domain import lifecycle, providers, replay
-from recorder_ui.models import RecordingEntry
+from recorder_ui.models import Facet, RecordingEntry
 from recorder_ui.selectors import catalog
 from recorder_ui.selectors.cache import _cached
 from recorder_ui.selectors.common import ERROR_FILTER, _clean
@@ -147,23 +147,32 @@ def recording_page(*, params: dict[str, str]) -> RecordingPage:
 
 
 def _counted(items: tuple[catalog.RootSummary, ...], params: dict[str, str]) -> int | None:
-    """The list's length from the roots' summaries, when its filters are ones they count (None otherwise)."""
+    """The list's length without counting its rows: the roots' summaries for the whole list, the kept facets
+    (models.Facet) under any other filters; None under a search or a test id, which the database counts."""
     asked = {k for k in params if k not in ("sort", "page")}
-    chosen = tuple(item for item in items if item.name == params["root"]) if "root" in asked else items
-    if asked <= {"root"}:
-        return catalog.total(chosen, "recordings")
-    if asked <= {"root", "missing"} and params.get("missing") == "yes":
-        return catalog.total(chosen, "missing")
-    if len(asked - {"root"}) == 1 and (name := next(iter(asked - {"root"}))) in _COUNTED:
-        table, width = _COUNTED[name]
-        value = params[name]
-        return sum(counts[0] for key, counts in catalog.added(chosen, table, width).items() if key[0] == value)
-    return None
-
-
-# A filter whose counts the summaries keep: its table and key width (providers are (name, host) pairs, and the
-# filter takes a name; a host as older links give it is counted by the database).
-_COUNTED = {"suite": ("suites", 1), "model": ("models", 1), "kind": ("kinds", 1), "test_file": ("test_files", 1)}
+    if not asked:
+        return catalog.total(items, "recordings")
+    if asked & {"q", "test_id"}:
+        return None
+    facets = Facet.objects.all()
+    for name in ("suite", "test_file", "kind", "model"):
+        if params.get(name):
+            facets = facets.filter(**{name: params[name]})
+    if params.get("root"):
+        facets = facets.filter(root__name=params["root"])
+    if params.get("provider"):
+        facets = facets.filter(Q(provider_name=params["provider"]) | Q(provider=params["provider"]))
+    for name in ("streaming", "tools"):
+        if params.get(name) in ("yes", "no"):
+            facets = facets.filter(**{name: params[name] == "yes"})
+    for name in ("missing", "errors"):
+        if params.get(name) == "yes":
+            facets = facets.filter(**{name: True})
+    if params.get("replay") in REPLAY_STATUSES:
+        facets = facets.filter(replay_status=params["replay"])
+    if params.get("fate") in lifecycle.FATES:
+        facets = facets.filter(usage_fate=params["fate"])
+    return sum(facets.values_list("recordings", flat=True))
 
 
 def _recording_page(params: dict[str, str]) -> RecordingPage:
