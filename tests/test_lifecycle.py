@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from recorder_ui import indexer, selectors
+from recorder_ui import indexer
 from recorder_ui.domain import lifecycle, providers
 from recorder_ui.models import RecordingEntry
 from tests.builders import stream_recording, write

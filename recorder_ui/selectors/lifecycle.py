@@ -138,9 +138,7 @@ def _cleanup(params: dict[str, str]) -> Cleanup:
         filter_links={r: urlencode({**params, "reason": r}) for r in REASONS}
         | {"default": urlencode({k: v for k, v in params.items() if k != "reason"})},
         root=root,
-        roots=tuple(
-            (item.name, _files_of(item, asked), urlencode({**others, "root": item.name})) for item in items
-        ),
+        roots=tuple((item.name, _files_of(item, asked), urlencode({**others, "root": item.name})) for item in items),
     )
 
 
