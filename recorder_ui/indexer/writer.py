@@ -59,11 +59,7 @@ def index_recordings(
     stored_root = paths.escape(str(real_root))
     if existing is not None and existing.path != stored_root:
         full = True  # the same name now points elsewhere: every row is stale
-    known_before: dict[str, tuple[int, int]] = (
-        {path: (size, mtime) for path, size, mtime in existing.entries.values_list("path", "size", "mtime_ns")}
-        if existing is not None
-        else {}
-    )
+    known_before = _known_stamps(existing) if existing is not None else {}
     todo = sorted(
         rel for rel, stamp in found.files.items() if full or rel not in known_before or known_before[rel] != stamp
     )
@@ -190,6 +186,23 @@ def index_recordings(
     if report.added + report.updated + report.removed >= SETTLE_MIN_CHANGES:
         search.settle()  # PostgreSQL: the first searches after a bulk load should not wait for autovacuum
     return report
+
+
+# The (size, mtime_ns) of each row of a root as one generation of it left them, kept by this process between runs
+# (a running server re-scans every few seconds): a re-scan that finds nothing changed then reads no row. Every run
+# that writes a root's rows draws it a new generation, in the same transaction, so a kept map is never stale.
+_stamps: dict[tuple[str, int], tuple[int, dict[str, tuple[int, int]]]] = {}
+
+
+def _known_stamps(existing: Root) -> dict[str, tuple[int, int]]:
+    """path -> (size, mtime_ns) of the root's rows; the caller only reads it."""
+    key = (str(connection.settings_dict["NAME"]), existing.pk)
+    kept = _stamps.get(key)
+    if kept is not None and kept[0] == existing.generation:
+        return kept[1]
+    found = {path: (size, mtime) for path, size, mtime in existing.entries.values_list("path", "size", "mtime_ns")}
+    _stamps[key] = (existing.generation, found)
+    return found
 
 
 # What a database says of a value it cannot hold (as opposed to a failure of the database itself).
