@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import F, Window
+from django.db.models import F, Q, Window
 from django.db.models.functions import RowNumber
 
 from recorder_ui.domain import lifecycle, providers
@@ -160,13 +160,13 @@ def _variants_with_usage(rows: list[dict[str, Any]]) -> dict[tuple[int, str, str
     found: dict[tuple[int, str, str], int] = {}
     if not keys:
         return found
+    # One (test id, messages) pair at a time, through their index: IN lists of each would read every row of
+    # those tests in every root.
+    pairs = Q()
+    for test_id, request_key in sorted({(k[1], k[2]) for k in keys}):
+        pairs |= Q(test_id=test_id, request_key=request_key)
     candidates = RecordingEntry.objects.filter(
-        root_id__in={k[0] for k in keys},
-        test_id__in={k[1] for k in keys},
-        request_key__in={k[2] for k in keys},
-        total_tokens__isnull=False,
-        kind="chat",
-        streaming=True,
+        pairs, root_id__in={k[0] for k in keys}, total_tokens__isnull=False, kind="chat", streaming=True
     ).values_list("root_id", "test_id", "request_key", "pk")
     for root_id, test_id, request_key, pk in candidates.order_by("pk"):
         found.setdefault((root_id, test_id, request_key), pk)
