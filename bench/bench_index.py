@@ -32,13 +32,20 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def floor(files: list[Path]) -> float:
+def floor(files: list[Path]) -> tuple[float, float]:
+    """Seconds of the bare read + orjson.loads loop, wall clock and CPU."""
     import orjson
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for path in files:
         orjson.loads(path.read_bytes())
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its children that have ended (the worker processes of a run)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def run(corpus: Path, work: Path) -> int:
@@ -60,19 +67,26 @@ def run(corpus: Path, work: Path) -> int:
     # Three rounds, each measuring the floor, the one-process index and the worker index one after the other,
     # so that a busy moment of the machine weighs on all three alike; the medians are reported.
     jobs = indexer.default_jobs()
-    floors, serials, colds = [], [], []
+    # CPU seconds beside the wall clock: on a machine others share, the CPU a run takes moves less than its wall
+    # time, and CPU / cores is what the workers could at best bring the wall time down to.
+    floors, serials, colds, floor_cpus, serial_cpus, cold_cpus = [], [], [], [], [], []
     for round_ in range(3):
-        floors.append(floor(files))
-        started = time.perf_counter()
+        wall, cpu = floor(files)
+        floors.append(wall)
+        floor_cpus.append(cpu)
+        started, cpu = time.perf_counter(), _cpu()
         indexer.index_recordings(root=tree, name="corpus", jobs=1)
         serials.append(time.perf_counter() - started)
+        serial_cpus.append(_cpu() - cpu)
         indexer.drop_root(name="corpus")
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu()
         cold = indexer.index_recordings(root=tree, name="corpus", jobs=jobs)
         colds.append(time.perf_counter() - started)
+        cold_cpus.append(_cpu() - cpu)
         if round_ < 2:
             indexer.drop_root(name="corpus")
     floor_s, serial_s, cold_s = (statistics.median(x) for x in (floors, serials, colds))
+    floor_cpu, serial_cpu, cold_cpu = (statistics.median(x) for x in (floor_cpus, serial_cpus, cold_cpus))
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     rescans = []
@@ -101,8 +115,12 @@ def run(corpus: Path, work: Path) -> int:
         f"cold index, {jobs} workers:  {cold_s:6.2f} s  = {ratio:.2f} x floor   (target <= 1.5 x)  {_ok(ratio <= 1.5)}"
     )
     print(f"cold index, 1 process:  {serial_s:6.2f} s  = {serial_s / floor_s:.2f} x floor")
+    print(
+        f"CPU seconds: floor {floor_cpu:.2f}, 1 process {serial_cpu:.2f} = {serial_cpu / floor_cpu:.2f} x, "
+        f"{jobs} workers (all processes) {cold_cpu:.2f} = {cold_cpu / floor_cpu:.2f} x"
+    )
     share = rescan_s / cold_s * 100
-    print(f"no-change re-scan:      {rescan_s * 1000:6.0f} ms = {share:.1f}% of cold (target <= 5%)  {_ok(share <= 5)}")
+    print(f"no-change re-scan:      {rescan_s * 1000:6.0f} ms = {share:.1f}% of cold (target <= 3%)  {_ok(share <= 3)}")
     print(f"one-file-changed scan:  {one_s * 1000:6.0f} ms = {one_s / cold_s * 100:.1f}% of cold")
     print(
         f"peak RSS:               {rss_after:6.0f} MB (before indexing {rss_before:.0f} MB; target <= 200 MB)  "

