@@ -14,7 +14,7 @@ from recorder_ui import indexer, presenters
 from recorder_ui.domain import checks, jsontext, paths, replay, stream, threads
 from recorder_ui.domain.model import Chunk, Kind, Recording
 from recorder_ui.models import RecordingEntry
-from recorder_ui.selectors.cache import PARSE_CACHE_BYTES, _parsed
+from recorder_ui.selectors.cache import PARSE_CACHE_BYTES, _generation, _Lru, _parsed
 from recorder_ui.selectors.lifecycle import SupersededRow, variants_of
 
 TABS = ("conversation", "chunks", "raw")
@@ -48,17 +48,33 @@ class RecordingDetail:
 
 
 def _load(entry: RecordingEntry) -> Recording:
+    return _load_keyed(entry)[0]
+
+
+def _load_keyed(entry: RecordingEntry) -> tuple[Recording, tuple[object, ...] | None]:
+    """The parsed file, through the parse cache, and its key there (None when it is not kept)."""
     try:
         now = os.stat(os.path.join(paths.unescape(entry.root.path), paths.unescape(entry.path)))
     except (OSError, ValueError):
-        return indexer.load_entry(entry)  # gone or unreachable: the safe read says which, never from the cache
+        return indexer.load_entry(entry), None  # gone or unreachable: the safe read says which, never cached
     key = (entry.pk, entry.root.path, entry.path, now.st_size, now.st_mtime_ns)
     rec = _parsed.get(key)
     if rec is None:
         rec = indexer.load_entry(entry)
-        if rec.kind != Kind.INVALID and now.st_size <= PARSE_CACHE_BYTES // 4:
-            _parsed.put(key, rec, now.st_size)
-    return rec
+        if rec.kind == Kind.INVALID or now.st_size > PARSE_CACHE_BYTES // 4:
+            return rec, None
+        _parsed.put(key, rec, now.st_size)
+    return rec, key
+
+
+def _still_parsed(key: tuple[object, ...], rec: Recording) -> bool:
+    """Is the file as it was when rec was read (one stat), and rec still the parse cache's copy of it?"""
+    _, root, path, size, mtime_ns = key
+    try:
+        now = os.stat(os.path.join(paths.unescape(str(root)), paths.unescape(str(path))))
+    except (OSError, ValueError):
+        return False
+    return (now.st_size, now.st_mtime_ns) == (size, mtime_ns) and _parsed.get(key) is rec
 
 
 def _entry_or_404(pk: int) -> RecordingEntry:
@@ -72,11 +88,31 @@ def _pretty(value: Any) -> str:
     return jsontext.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode()
 
 
+# Recording pages as built, kept for as long as no root's rows change and the file is as it was. Their rows
+# (the previous and next file, the variants, replay's file, where tool results went) come from the index,
+# which each index run that writes marks with a new generation, and the rest from the file, checked by one
+# stat. A page is reused only while its parsed file is still in the parse cache, so clear_caches() empties
+# this too. Weighed like the parse cache, by the bytes of the files; a warm page then costs no query but the
+# generation's.
+_details: _Lru[tuple[object, ...], tuple[tuple[object, ...], RecordingDetail]] = _Lru(PARSE_CACHE_BYTES)
+
+
 def recording_get(*, pk: int, tab: str = "conversation") -> RecordingDetail:
     """One recording, read from its file and reassembled, with what its tab needs; raises Http404."""
-    entry = _entry_or_404(pk)
     tab = tab if tab in TABS else "conversation"
-    rec = _load(entry)
+    key = (pk, tab, _generation(), settings.RAW_VIEW_MAX_BYTES, settings.MAX_RECORDING_BYTES)
+    kept = _details.get(key)
+    if kept is not None and _still_parsed(kept[0], kept[1].recording):
+        return kept[1]
+    detail, parsed_key = _recording_build(pk=pk, tab=tab)
+    if parsed_key is not None:
+        _details.put(key, (parsed_key, detail), detail.entry["size"] + len(detail.raw_text))
+    return detail
+
+
+def _recording_build(*, pk: int, tab: str) -> tuple[RecordingDetail, tuple[object, ...] | None]:
+    entry = _entry_or_404(pk)
+    rec, parsed_key = _load_keyed(entry)
     test_rows = _test_rows(entry)
     siblings = [row[0] for row in test_rows]
     position = siblings.index(entry.pk) if entry.pk in siblings else -1
@@ -88,7 +124,7 @@ def recording_get(*, pk: int, tab: str = "conversation") -> RecordingDetail:
     key = replay.key_for(rec) if rec.kind != Kind.INVALID else None
     superseded_by, supersedes = variants_of(entry)
     raw_text, raw_state = _raw_tab(entry) if tab == "raw" else ("", "")
-    return RecordingDetail(
+    detail = RecordingDetail(
         entry=_entry_dict(entry),
         recording=rec,
         summary=presenters.recording_summary(rec),
@@ -113,6 +149,7 @@ def recording_get(*, pk: int, tab: str = "conversation") -> RecordingDetail:
         superseded_by=superseded_by,
         supersedes=supersedes,
     )
+    return detail, parsed_key
 
 
 OWN_BOXES = ("missing-usage", "parse-error", "unreachable", "name-mismatch")  # findings with a box of their own
