@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import time
 from collections.abc import Callable
+from operator import itemgetter
 from pathlib import Path
 
 from django.conf import settings
@@ -282,16 +283,19 @@ def _insert(cursor: CursorWrapper, rows: list[dict[str, object]], *, root_id: in
         "indexed_at": RecordingEntry._meta.get_field("indexed_at").get_db_prep_save(now, connection),
         **AGGREGATE_DEFAULTS,
     }
-    names = [f.attname for f in fields]
-    for name in names:
-        if name not in fixed and name not in rows[0]:
-            raise KeyError(f"no value for column {name}")  # a new column the indexer does not fill yet
+    for field in fields:
+        if field.attname not in fixed and field.attname not in rows[0]:
+            raise KeyError(f"no value for column {field.attname}")  # a new column the indexer does not fill yet
+    # The run's fixed values first, then the row's own, read by one itemgetter (C) rather than a loop per value.
+    fields = [f for f in fields if f.attname in fixed] + [f for f in fields if f.attname not in fixed]
+    head = tuple(fixed[f.attname] for f in fields if f.attname in fixed)
+    own = itemgetter(*(f.attname for f in fields if f.attname not in fixed))
     quote = connection.ops.quote_name
     sql = (
         f"INSERT INTO {quote(RecordingEntry._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
-    cursor.executemany(sql, [tuple(fixed[n] if n in fixed else row[n] for n in names) for row in rows])
+    cursor.executemany(sql, [head + own(row) for row in rows])
 
 
 def _same_content(real_root: Path, rel: str, old_sha: str, limit: int) -> bool:
