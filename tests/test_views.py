@@ -70,10 +70,28 @@ def test_recording_list_paginates(client: Client, indexed: None, monkeypatch: py
 
     monkeypatch.setattr(selectors.recording_list, "PAGE_SIZE", 5)
     first = client.get("/recordings.json").json()
-    assert first["pages"] == 4 and len(first["rows"]) == 5 and first["next_query"] == "page=2"
+    assert first["pages"] == 4 and len(first["rows"]) == 5 and first["next_query"].startswith("page=2&after=")
+    for sort in selectors.recording_list.SORTS:  # walking the next links (keyset) gives what page numbers give
+        by_number = [
+            r["pk"]
+            for n in range(1, 5)
+            for r in client.get("/recordings.json", {"sort": sort, "page": n}).json()["rows"]
+        ]
+        walked, query = [], f"sort={sort}"
+        while query:
+            page = client.get("/recordings.json?" + query).json()
+            walked += [r["pk"] for r in page["rows"]]
+            query = page["next_query"]
+        assert walked == by_number and len(set(walked)) == 19, sort
+    for bad in ("x", "WzFd", "WyJcdTAwMDAiLDFd", "bnVsbA", "W251bGwsbnVsbF0", "WyJhIiwxLjVd"):  # not ours: counted
+        assert client.get("/recordings.json", {"page": "2", "after": bad}).json()["rows"] == first_two(client)
     last = client.get("/recordings.json", {"page": "99"}).json()
     assert last["number"] == 4 and len(last["rows"]) == 4
     assert client.get("/recordings.json", {"page": "x"}).json()["number"] == 1
+
+
+def first_two(client: Client) -> list[dict[str, object]]:
+    return client.get("/recordings.json", {"page": "2"}).json()["rows"]
 
 
 def test_recording_detail_shows_the_reassembled_answer(client: Client, indexed: None) -> None:
@@ -391,3 +409,32 @@ def test_whole_index_pages_are_kept_until_an_index_run_changes_rows(
     assert len([t for g in client.get("/tests.json").json()["groups"] for t in g["tests"]]) == 2
     overview = client.get("/overview.json").json()
     assert overview["recordings"] == 2 and overview["roots"][0]["recordings"] == 2
+
+
+def test_recording_page_is_kept_until_its_file_or_the_index_changes(
+    client: Client, tmp_path: Path, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.builders import stream_recording, write
+
+    test_id = "tests/integration/a.py::test_kept"
+    path = write(tmp_path, "inference", stream_recording(test_id=test_id, text="<script>alert(1)</script> Riga"))
+    indexer.index_recordings(root=tmp_path, name="t")
+    pk = RecordingEntry.objects.get().pk
+    first = client.get(f"/recordings/{pk}/").content.decode()
+    with django_assert_max_num_queries(1):  # the roots' generations, and nothing else
+        kept = client.get(f"/recordings/{pk}/").content.decode()
+    for body in (first, kept):  # the kept markup is escaped as the first was
+        assert "&lt;script&gt;alert(1)&lt;/script&gt; Riga" in body and "<script>alert(1)" not in body
+    assert "next recording of this test" not in kept
+    tab = client.get(f"/recordings/{pk}/raw/", headers={"HX-Request": "true"}).content.decode()
+    assert "<!doctype" not in tab and 'id="tabs"' in tab
+    with django_assert_max_num_queries(1):
+        assert client.get(f"/recordings/{pk}/raw/", headers={"HX-Request": "true"}).content.decode() == tab
+    # The file rewritten in place, before any index run: the page reads it again.
+    write(tmp_path, "inference", stream_recording(test_id=test_id, text="Vilnius and more"), name=path.name)
+    assert "Vilnius and more" in client.get(f"/recordings/{pk}/").content.decode()
+    assert client.get(f"/recordings/{pk}/raw/", headers={"HX-Request": "true"}).content.decode() != tab
+    # Another recording of the test, indexed: the page links it.
+    write(tmp_path, "inference", stream_recording(test_id=test_id, text="Tallinn"), name="zzzz.json")
+    indexer.index_recordings(root=tmp_path, name="t")
+    assert "next recording of this test" in client.get(f"/recordings/{pk}/").content.decode()

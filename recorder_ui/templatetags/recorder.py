@@ -1,15 +1,23 @@
-"""Tiny display filters. They return plain strings: autoescape still applies to everything they give back."""
+"""Tiny display filters, and two tags for what pages render again and again.
+
+The filters return plain strings: autoescape still applies to everything they give back. {% keep %} gives
+back markup the template itself rendered (autoescaped) for the same object before; {% nav_url %} a URL."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
 from django import template
+from django.template.base import FilterExpression
+from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.safestring import SafeString
 
 from recorder_ui.domain import jsontext
 from recorder_ui.domain.model import ToolCall
+from recorder_ui.selectors.cache import _Lru
 
 register = template.Library()
 
@@ -98,3 +106,53 @@ def clip(value: Any, limit: int) -> str:
     """Cut a string to `limit` characters with an ellipsis: a cheap truncatechars for long tables."""
     text = "" if value is None else str(value)
     return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+# Markup a page renders from an object kept between requests (a recording page's detail, reused while its
+# file and the index are unchanged): the same object gives the same markup, so it is rendered once per
+# process. The markup is this template's own output, autoescaped as ever; a fragment holds its object, so
+# an id is never mistaken for another's. Weighed by characters.
+KEPT_MARKUP_CHARS = 8 * 1024 * 1024
+_kept: _Lru[tuple[int, str, str], tuple[object, SafeString]] = _Lru(KEPT_MARKUP_CHARS)
+
+
+class KeepNode(template.Node):
+    def __init__(self, nodelist: template.NodeList, obj: FilterExpression, name: str) -> None:
+        self.nodelist, self.obj, self.name = nodelist, obj, name
+
+    def render(self, context: template.Context) -> SafeString:
+        obj = self.obj.resolve(context)
+        if obj is None or obj == "":
+            return SafeString(self.nodelist.render(context))
+        key = (id(obj), self.name, get_script_prefix())
+        hit = _kept.get(key)
+        if hit is not None and hit[0] is obj:
+            return hit[1]
+        markup = SafeString(self.nodelist.render(context))
+        _kept.put(key, (obj, markup), len(markup))
+        return markup
+
+
+@register.tag
+def keep(parser: template.base.Parser, token: template.base.Token) -> KeepNode:
+    """{% keep obj "name" %}...{% endkeep %}: the markup inside, rendered once per kept obj.
+
+    Only for a fragment that shows nothing but obj (no user, token or request in it): that is the promise
+    the template makes by writing the tag."""
+    bits = token.split_contents()
+    if len(bits) != 3:
+        raise template.TemplateSyntaxError("keep takes an object and a quoted name")
+    nodelist = parser.parse(("endkeep",))
+    parser.delete_first_token()
+    return KeepNode(nodelist, parser.compile_filter(bits[1]), bits[2].strip("\"'"))
+
+
+@lru_cache(maxsize=64)
+def _reversed(name: str, prefix: str, urlconf: object) -> str:
+    return reverse(name, urlconf=urlconf)
+
+
+@register.simple_tag
+def nav_url(name: str) -> str:
+    """{% url name %} for a URL without arguments, reversed once per process (script prefix and URLconf)."""
+    return _reversed(name, get_script_prefix(), get_urlconf())
