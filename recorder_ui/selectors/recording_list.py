@@ -2,29 +2,33 @@
 
 from __future__ import annotations
 
+import base64
 import math
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.db.models.expressions import OrderBy
 
 from recorder_ui import search as search_backend
-from recorder_ui.domain import lifecycle, providers, replay
+from recorder_ui.domain import jsontext, lifecycle, providers, replay
 from recorder_ui.models import Facet, RecordingEntry
 from recorder_ui.selectors import catalog
 from recorder_ui.selectors.cache import _cached
 from recorder_ui.selectors.common import ERROR_FILTER, _clean
 
 PAGE_SIZE = 50
-SORTS = {
-    "path": ("path",),
-    "test": ("test_id", "path"),
-    "-tokens": ("-total_tokens", "path"),
-    "tokens": ("total_tokens", "path"),
-    "-size": ("-size", "path"),
-    "size": ("size", "path"),
+# Each sort's columns, descending or not; the row id breaks the last ties, so every row has one place.
+SORTS: dict[str, tuple[tuple[str, bool], ...]] = {
+    "path": (("path", False),),
+    "test": (("test_id", False), ("path", False)),
+    "-tokens": (("total_tokens", True), ("path", False)),
+    "tokens": (("total_tokens", False), ("path", False)),
+    "-size": (("size", True), ("path", False)),
+    "size": (("size", False), ("path", False)),
 }
+NULLABLE = frozenset({"total_tokens"})  # sorted after every number, whichever the direction, on every backend
 FILTERS = (
     "root",
     "suite",
@@ -142,7 +146,7 @@ def _with_snippets(rows: tuple[dict[str, Any], ...], query: str) -> tuple[dict[s
 
 def recording_page(*, params: dict[str, str]) -> RecordingPage:
     """One page of the recordings list, with every filter state in its query strings."""
-    params = _clean({k: params.get(k, "") for k in (*FILTERS, "q", "sort", "page", "test_id")})
+    params = _clean({k: params.get(k, "")[:2000] for k in (*FILTERS, "q", "sort", "page", "test_id", "after")})
     return _cached("recordings", params, lambda: _recording_page(params))
 
 
@@ -177,7 +181,7 @@ def _counted(items: tuple[catalog.RootSummary, ...], params: dict[str, str]) -> 
 
 def _recording_page(params: dict[str, str]) -> RecordingPage:
     sort = params.get("sort", "path") if params.get("sort") in SORTS else "path"
-    qs = _filtered(params).order_by(*SORTS[sort])
+    qs = _filtered(params).order_by(*_ordering(sort))
     items = catalog.roots()
     total = _counted(items, params)
     if total is None:
@@ -187,10 +191,15 @@ def _recording_page(params: dict[str, str]) -> RecordingPage:
         number = min(max(1, int(params.get("page", "1"))), pages)
     except ValueError:
         number = 1
-    rows = tuple(qs.values(*LIST_COLUMNS)[(number - 1) * PAGE_SIZE : number * PAGE_SIZE])
+    cursor = _cursor(params.get("after", ""), sort) if number > 1 else None
+    if cursor is not None:  # the page after a row: walks the sort's order from that row, skipping none
+        rows = tuple(qs.filter(_after(sort, cursor)).values(*LIST_COLUMNS)[:PAGE_SIZE])
+    else:
+        rows = tuple(qs.values(*LIST_COLUMNS)[(number - 1) * PAGE_SIZE : number * PAGE_SIZE])
     if params.get("q") and rows:
         rows = _with_snippets(rows, params["q"])
-    state = {k: v for k, v in params.items() if k != "page"}
+    state = {k: v for k, v in params.items() if k not in ("page", "after")}
+    after = _encode([rows[-1][column] for column, _ in SORTS[sort]] + [rows[-1]["pk"]]) if rows else ""
     return RecordingPage(
         rows=rows,
         number=number,
@@ -202,7 +211,67 @@ def _recording_page(params: dict[str, str]) -> RecordingPage:
         options=_options(items),
         provider_labels=_provider_labels(items),
         prev_query=urlencode({**state, "page": number - 1}) if number > 1 else "",
-        next_query=urlencode({**state, "page": number + 1}) if number < pages else "",
+        next_query=urlencode({**state, "page": number + 1, "after": after}) if number < pages and after else "",
         permalink=urlencode(state),
         sort_links={key: urlencode({**state, "sort": key}) for key in SORTS},
     )
+
+
+# Keyset paging: "next" carries the last row's sort values (`after`), and the next page starts past them, so a
+# page deep in the list reads its own rows, not every row before them. A page asked for by number alone
+# (a typed URL) still counts its way there.
+
+
+def _ordering(sort: str) -> list[OrderBy]:
+    order = [
+        (F(column).desc(nulls_last=True) if desc else F(column).asc(nulls_last=True))
+        if column in NULLABLE
+        else (F(column).desc() if desc else F(column).asc())
+        for column, desc in SORTS[sort]
+    ]
+    return [*order, F("pk").asc()]
+
+
+def _encode(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(jsontext.dumps(values)).decode().rstrip("=")
+
+
+def _cursor(text: str, sort: str) -> list[Any] | None:
+    """The sort values of the row a page follows, or None for a cursor that is not one of ours."""
+    if not text:
+        return None
+    try:
+        values = jsontext.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except ValueError:
+        return None
+    columns = [column for column, _ in SORTS[sort]]
+    if not isinstance(values, list) or len(values) != len(columns) + 1:
+        return None
+    for column, value in zip([*columns, "pk"], values, strict=True):
+        if value is None and column in NULLABLE:
+            continue
+        if column in ("total_tokens", "size", "pk"):
+            if type(value) is not int or not -(2**63) <= value < 2**63:
+                return None
+        elif not isinstance(value, str) or "\x00" in value:  # PostgreSQL refuses NUL in text
+            return None
+    return values
+
+
+def _after(sort: str, cursor: list[Any]) -> Q:
+    """Rows strictly after the cursor in the sort's order: (a, b, pk) > (x, y, id), column by column."""
+    columns = [*SORTS[sort], ("pk", False)]
+    found = Q(pk__in=[])
+    same = Q()
+    for (column, desc), value in zip(columns, cursor, strict=True):
+        if value is None:  # nothing sorts after a null but other nulls, ordered by the next columns
+            beyond = Q(pk__in=[])
+            equal = Q(**{f"{column}__isnull": True})
+        else:
+            beyond = Q(**{f"{column}__lt" if desc else f"{column}__gt": value})
+            if column in NULLABLE:
+                beyond |= Q(**{f"{column}__isnull": True})
+            equal = Q(**{column: value})
+        found |= same & beyond
+        same &= equal
+    return found
