@@ -438,3 +438,20 @@ def test_recording_page_is_kept_until_its_file_or_the_index_changes(
     write(tmp_path, "inference", stream_recording(test_id=test_id, text="Tallinn"), name="zzzz.json")
     indexer.index_recordings(root=tmp_path, name="t")
     assert "next recording of this test" in client.get(f"/recordings/{pk}/").content.decode()
+
+
+def test_test_page_threads_follow_a_changed_file(client: Client, tmp_path: Path) -> None:
+    from tests.builders import stream_recording, write
+
+    test_id = "tests/integration/a.py::test_threads_kept"
+    path = write(tmp_path, "inference", stream_recording(test_id=test_id, text="<b>Oslo</b>"))
+    indexer.index_recordings(root=tmp_path, name="t")
+    url = "/test/?" + urlencode({"id": test_id})
+    first, again = client.get(url).content.decode(), client.get(url).content.decode()
+    for body in (first, again):  # the kept threads are escaped as the first render was
+        assert "&lt;b&gt;Oslo&lt;/b&gt;" in body and "<b>Oslo" not in body
+    assert first[first.index('<section class="thread">') :] == again[again.index('<section class="thread">') :]
+    write(tmp_path, "inference", stream_recording(test_id=test_id, text="Bergen"), name=path.name)
+    indexer.index_recordings(root=tmp_path, name="t")
+    body = client.get(url).content.decode()
+    assert "Bergen" in body and "Oslo" not in body

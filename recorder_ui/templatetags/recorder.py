@@ -122,7 +122,7 @@ class KeepNode(template.Node):
 
     def render(self, context: template.Context) -> SafeString:
         obj = self.obj.resolve(context)
-        if obj is None or obj == "":
+        if not obj or isinstance(obj, str | int | float | bool):  # an empty tuple, a constant: shared, never kept
             return SafeString(self.nodelist.render(context))
         key = (id(obj), self.name, get_script_prefix())
         hit = _kept.get(key)
@@ -137,8 +137,9 @@ class KeepNode(template.Node):
 def keep(parser: template.base.Parser, token: template.base.Token) -> KeepNode:
     """{% keep obj "name" %}...{% endkeep %}: the markup inside, rendered once per kept obj.
 
-    Only for a fragment that shows nothing but obj (no user, token or request in it): that is the promise
-    the template makes by writing the tag."""
+    Only for a fragment that shows nothing but obj (no user, token or request in it), and for an obj built
+    for one page (a selector's dataclass or tuple, never a constant): that is the promise the template makes
+    by writing the tag. Empty objects and plain values are rendered every time."""
     bits = token.split_contents()
     if len(bits) != 3:
         raise template.TemplateSyntaxError("keep takes an object and a quoted name")
