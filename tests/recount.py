@@ -52,6 +52,7 @@ def expected_summary(root: Root) -> dict[str, Any]:
             [g["usage_fate"], g["test_file"], g["provider_name"], g["provider"], g["model"], g["n"], g["asked"]]
             for g in groups
         ),
+        "missing_examples": _examples(missing),
         "with_variant": sum(1 for key in wanting if key in keys),
         "fates": {fate: missing.filter(usage_fate=fate).count() for fate in lifecycle.FATES},
         "cleanup": {
@@ -59,6 +60,15 @@ def expected_summary(root: Root) -> dict[str, Any]:
             for name, q in (("unreachable", older), ("superseded", superseded), ("name-mismatch", mismatch))
         },
     }
+
+
+def _examples(missing: Any) -> list[list[Any]]:
+    groups: dict[tuple[Any, ...], list[tuple[str, str, int]]] = {}
+    for *key, test_id, path, pk in missing.values_list(
+        "usage_fate", "test_file", "provider_name", "provider", "model", "test_id", "path", "pk"
+    ):
+        groups.setdefault(tuple(key), []).append((test_id, path, pk))
+    return [[*key, [pk for *_, pk in sorted(rows)[:5]]] for key, rows in sorted(groups.items())]
 
 
 def expected_tests() -> dict[tuple[str, str], tuple[Any, ...]]:

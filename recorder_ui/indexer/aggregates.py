@@ -112,7 +112,8 @@ def _variants_of(found: list[tuple[Any, ...]]) -> None:
 _SUMMARY_COLUMNS = ("suite", "model", "kind", "provider_name", "provider", "test_file", "test_id", "request_key",
                     "streaming", "total_tokens", "missing_usage", "include_usage", "usage_fate", "parse_error",
                     "error", "invalid_tool_args", "replay_status", "superseded_by", "size",
-                    "tool_call_count")  # fmt: skip
+                    "tool_call_count", "pk", "path")  # fmt: skip
+EXAMPLES = 5  # streams of each missing-usage group a root keeps the ids of, for the page to list
 
 
 def _add(table: dict[Any, list[int]], key: Any, tokens: int | None) -> None:
@@ -138,6 +139,7 @@ def summarise(root_id: int) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]
     providers: dict[tuple[str, str], list[int]] = {}
     test_files: dict[str, list[int]] = {}
     missing: dict[tuple[str, str, str, str, str], list[int]] = {}
+    examples: dict[tuple[str, str, str, str, str], list[tuple[str, str, int]]] = {}
     cleanup = {reason: [0, 0] for reason in ("unreachable", "superseded", "name-mismatch")}
     fates = dict.fromkeys(lifecycle.FATES, 0)
     with_usage: set[tuple[str, str]] = set()  # (test id, messages) of streamed chats that carry usage
@@ -145,7 +147,7 @@ def summarise(root_id: int) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]
     rows = RecordingEntry.objects.filter(root_id=root_id).values_list(*_SUMMARY_COLUMNS)
     for (suite, model, kind, provider_name, provider, test_file, test_id, request_key, streaming, tokens,
          is_missing, include_usage, fate, parse_error, error, bad_args, status, superseded_by, size,
-         tools) in rows.iterator(chunk_size=2000):  # fmt: skip
+         tools, pk, path) in rows.iterator(chunk_size=2000):  # fmt: skip
         key = (suite, test_file, kind, provider_name, provider, model, streaming, tools > 0, is_missing,
                bool(error or parse_error or bad_args), status, fate)  # fmt: skip
         facets[key] = facets.get(key, 0) + 1
@@ -183,6 +185,7 @@ def summarise(root_id: int) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]
             group = missing.setdefault((fate, test_file, provider_name, provider, model), [0, 0])
             group[0] += 1
             group[1] += include_usage is True
+            examples.setdefault((fate, test_file, provider_name, provider, model), []).append((test_id, path, pk))
             if test_id and request_key:
                 wanting.append((test_id, request_key))
     summary = {
@@ -194,6 +197,9 @@ def summarise(root_id: int) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]
         "providers": [[*k, *v] for k, v in sorted(providers.items())],
         "test_files": [[k, *v] for k, v in sorted(test_files.items())],
         "missing_groups": [[*k, *v] for k, v in sorted(missing.items())],
+        # The first EXAMPLES streams of each group by test id and path: [fate, test file, provider, host, model,
+        # [row id, ...]].
+        "missing_examples": [[*k, [pk for *_, pk in sorted(v)[:EXAMPLES]]] for k, v in sorted(examples.items())],
         "with_variant": sum(1 for key in wanting if key in with_usage),
         "fates": fates,
         "cleanup": cleanup,

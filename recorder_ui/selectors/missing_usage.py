@@ -6,15 +6,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import F, Q, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Q
 
 from recorder_ui.domain import lifecycle, providers
+from recorder_ui.indexer import aggregates
 from recorder_ui.models import RecordingEntry
 from recorder_ui.selectors import catalog
 from recorder_ui.selectors.cache import _cached
 
-ROWS_PER_GROUP = 5  # streams listed per group; the rest are a link to the recordings list away
+ROWS_PER_GROUP = aggregates.EXAMPLES  # streams listed per group (the summaries keep their ids); the rest a link away
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,22 +80,24 @@ def missing_usage_list() -> MissingUsage:
 
 
 def _missing_usage_list() -> MissingUsage:
-    """The groups and their counts from the roots' summaries; of each group's streams, the first ROWS_PER_GROUP,
-    in one query: the page costs the same whatever the catalog's size."""
+    """The groups, their counts and the streams to list from the roots' summaries: the page costs the same
+    whatever the catalog's size."""
     items = catalog.roots()
     counted = catalog.added(items, "missing_groups", width=5)  # (fate, test file, provider, host, model)
-    shown: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    if counted:
-        group_of = (F("usage_fate"), F("test_file"), F("provider_name"), F("provider"), F("model"))
-        first = (
-            RecordingEntry.objects.filter(missing_usage=True)
-            .annotate(place=Window(RowNumber(), partition_by=group_of, order_by=(F("test_id"), F("path"), F("pk"))))
-            .filter(place__lte=ROWS_PER_GROUP)
-            .values(*_ROW_COLUMNS)
+    # The streams listed: each group's first ROWS_PER_GROUP, taken from the roots in name order out of the few
+    # each root's summary names, so the page reads as many rows whatever the number of roots.
+    wanted: dict[tuple[str, ...], list[int]] = {}
+    for item in items:
+        for *key, pks in item.summary.get("missing_examples") or ():
+            chosen = wanted.setdefault(tuple(key), [])
+            chosen.extend(pks[: ROWS_PER_GROUP - len(chosen)])
+    found = {
+        row["pk"]: row
+        for row in RecordingEntry.objects.filter(pk__in=[pk for pks in wanted.values() for pk in pks]).values(
+            *_ROW_COLUMNS
         )
-        for row in first:
-            key = (row["usage_fate"], row["test_file"], row["provider_name"], row["provider"], row["model"])
-            shown.setdefault(key, []).append(row)
+    }
+    shown = {key: [found[pk] for pk in pks if pk in found] for key, pks in wanted.items()}
     rows = [row for members in shown.values() for row in members]
     with_usage = _variants_with_usage(rows)
     for row in rows:
