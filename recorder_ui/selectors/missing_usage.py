@@ -162,14 +162,19 @@ def _variants_with_usage(rows: list[dict[str, Any]]) -> dict[tuple[int, str, str
     found: dict[tuple[int, str, str], int] = {}
     if not keys:
         return found
-    # One (test id, messages) pair at a time, through their index: IN lists of each would read every row of
-    # those tests in every root.
+    # The (test id, messages) pairs alone in SQL, so the planner reads them through their own index; the rest is
+    # checked here (with a condition on the kind too, it takes the kind's index and reads every chat).
     pairs = Q()
     for test_id, request_key in sorted({(k[1], k[2]) for k in keys}):
         pairs |= Q(test_id=test_id, request_key=request_key)
-    candidates = RecordingEntry.objects.filter(
-        pairs, root_id__in={k[0] for k in keys}, total_tokens__isnull=False, kind="chat", streaming=True
-    ).values_list("root_id", "test_id", "request_key", "pk")
-    for root_id, test_id, request_key, pk in candidates.order_by("pk"):
+    roots = {k[0] for k in keys}
+    candidates = [
+        (root_id, test_id, request_key, pk)
+        for root_id, test_id, request_key, pk, tokens, kind, streaming in RecordingEntry.objects.filter(pairs)
+        .order_by("pk")
+        .values_list("root_id", "test_id", "request_key", "pk", "total_tokens", "kind", "streaming")
+        if root_id in roots and tokens is not None and kind == "chat" and streaming
+    ]
+    for root_id, test_id, request_key, pk in candidates:
         found.setdefault((root_id, test_id, request_key), pk)
     return found
