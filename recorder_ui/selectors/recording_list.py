@@ -9,18 +9,20 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.db import connection
-from django.db.models import F, Q, QuerySet, Value
+from django.db.models import F, Func, Q, QuerySet, Value
 from django.db.models.expressions import OrderBy
 from django.db.models.functions import Concat
+from django.db.models.lookups import Exact
 
 from recorder_ui import search as search_backend
 from recorder_ui.domain import jsontext, lifecycle, providers, replay
-from recorder_ui.models import Facet, RecordingEntry
+from recorder_ui.models import Facet, RecordingEntry, Root
 from recorder_ui.selectors import catalog
 from recorder_ui.selectors.cache import _cached
 from recorder_ui.selectors.common import ERROR_FILTER, _clean
 
 PAGE_SIZE = 50
+BROAD = 20  # a filter that keeps more than 1 row in BROAD: walk the sort's index rather than the filter's
 # Each sort's columns, descending or not; the row id breaks the last ties, so every row has one place.
 SORTS: dict[str, tuple[tuple[str, bool], ...]] = {
     "path": (("path", False),),
@@ -52,7 +54,7 @@ LIST_COLUMNS = (
     "pk", "path", "test_id", "test_name", "test_params", "suite", "kind", "model", "provider", "provider_name",
     "streaming",
     "total_tokens", "tool_call_count", "tool_names", "missing_usage", "error", "parse_error", "invalid_tool_args",
-    "size", "root__name", "replay_status",
+    "size", "root_id", "replay_status",
 )  # fmt: skip
 
 
@@ -79,19 +81,31 @@ def search(queryset: QuerySet[RecordingEntry], query: str) -> QuerySet[Recording
     return search_backend.apply(queryset, query)
 
 
-def _filtered(params: dict[str, str]) -> QuerySet[RecordingEntry]:
+def _equal(name: str, value: object, unindexed: bool) -> Q | Exact:
+    """column = value; with unindexed, in a form SQLite takes no index for (`+column`), so that it walks the
+    sort's index to the page's rows instead of reading every match through the filter's index and sorting."""
+    if not unindexed:
+        return Q(**{name: value})
+    field = RecordingEntry._meta.get_field(name)
+    return Exact(Func(F(name), template="+%(expressions)s", output_field=field), value)
+
+
+def _filtered(params: dict[str, str], *, walk_sort: bool = False) -> QuerySet[RecordingEntry]:
+    """The rows the filters keep. walk_sort (SQLite, a filter that keeps many rows): no filter's index."""
     qs = RecordingEntry.objects.all()
+    plain = walk_sort and connection.vendor == "sqlite"
     for name in ("suite", "test_file", "kind", "model"):
         if params.get(name):
-            qs = qs.filter(**{name: params[name]})
+            qs = qs.filter(_equal(name, params[name], plain))
     if params.get("provider"):  # a provider's name ("ollama"), or a host as older links give it
         qs = qs.filter(Q(provider_name=params["provider"]) | Q(provider=params["provider"]))
     if params.get("fate") in lifecycle.FATES:  # a stream without usage, by what to do with it
-        qs = qs.filter(usage_fate=params["fate"])
+        qs = qs.filter(_equal("usage_fate", params["fate"], plain))
     if params.get("replay") in REPLAY_STATUSES:
-        qs = qs.filter(replay_status=params["replay"])
+        qs = qs.filter(_equal("replay_status", params["replay"], plain))
     if params.get("root"):
-        qs = qs.filter(root__name=params["root"])
+        # By id, not through a join: with one table the planner can walk the sort's index.
+        qs = qs.filter(_equal("root_id", Root.objects.filter(name=params["root"]).values("pk")[:1], False))
     if params.get("test_id"):
         qs = qs.filter(test_id=params["test_id"])
     if params.get("streaming") in ("yes", "no"):
@@ -99,7 +113,7 @@ def _filtered(params: dict[str, str]) -> QuerySet[RecordingEntry]:
     if params.get("tools") in ("yes", "no"):
         qs = qs.filter(tool_call_count__gt=0) if params["tools"] == "yes" else qs.filter(tool_call_count=0)
     if params.get("missing") == "yes":
-        qs = qs.filter(missing_usage=True)
+        qs = qs.filter(_equal("missing_usage", True, plain))
     if params.get("errors") == "yes":
         qs = qs.filter(ERROR_FILTER)
     if params.get("q"):
@@ -183,9 +197,11 @@ def _counted(items: tuple[catalog.RootSummary, ...], params: dict[str, str]) -> 
 
 def _recording_page(params: dict[str, str]) -> RecordingPage:
     sort = params.get("sort", "path") if params.get("sort") in SORTS else "path"
-    qs = _filtered(params).order_by(*_ordering(sort, searched=bool(params.get("q"))))
     items = catalog.roots()
     total = _counted(items, params)
+    everything = catalog.total(items, "recordings")
+    broad = total is not None and total * BROAD > everything  # known without counting: no search, no test id
+    qs = _filtered(params, walk_sort=broad).order_by(*_ordering(sort, searched=bool(params.get("q"))))
     if total is None:
         total = qs.count()
     pages = max(1, math.ceil(total / PAGE_SIZE))
@@ -198,6 +214,8 @@ def _recording_page(params: dict[str, str]) -> RecordingPage:
         rows = tuple(qs.filter(_after(sort, cursor)).values(*LIST_COLUMNS)[:PAGE_SIZE])
     else:
         rows = tuple(qs.values(*LIST_COLUMNS)[(number - 1) * PAGE_SIZE : number * PAGE_SIZE])
+    names = dict(Root.objects.values_list("pk", "name"))
+    rows = tuple({**row, "root__name": names.get(row["root_id"], "")} for row in rows)
     if params.get("q") and rows:
         rows = _with_snippets(rows, params["q"])
     state = {k: v for k, v in params.items() if k not in ("page", "after")}
