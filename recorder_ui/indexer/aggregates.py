@@ -176,7 +176,7 @@ def summarise(root_id: int) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]
         if reason:
             cleanup[reason][0] += 1
             cleanup[reason][1] += size
-        if kind == "chat" and streaming and tokens is not None and test_id and request_key:
+        if kind == "chat" and streaming and tokens is not None and request_key:
             with_usage.add((test_id, request_key))
         if is_missing:
             totals["missing"] += 1
@@ -186,7 +186,7 @@ def summarise(root_id: int) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]
             group[0] += 1
             group[1] += include_usage is True
             examples.setdefault((fate, test_file, provider_name, provider, model), []).append((test_id, path, pk))
-            if test_id and request_key:
+            if request_key:  # a call outside any test has variants too, under the test id ""
                 wanting.append((test_id, request_key))
     summary = {
         "version": VERSION,
