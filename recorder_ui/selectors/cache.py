@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from recorder_ui.domain.model import Recording
 from recorder_ui.models import Root
+from recorder_ui.selectors import catalog
 
 if TYPE_CHECKING:
     from recorder_ui.selectors.cases import TestDetail
@@ -64,9 +65,11 @@ _tests: _Lru[tuple[object, ...], TestDetail] = _Lru(TEST_CACHE_RECORDINGS)
 
 
 def clear_caches(*, tests: bool = False) -> None:
-    """Forget every kept page and parsed file of this process (and the stitched tests, with tests=True)."""
+    """Forget every kept page, parsed file and root summary of this process (and the stitched tests, with
+    tests=True)."""
     _pages.clear()
     _parsed.clear()
+    catalog.forget()
     if tests:
         _tests.clear()
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import TextField
+from django.db.models.functions import Cast
+
+from recorder_ui.domain import jsontext
 from recorder_ui.models import Root
 
 
@@ -21,9 +25,37 @@ class RootSummary:
     summary: dict[str, Any]
 
 
+# pk -> (generation, summary): a summary read once per process and generation (an index run that writes draws
+# the root a new generation in the transaction that writes its summary, and both are read in one query).
+_kept: dict[int, tuple[int, dict[str, Any]]] = {}
+
+
 def roots() -> tuple[RootSummary, ...]:
-    found = Root.objects.order_by("name").values_list("name", "path", "last_indexed_at", "last_report", "summary")
-    return tuple(RootSummary(*row) for row in found)
+    found = list(
+        Root.objects.order_by("name").values_list("pk", "generation", "name", "path", "last_indexed_at", "last_report")
+    )
+    stale = [pk for pk, generation, *_ in found if _kept.get(pk, (None,))[0] != generation]
+    if stale:
+        text = Cast("summary", TextField())  # decoded by orjson, not by the field's json.loads
+        for pk, generation, summary in Root.objects.filter(pk__in=stale).values_list("pk", "generation", text):
+            _kept[pk] = (generation, _decoded(summary))
+    return tuple(
+        RootSummary(name, path, indexed, report, _kept[pk][1] if pk in _kept else {})
+        for pk, _generation, name, path, indexed, report in found
+    )
+
+
+def _decoded(text: str | None) -> dict[str, Any]:
+    try:
+        value = jsontext.loads(text.encode()) if text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def forget() -> None:
+    """Forget the kept summaries (selectors.clear_caches)."""
+    _kept.clear()
 
 
 def total(items: tuple[RootSummary, ...], key: str) -> int:

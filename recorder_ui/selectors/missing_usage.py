@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Q
+from django.db.models import F, Func, IntegerField, Q
+from django.db.models.lookups import In
 
 from recorder_ui.domain import lifecycle, providers
 from recorder_ui.indexer import aggregates
@@ -162,15 +163,18 @@ def _variants_with_usage(rows: list[dict[str, Any]]) -> dict[tuple[int, str, str
     found: dict[tuple[int, str, str], int] = {}
     if not keys:
         return found
-    # The (test id, messages) pairs alone in SQL, so the planner reads them through their own index; the rest is
-    # checked here (with a condition on the kind too, it takes the kind's index and reads every chat).
+    # The (test id, messages) pairs through their own index; the root compared as +root_id, which no index
+    # serves, and the rest checked here: with the kind or the root in plain SQL, the planner takes their
+    # index and reads every chat, or every row of the root.
     pairs = Q()
     for test_id, request_key in sorted({(k[1], k[2]) for k in keys}):
         pairs |= Q(test_id=test_id, request_key=request_key)
     roots = {k[0] for k in keys}
     candidates = [
         (root_id, test_id, request_key, pk)
-        for root_id, test_id, request_key, pk, tokens, kind, streaming in RecordingEntry.objects.filter(pairs)
+        for root_id, test_id, request_key, pk, tokens, kind, streaming in RecordingEntry.objects.filter(
+            pairs, In(Func(F("root_id"), template="+%(expressions)s", output_field=IntegerField()), sorted(roots))
+        )
         .order_by("pk")
         .values_list("root_id", "test_id", "request_key", "pk", "total_tokens", "kind", "streaming")
         if root_id in roots and tokens is not None and kind == "chat" and streaming
