@@ -66,7 +66,7 @@ def test_model_lists_leave_the_test_id_out_except_at_doubled_paths() -> None:
 
 
 def test_bedrock_hosts_drop_stream_options() -> None:
-    url = "https://bedrock-runtime.example.test/openai/v1/chat/completions"
+    url = "http://bedrock-runtime:8080/openai/v1/chat/completions"  # replay looks for "bedrock" in the host
     rec = _chat(url=url, stream=True, stream_options={"include_usage": True})
     canon = {"method": "POST", "endpoint": "/openai/v1/chat/completions", "test_id": TID,
              "body": {"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}}  # fmt: skip
