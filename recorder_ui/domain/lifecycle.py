@@ -154,6 +154,26 @@ FATES = {
 }
 
 
+# Why a file is on the Cleanup page: the certain reason first, then the inference, then a name no rule explains.
+UNREACHABLE = "unreachable"
+NAME_MISMATCH = "name-mismatch"
+
+
+def cleanup_reason(*, replay_status: str, superseded: bool) -> str:
+    """unreachable (an older rule's name), superseded (says more than a mismatching name), name-mismatch, or ""."""
+    if replay_status == "older-rule":
+        return UNREACHABLE
+    if superseded:
+        return SUPERSEDED
+    if replay_status == "mismatch":
+        return NAME_MISMATCH
+    return ""
+
+
+def superseded_sentence(added: Iterable[str]) -> str:
+    return f"a newer variant of the same call sets {', '.join(added)} too"
+
+
 def usage_fate(*, replay_status: str, superseded_by: Superseded | None) -> str:
     """never-replayed (its name carries an older rule's hash), superseded (a variant with usage replaced it), live."""
     if replay_status == "older-rule":

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.db import connection
 
-from recorder_ui.domain import lifecycle, replay
+from recorder_ui.domain import lifecycle
 from recorder_ui.models import Facet, RecordingEntry, TestSummary
 
 VERSION = 1  # of the summary's layout: a root whose summary has another is summarised anew by the next run
@@ -152,13 +152,14 @@ def summarise(root_id: int) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]
     for (suite, model, kind, provider_name, provider, test_file, test_id, request_key, streaming, tokens,
          is_missing, include_usage, fate, parse_error, error, bad_args, status, superseded_by, size,
          tools, pk, path) in rows.iterator(chunk_size=2000):  # fmt: skip
-        key = (suite, test_file, kind, provider_name, provider, model, streaming, tools > 0, is_missing,
-               bool(error or parse_error or bad_args), status, fate)  # fmt: skip
+        errors = bool(error or parse_error or bad_args)
+        key = (suite, test_file, kind, provider_name, provider, model, streaming, tools > 0, is_missing, errors,
+               status, fate)  # fmt: skip
         facets[key] = facets.get(key, 0) + 1
         totals["recordings"] += 1
         totals["tokens"] += tokens or 0
         totals["parse_errors"] += bool(parse_error)
-        totals["errors"] += bool(error or parse_error or bad_args)
+        totals["errors"] += errors
         totals["recorded_errors"] += bool(error and not parse_error)
         _add(suites, suite, tokens)
         if model:
@@ -169,14 +170,7 @@ def summarise(root_id: int) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]
             _add(providers, (provider_name, provider), tokens)
         if test_file:
             _add(test_files, test_file, tokens)
-        if status == replay.OLDER_RULE:
-            reason = "unreachable"
-        elif superseded_by is not None:
-            reason = "superseded"  # a superseded file whose name also mismatches: superseded says more
-        elif status == replay.MISMATCH:
-            reason = "name-mismatch"
-        else:
-            reason = ""
+        reason = lifecycle.cleanup_reason(replay_status=status, superseded=superseded_by is not None)
         if reason:
             cleanup[reason][0] += 1
             cleanup[reason][1] += size

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from django.db.models import Q
 
-from recorder_ui.domain import replay
+from recorder_ui.domain import lifecycle, replay
 from recorder_ui.models import RecordingEntry
 from recorder_ui.selectors import catalog
 from recorder_ui.selectors.cache import _cached
@@ -34,7 +34,7 @@ class SupersededRow:
 
     @property
     def sentence(self) -> str:
-        return f"a newer variant of the same call sets {', '.join(self.added)} too"
+        return lifecycle.superseded_sentence(self.added)
 
 
 def variants_of(entry: RecordingEntry) -> tuple[SupersededRow | None, tuple[SupersededRow, ...]]:
@@ -108,12 +108,9 @@ def _cleanup(params: dict[str, str]) -> Cleanup:
         wanted |= Q(replay_status=replay.MISMATCH, superseded_by__isnull=True)
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in RecordingEntry.objects.filter(wanted, root__name=root).order_by("path").values(*columns):
-        if row["replay_status"] == replay.OLDER_RULE:
-            reason = "unreachable"
-        elif row["superseded_by"] is not None:
-            reason = "superseded"
-        else:
-            reason = "name-mismatch"
+        reason = lifecycle.cleanup_reason(
+            replay_status=row["replay_status"], superseded=row["superseded_by"] is not None
+        )
         row["reason"] = reason
         row["why"] = _why(reason, row)
         row["by_pk"] = row["superseded_by"] if reason == "superseded" else None
@@ -152,7 +149,7 @@ def _why(reason: str, row: dict[str, Any]) -> str:
         rule, name = row["replay_rule"], row["replay_name"]
         return f"its name carries the hash of an older rule ({rule}); replay looks it up as {name}"
     if reason == "superseded":
-        return f"a newer variant of the same call sets {', '.join(_added(row['superseded_added']))} too"
+        return lifecycle.superseded_sentence(_added(row["superseded_added"]))
     return f"replay looks it up as {row['replay_name']}"
 
 
