@@ -90,32 +90,41 @@ def _equal(name: str, value: object, unindexed: bool) -> Q | Exact:
     return Exact(Func(F(name), template="+%(expressions)s", output_field=field), value)
 
 
+def _conditions(params: dict[str, str], *, facets: bool = False, plain: bool = False) -> list[Q | Exact]:
+    """What the list's filters ask, on the rows or (facets=True) on the kept Facet rows that count them: one
+    mapping for both, so a count always matches its list. plain: no filter's index (see _equal)."""
+
+    def equal(name: str, value: object) -> Q | Exact:
+        return Q(**{name: value}) if facets else _equal(name, value, plain)
+
+    found = [equal(name, params[name]) for name in ("suite", "test_file", "kind", "model") if params.get(name)]
+    if params.get("provider"):  # a provider's name ("ollama"), or a host as older links give it
+        found.append(Q(provider_name=params["provider"]) | Q(provider=params["provider"]))
+    if params.get("fate") in lifecycle.FATES:  # a stream without usage, by what to do with it
+        found.append(equal("usage_fate", params["fate"]))
+    if params.get("replay") in REPLAY_STATUSES:
+        found.append(equal("replay_status", params["replay"]))
+    if params.get("root") and facets:
+        found.append(Q(root__name=params["root"]))
+    elif params.get("root"):  # by id, not through a join: with one table the planner can walk the sort's index
+        found.append(_equal("root_id", Root.objects.filter(name=params["root"]).values("pk")[:1], False))
+    if params.get("streaming") in ("yes", "no"):
+        found.append(Q(streaming=params["streaming"] == "yes"))
+    if params.get("tools") in ("yes", "no"):
+        yes = params["tools"] == "yes"
+        found.append(Q(tools=yes) if facets else Q(tool_call_count__gt=0) if yes else Q(tool_call_count=0))
+    if params.get("missing") == "yes":
+        found.append(equal("missing" if facets else "missing_usage", True))
+    if params.get("errors") == "yes":
+        found.append(Q(errors=True) if facets else ERROR_FILTER)
+    return found
+
+
 def _filtered(params: dict[str, str], *, walk_sort: bool = False) -> QuerySet[RecordingEntry]:
     """The rows the filters keep. walk_sort (SQLite, a filter that keeps many rows): no filter's index."""
-    qs = RecordingEntry.objects.all()
-    plain = walk_sort and connection.vendor == "sqlite"
-    for name in ("suite", "test_file", "kind", "model"):
-        if params.get(name):
-            qs = qs.filter(_equal(name, params[name], plain))
-    if params.get("provider"):  # a provider's name ("ollama"), or a host as older links give it
-        qs = qs.filter(Q(provider_name=params["provider"]) | Q(provider=params["provider"]))
-    if params.get("fate") in lifecycle.FATES:  # a stream without usage, by what to do with it
-        qs = qs.filter(_equal("usage_fate", params["fate"], plain))
-    if params.get("replay") in REPLAY_STATUSES:
-        qs = qs.filter(_equal("replay_status", params["replay"], plain))
-    if params.get("root"):
-        # By id, not through a join: with one table the planner can walk the sort's index.
-        qs = qs.filter(_equal("root_id", Root.objects.filter(name=params["root"]).values("pk")[:1], False))
+    qs = RecordingEntry.objects.filter(*_conditions(params, plain=walk_sort and connection.vendor == "sqlite"))
     if params.get("test_id"):
         qs = qs.filter(test_id=params["test_id"])
-    if params.get("streaming") in ("yes", "no"):
-        qs = qs.filter(streaming=params["streaming"] == "yes")
-    if params.get("tools") in ("yes", "no"):
-        qs = qs.filter(tool_call_count__gt=0) if params["tools"] == "yes" else qs.filter(tool_call_count=0)
-    if params.get("missing") == "yes":
-        qs = qs.filter(_equal("missing_usage", True, plain))
-    if params.get("errors") == "yes":
-        qs = qs.filter(ERROR_FILTER)
     if params.get("q"):
         qs = search(qs, params["q"])
     return qs
@@ -174,24 +183,7 @@ def _counted(items: tuple[catalog.RootSummary, ...], params: dict[str, str]) -> 
         return catalog.total(items, "recordings")
     if asked & {"q", "test_id"}:
         return None
-    facets = Facet.objects.all()
-    for name in ("suite", "test_file", "kind", "model"):
-        if params.get(name):
-            facets = facets.filter(**{name: params[name]})
-    if params.get("root"):
-        facets = facets.filter(root__name=params["root"])
-    if params.get("provider"):
-        facets = facets.filter(Q(provider_name=params["provider"]) | Q(provider=params["provider"]))
-    for name in ("streaming", "tools"):
-        if params.get(name) in ("yes", "no"):
-            facets = facets.filter(**{name: params[name] == "yes"})
-    for name in ("missing", "errors"):
-        if params.get(name) == "yes":
-            facets = facets.filter(**{name: True})
-    if params.get("replay") in REPLAY_STATUSES:
-        facets = facets.filter(replay_status=params["replay"])
-    if params.get("fate") in lifecycle.FATES:
-        facets = facets.filter(usage_fate=params["fate"])
+    facets = Facet.objects.filter(*_conditions(params, facets=True))
     return sum(facets.values_list("recordings", flat=True))
 
 
