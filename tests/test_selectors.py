@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -245,3 +246,34 @@ def test_a_parsed_file_is_reused_until_it_changes_on_disk(tmp_path: Path, monkey
     path.unlink()
     gone = selectors.recording_get(pk=entry.pk)
     assert gone.recording.kind == "invalid" and "No such file" in gone.recording.error
+
+
+def test_a_test_pages_batch_read_gives_what_each_file_read_alone_gives(tmp_path: Path) -> None:
+    """The test page reads its files in one batch (the root resolved once, one folder handle): every row must
+    come back as load_entry reads it, a vanished file, a non-UTF-8 name and a link out of the root included."""
+    test_id = "tests/integration/a.py::test_a"
+    root = tmp_path / "root"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.json").write_text(json.dumps(stream_recording(test_id=test_id, text="SECRET")))
+    kept = write(root, "inference", stream_recording(test_id=test_id, text="Riga"), name="a.json")
+    write(root, "inference", stream_recording(test_id=test_id, text="Vilnius"), name="b.json")
+    gone = write(root, "inference", stream_recording(test_id=test_id, text="Tartu"), name="c.json")
+    odd = kept.parent / os.fsdecode(b"d-\xff.json")
+    odd.write_text(json.dumps(stream_recording(test_id=test_id, text="Kaunas")))
+    linked = write(root, "inference", stream_recording(test_id=test_id, text="Narva"), name="e.json")
+    indexer.index_recordings(root=root, name="main")
+    gone.unlink()
+    linked.unlink()
+    linked.symlink_to(outside / "secret.json")  # swapped for a link out of the root after the index run
+    entries = list(RecordingEntry.objects.select_related("root").order_by("path"))
+    assert len(entries) == 5
+    batch = indexer.load_entries(entries, entries[0].root.path)
+    alone = [indexer.load_entry(entry) for entry in entries]
+    assert [(r.path, r.kind, r.choices[0].content if r.choices else r.error[:20]) for r in batch] == [
+        (r.path, r.kind, r.choices[0].content if r.choices else r.error[:20]) for r in alone
+    ]
+    contents = [r.choices[0].content for r in batch if r.choices]
+    assert contents == ["Riga", "Vilnius", "Kaunas"]
+    assert [r.kind for r in batch].count("invalid") == 2
+    assert all("SECRET" not in (r.error or "") for r in batch)

@@ -3,7 +3,8 @@
 Which module holds what:
     roots     the roots named in settings, and `scan`: stat every recording file under a root
     files     open a file beneath a root without following a link out of it, and read it up to a limit
-    entries   the file behind an index row: `entry_path`, `read_entry`, `load_entry`
+    entries   the file behind an index row: `entry_path`, `read_entry`, `load_entry`,
+              `load_entries` (many rows of one root)
     values    a parsed recording's column values and search text (pure: no Django)
     pool      parse files into values, here or in forked worker processes (`default_jobs`)
     writer    `index_recordings` and the database writes; `index_configured_roots`, `drop_root`
@@ -14,7 +15,7 @@ Callers use the names below, as `indexer.index_recordings(...)`. A test that pat
 it in the module that looks it up (`pool._parse_file`, `writer._insert`, `entries._read`, ...).
 """
 
-from recorder_ui.indexer.entries import entry_path, load_entry, read_entry
+from recorder_ui.indexer.entries import entry_path, load_entries, load_entry, read_entry
 from recorder_ui.indexer.pool import default_jobs
 from recorder_ui.indexer.refresh import refresh_if_stale, refresh_state
 from recorder_ui.indexer.report import FileError, IndexReport, one_line
@@ -34,6 +35,7 @@ __all__ = [
     "entry_path",
     "index_configured_roots",
     "index_recordings",
+    "load_entries",
     "load_entry",
     "read_entry",
     "refresh_if_stale",

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
 
 from recorder_ui.domain import loader, paths
 from recorder_ui.domain.model import Kind, Recording
-from recorder_ui.indexer.files import _read
+from recorder_ui.indexer.files import _OUT_OF_ROOT, _Folders, _read, _run_folders
 from recorder_ui.indexer.roots import root_path
 from recorder_ui.models import RecordingEntry
+
+_OUTSIDE = "the file lies outside its root, or in a symlink loop: not read"
 
 
 def entry_path(entry: RecordingEntry) -> Path | None:
@@ -30,7 +33,7 @@ def read_entry(entry: RecordingEntry, limit: int) -> tuple[bytes | None, str]:
     or folder swapped for a link since the index run is not followed out), and never more than limit bytes."""
     path = entry_path(entry)
     if path is None:
-        return None, "the file lies outside its root, or in a symlink loop: not read"
+        return None, _OUTSIDE
     return _read(path, limit, root_path(entry.root.path).resolve())
 
 
@@ -40,3 +43,27 @@ def load_entry(entry: RecordingEntry) -> Recording:
     if data is None:
         return Recording(path=entry.path, kind=Kind.INVALID, error=problem)
     return loader.parse(data, path=entry.path)
+
+
+def load_entries(entries: Iterable[RecordingEntry], root: str) -> list[Recording]:
+    """Parse the files behind many index rows of one root (its stored path), in order: what load_entry gives
+    for each, for the cost of the reads. The root is resolved once and its folders opened once for the batch;
+    each file is opened beneath it with no link followed, and one met on the way is followed only where it
+    stays inside the root (files._read), so the per-file resolve of entry_path is not needed."""
+    real_root = root_path(root).resolve()
+    limit = settings.MAX_RECORDING_BYTES
+    outer = getattr(_run_folders, "value", None)
+    _run_folders.value = folders = _Folders()
+    try:
+        found = []
+        for entry in entries:
+            data, problem = _read(real_root / paths.unescape(entry.path), limit, real_root)
+            if data is None:
+                problem = _OUTSIDE if problem == _OUT_OF_ROOT else problem  # a page reads after the index run
+                found.append(Recording(path=entry.path, kind=Kind.INVALID, error=problem))
+            else:
+                found.append(loader.parse(data, path=entry.path))
+        return found
+    finally:
+        _run_folders.value = outer
+        folders.close()

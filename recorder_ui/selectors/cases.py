@@ -16,7 +16,7 @@ from django.http import Http404
 from recorder_ui import indexer
 from recorder_ui.domain import threads
 from recorder_ui.domain.model import Kind, Recording
-from recorder_ui.models import RecordingEntry, TestSummary
+from recorder_ui.models import RecordingEntry, Root, TestSummary
 from recorder_ui.selectors import catalog
 from recorder_ui.selectors.cache import _cached, _tests
 from recorder_ui.selectors.common import _clean
@@ -198,7 +198,9 @@ def test_get(*, test_id: str, root: str = "") -> TestDetail:
     cached = _tests.get(key)
     if cached is not None:
         return dataclasses.replace(cached, roots=roots)
-    detail = _test_build(test_id, root, roots, list(rows.select_related("root").defer("search_text")))
+    # Only the columns the page reads: the root's summary and report are JSON a row need not decode 331 times.
+    entries = list(rows.only("pk", "path", "total_tokens", "missing_usage"))
+    detail = _test_build(test_id, root, roots, entries)
     _tests.put(key, detail, detail.recordings)
     return detail
 
@@ -218,8 +220,11 @@ def _test_build(test_id: str, root: str, roots: tuple[str, ...], entries: list[R
     recordings = []
     unreadable = []
     freshness: dict[str, tuple[Any, ...]] = {}
-    for entry in entries:
-        rec = indexer.load_entry(entry)  # the stitched test is kept whole: its files need not be
+    root_path = Root.objects.filter(name=root).values_list("path", flat=True).first()
+    if root_path is None:  # dropped since the rows were read
+        raise Http404("no such test")
+    # The stitched test is kept whole: its files need not be.
+    for entry, rec in zip(entries, indexer.load_entries(entries, root_path), strict=True):
         if rec.kind == Kind.INVALID:
             unreadable.append({"pk": entry.pk, "path": entry.path, "error": rec.error})
         else:

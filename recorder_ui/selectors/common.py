@@ -7,6 +7,8 @@ from django.db.models import Q
 from recorder_ui.models import RecordingEntry
 
 # The list's "errors" filter and the overview's count: recorded errors, unreadable files, bad tool arguments.
+# A root's summary and last report: JSON a row read with its root need not decode (many rows, one root).
+ROOT_HEAVY = ("root__summary", "root__last_report")
 ERROR_FILTER = ~Q(error="") | ~Q(parse_error="") | Q(invalid_tool_args=True)
 
 

@@ -18,6 +18,7 @@ from recorder_ui.domain import gitsource, lifecycle, miss_report, misses
 from recorder_ui.domain.miss_report import Candidate, FindReport, MissReport
 from recorder_ui.domain.misses import Miss
 from recorder_ui.models import RecordingEntry
+from recorder_ui.selectors.common import ROOT_HEAVY
 
 FOUND_LIMIT = 50  # recordings listed for one key or prefix
 CANDIDATE_ROWS = 500  # candidates ranked for one miss (a test has up to a few hundred recordings)
@@ -48,7 +49,7 @@ def find_misses(*, text: object) -> FindReport:
 
 
 def _entries() -> QuerySet[RecordingEntry]:
-    return RecordingEntry.objects.select_related("root").defer("search_text", "summary")
+    return RecordingEntry.objects.select_related("root").defer("search_text", "summary", *ROOT_HEAVY)
 
 
 def _carrying(miss: Miss) -> list[RecordingEntry]:

@@ -15,6 +15,7 @@ from recorder_ui.domain import checks, jsontext, paths, replay, stream, threads
 from recorder_ui.domain.model import Chunk, Kind, Recording
 from recorder_ui.models import RecordingEntry
 from recorder_ui.selectors.cache import PARSE_CACHE_BYTES, _generation, _Lru, _parsed
+from recorder_ui.selectors.common import ROOT_HEAVY
 from recorder_ui.selectors.lifecycle import SupersededRow, variants_of
 
 TABS = ("conversation", "chunks", "raw")
@@ -79,7 +80,7 @@ def _still_parsed(key: tuple[object, ...], rec: Recording) -> bool:
 
 def _entry_or_404(pk: int) -> RecordingEntry:
     try:
-        return RecordingEntry.objects.select_related("root").defer("search_text").get(pk=pk)
+        return RecordingEntry.objects.select_related("root").defer("search_text", *ROOT_HEAVY).get(pk=pk)
     except (RecordingEntry.DoesNotExist, OverflowError, ValueError):
         raise Http404("no such recording") from None
 
@@ -195,7 +196,7 @@ def _result_pks(entry: RecordingEntry, rec: Recording, test_rows: list[tuple[int
         if not side and count > entry.message_count + 1 and pk != entry.pk
     ]
     pks = [pk for _, _, pk in sorted(later)[:RESULT_LOOKUPS]]
-    candidates = RecordingEntry.objects.select_related("root").defer("search_text").in_bulk(pks)
+    candidates = RecordingEntry.objects.select_related("root").defer("search_text", *ROOT_HEAVY).in_bulk(pks)
     found: dict[str, int] = {}
     for pk in pks:
         if pk not in candidates:
