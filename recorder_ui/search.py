@@ -19,8 +19,9 @@ from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import DatabaseError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
-from django.db.models import F, Func, Q, QuerySet, TextField, Value
+from django.db.models import F, Func, IntegerField, Q, QuerySet, TextField, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.lookups import In
 
 from recorder_ui.models import RecordingEntry
 
@@ -109,8 +110,29 @@ def parse(query: str) -> Query:
     return Query(terms=tuple(terms), words=words)
 
 
-def apply(queryset: QuerySet[RecordingEntry], query: str) -> QuerySet[RecordingEntry]:
-    """Narrow queryset to the entries whose search text matches query; an empty query changes nothing."""
+def text_index_count(query: str, *, using: str = "default") -> tuple[int, bool] | None:
+    """SQLite with FTS5: how many rows the text index matches for the query's wanted terms, counted in the
+    index alone (no row read), and whether that is exactly the search's rows (only plain words and phrases:
+    nothing excluded, nothing to check as typed). None elsewhere, or when the query has no wanted term."""
+    connection = connections[using]
+    if connection.vendor != "sqlite" or not fts5_ready(connection):
+        return None
+    terms = parse(query).terms
+    wanted = [t for t in terms if not t.negated]
+    if not wanted:
+        return None
+    sql = f"SELECT count(*) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"  # noqa: S608 - fixed names
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [" AND ".join(_fts_phrase(t) for t in wanted)])
+        (count,) = cursor.fetchone()
+    return int(count), all(not t.negated and not t.literal for t in terms)
+
+
+def apply(queryset: QuerySet[RecordingEntry], query: str, *, walk: bool = False) -> QuerySet[RecordingEntry]:
+    """Narrow queryset to the entries whose search text matches query; an empty query changes nothing.
+
+    walk (SQLite): the text index's matches are tested row by row along the sort's index (`+id IN ...`)
+    instead of each match's row being read and the lot sorted: cheaper when the matches are many."""
     parsed = parse(query)
     if not parsed.terms:
         # Nothing to tokenise ("*", "(", "%_"): match the punctuation itself as a substring.
@@ -123,7 +145,7 @@ def apply(queryset: QuerySet[RecordingEntry], query: str) -> QuerySet[RecordingE
         if connection.vendor == "postgresql":
             queryset = _postgres(queryset, indexed)
         elif connection.vendor == "sqlite" and fts5_ready(connection):
-            queryset = _sqlite(queryset, indexed)
+            queryset = _sqlite(queryset, indexed, walk=walk)
         else:
             queryset = _tokens(queryset, indexed)
     for term in parsed.terms:
@@ -149,18 +171,22 @@ def _postgres(queryset: QuerySet[RecordingEntry], terms: tuple[Term, ...]) -> Qu
     )
 
 
-def _sqlite(queryset: QuerySet[RecordingEntry], terms: tuple[Term, ...]) -> QuerySet[RecordingEntry]:
-    # FTS5 phrases in double quotes: "a" AND "b c" AND "d"*. NOT needs a left side in FTS5, so exclusions
-    # are a second match subtracted from the first.
-    def render(term: Term) -> str:
-        return '"' + " ".join(term.tokens) + '"' + ("*" if term.prefix else "")
+def _fts_phrase(term: Term) -> str:
+    """A term as an FTS5 phrase in double quotes: "a", "b c", "d"* (the tokens hold letters and digits only)."""
+    return '"' + " ".join(term.tokens) + '"' + ("*" if term.prefix else "")
+
+
+def _sqlite(queryset: QuerySet[RecordingEntry], terms: tuple[Term, ...], *, walk: bool) -> QuerySet[RecordingEntry]:
+    # FTS5 phrases joined: "a" AND "b c" AND "d"*. NOT needs a left side in FTS5, so exclusions are a second
+    # match subtracted from the first.
+    row_id = Func(F("pk"), template="+%(expressions)s", output_field=IntegerField()) if walk else F("pk")
 
     def matching(expression: str) -> Q:
         sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"  # noqa: S608 - fixed names
-        return Q(pk__in=RawSQL(sql, (expression,)))
+        return Q(In(row_id, RawSQL(sql, (expression,))))
 
-    wanted = [render(t) for t in terms if not t.negated]
-    unwanted = [render(t) for t in terms if t.negated]
+    wanted = [_fts_phrase(t) for t in terms if not t.negated]
+    unwanted = [_fts_phrase(t) for t in terms if t.negated]
     if wanted:
         queryset = queryset.filter(matching(" AND ".join(wanted)))
     if unwanted:

@@ -8,11 +8,13 @@ from __future__ import annotations
 import importlib
 import random
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from recorder_ui import indexer, search, selectors
 from recorder_ui.models import RecordingEntry, Root
@@ -316,3 +318,66 @@ def test_postgres_index_is_settled_right_after_a_bulk_index(tmp_path: Path) -> N
         cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'recorder_ui_recordingentry'")
         # Without them the planner guesses a handful of rows per filter and re-parses every text row by row.
         assert cursor.fetchone()[0] >= indexer.SETTLE_MIN_CHANGES
+
+
+def _walk_catalog(tmp_path: Path) -> None:
+    """Two roots of 60 recordings each: "weather" in most, "titan" in three, models and tools mixed."""
+    rng = random.Random(7)
+    for root in ("main", "pr"):
+        folder = tmp_path / root
+        for n in range(60):
+            words = ["weather in Paris" if rng.random() < 0.7 else "moons", "titan" if n in (5, 17, 42) else "rain"]
+            tool = ("get_weather", '{"city": "Oslo"}') if n % 3 == 0 else None
+            rec = stream_recording(test_id=f"tests/integration/t{n % 7}.py::test_{n}", text=" ".join(words),
+                                   tool=tool, model=("gpt-4o" if n % 2 else "llama3.2:3b"), usage=n % 5 != 0)  # fmt: skip
+            write(folder, "inference", rec, name=f"{n:03d}-{rng.randrange(10**6):06d}.json")
+        indexer.index_recordings(root=folder, name=root)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "weather"},
+        {"q": "weather", "sort": "-tokens"},
+        {"q": "weather", "sort": "test"},
+        {"q": "weather", "kind": "chat", "tools": "yes"},
+        {"q": "weather", "model": "gpt-4o"},
+        {"q": "weather -moons"},
+        {"q": '"weather in"'},
+        {"q": "titan"},
+        {"q": "titan", "root": "pr"},
+        {"kind": "chat", "streaming": "yes", "tools": "yes"},
+        {"missing": "yes"},
+        {},
+    ],
+)
+def test_a_walked_list_shows_the_rows_and_count_a_sorted_one_does(
+    tmp_path: Path, db: None, monkeypatch: pytest.MonkeyPatch, params: dict[str, str]
+) -> None:
+    """Many matches are walked along the sort's index (and a plain search counted in the text index alone): a
+    choice of plan only, so every page, its count and its next page equal what reading every match gives."""
+    _walk_catalog(tmp_path)
+    from recorder_ui.selectors import recording_list
+
+    def pages(query: dict[str, str]) -> list[tuple[int, list[int]]]:
+        seen = []
+        for _ in range(4):  # PAGE_SIZE rows a page: 120 rows are at most 3 pages
+            selectors.clear_caches()
+            page = selectors.recording_page(params=query)
+            seen.append((page.total, [row["pk"] for row in page.rows]))
+            if not page.next_query:
+                break
+            query = dict(parse_qsl(page.next_query))
+        return seen
+
+    with CaptureQueriesContext(connection) as captured:
+        walked = pages(dict(params))
+    if params == {"q": "weather"} and connection.vendor == "sqlite":
+        assert any('+"recorder_ui_recordingentry"."id" IN' in q["sql"] for q in captured.captured_queries)
+    monkeypatch.setattr(recording_list, "BROAD", 10**9)  # no list is broad: every match read, then sorted
+    monkeypatch.setattr(search, "text_index_count", lambda query, **_: None)  # and counted row by row
+    assert walked == pages(dict(params))
+    every = RecordingEntry.objects.count()
+    assert walked[0][0] == len({pk for _, pks in walked for pk in pks})  # the count is the rows shown
+    if params == {"q": "weather"}:
+        assert walked[0][0] * recording_list.BROAD > every  # this case does walk

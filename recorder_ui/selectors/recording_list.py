@@ -76,9 +76,9 @@ class RecordingPage:
     fate_labels: dict[str, str] = field(default_factory=lambda: dict(lifecycle.FATES))
 
 
-def search(queryset: QuerySet[RecordingEntry], query: str) -> QuerySet[RecordingEntry]:
+def search(queryset: QuerySet[RecordingEntry], query: str, *, walk: bool = False) -> QuerySet[RecordingEntry]:
     """Full-text search over messages, assembled output and tool arguments (recorder_ui/search.py)."""
-    return search_backend.apply(queryset, query)
+    return search_backend.apply(queryset, query, walk=walk)
 
 
 def _equal(name: str, value: object, unindexed: bool) -> Q | Exact:
@@ -120,13 +120,16 @@ def _conditions(params: dict[str, str], *, facets: bool = False, plain: bool = F
     return found
 
 
-def _filtered(params: dict[str, str], *, walk_sort: bool = False) -> QuerySet[RecordingEntry]:
-    """The rows the filters keep. walk_sort (SQLite, a filter that keeps many rows): no filter's index."""
+def _filtered(
+    params: dict[str, str], *, walk_sort: bool = False, walk_search: bool = False
+) -> QuerySet[RecordingEntry]:
+    """The rows the filters keep. walk_sort (SQLite, a filter that keeps many rows): no filter's index;
+    walk_search (SQLite, a search that matches many rows): the text index's matches tested along the sort's."""
     qs = RecordingEntry.objects.filter(*_conditions(params, plain=walk_sort and connection.vendor == "sqlite"))
     if params.get("test_id"):
         qs = qs.filter(test_id=params["test_id"])
     if params.get("q"):
-        qs = search(qs, params["q"])
+        qs = search(qs, params["q"], walk=walk_search)
     return qs
 
 
@@ -190,12 +193,26 @@ def _counted(items: tuple[catalog.RootSummary, ...], params: dict[str, str]) -> 
 def _recording_page(params: dict[str, str]) -> RecordingPage:
     sort = params.get("sort", "path") if params.get("sort") in SORTS else "path"
     items = catalog.roots()
-    total = _counted(items, params)
     everything = catalog.total(items, "recordings")
-    broad = total is not None and total * BROAD > everything  # known without counting: no search, no test id
-    qs = _filtered(params, walk_sort=broad).order_by(*_ordering(sort, searched=bool(params.get("q"))))
-    if total is None:
-        total = qs.count()
+    query = params.get("q", "")
+    # The filters' length without counting rows (None under a test id); under a search, the filters' alone.
+    filtered = _counted(items, {k: v for k, v in params.items() if k != "q"})
+    total = None if query else filtered
+    # A search on SQLite: the text index counts its matches without reading a row; when the search is all
+    # there is to the list, that count is its length.
+    matched = search_backend.text_index_count(query) if query else None
+    if matched is not None and matched[1] and filtered == everything and not params.get("test_id"):
+        total = matched[0]
+    # Rows the list keeps, expected (filters and search taken as independent): when they are more than 1 in
+    # BROAD, SQLite walks the sort's index to the page's rows rather than reading every match and sorting.
+    expected = (
+        filtered if not query or filtered is None else filtered * (matched[0] if matched else 0) / max(everything, 1)
+    )
+    walk = expected is not None and expected * BROAD > everything
+    if total is None:  # the database counts: through the filter's or the text index's matches, never walking
+        total = _filtered(params).count()
+    qs = _filtered(params, walk_sort=walk, walk_search=walk and bool(query))
+    qs = qs.order_by(*_ordering(sort, searched=bool(query)))
     pages = max(1, math.ceil(total / PAGE_SIZE))
     try:
         number = min(max(1, int(params.get("page", "1"))), pages)
