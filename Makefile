@@ -53,7 +53,7 @@ bench: $(VENV)/ready  ## speed and memory figures on the corpus (RECORDER_UI_COR
 	$(PY) bench/bench_scale.py
 	@if [ -n "$$RECORDER_UI_HISTORY" ]; then $(PY) bench/diff_history.py; else echo "bench: diff_history skipped: set RECORDER_UI_HISTORY=../shared/corpus/llama-stack-history.bundle"; fi
 
-load: $(VENV)/ready  ## gunicorn on 127.0.0.1 with the corpus, 50 clients for 30 s
+load: $(VENV)/ready  ## gunicorn on 127.0.0.1 with the corpus: 50 clients, 30 s on /healthz then 30 s on the mix (LOAD_SECONDS)
 	@if [ -z "$$RECORDER_UI_CORPUS" ]; then echo "make load needs RECORDER_UI_CORPUS=../shared/corpus/llama-stack" >&2; exit 1; fi
 	$(PY) bench/load_test.py
 
