@@ -34,7 +34,10 @@ LOAD_SECONDS = os.environ.get("SCALE_LOAD_SECONDS", "15")
 DATABASE_URL = os.environ.get("SCALE_DATABASE_URL", "")
 
 
-def _pages(test_id: str, pk: int) -> list[tuple[str, str]]:
+NO_TWIN = ("diff (the form)",)  # its JSON twin needs two revisions of a git checkout, which these roots are not
+
+
+def _pages(test_id: str, pk: int, replay_hash: str) -> list[tuple[str, str]]:
     word = urlencode({"q": "weather"})
     return [
         ("overview", "/"),
@@ -48,6 +51,9 @@ def _pages(test_id: str, pk: int) -> list[tuple[str, str]]:
         ("missing usage", "/missing-usage/"),
         ("cleanup", "/cleanup/"),
         ("errors", "/errors/"),
+        ("find a recorded hash", "/find/?" + urlencode({"q": replay_hash})),
+        ("find a hash not recorded", "/find/?" + urlencode({"q": "0" * 64})),
+        ("diff (the form)", "/diff/"),
         ("a test", "/test/?" + urlencode({"id": test_id})),
         ("a recording", f"/recordings/{pk}/"),
     ]
@@ -68,10 +74,15 @@ def _measure(client: object, url: str, clear: object) -> tuple[float, float]:
     return statistics.median(first), statistics.median(kept)
 
 
-def _table(client: object, clear: object, test_id: str, pk: int) -> dict[str, tuple[float, float, float, float]]:
-    """label -> (html first, html kept, json first, json kept)."""
+def _table(
+    client: object, clear: object, test_id: str, pk: int, replay_hash: str
+) -> dict[str, tuple[float, float, float, float]]:
+    """label -> (html first, html kept, json first, json kept); 0 for a page with no JSON twin."""
     found = {}
-    for label, url in _pages(test_id, pk):
+    for label, url in _pages(test_id, pk, replay_hash):
+        if label in NO_TWIN:
+            found[label] = (*_measure(client, url, clear), 0.0, 0.0)
+            continue
         path, _, query = url.partition("?")
         twin = (path.rstrip("/") + ".json" if path != "/" else "/overview.json") + (f"?{query}" if query else "")
         if path.startswith("/recordings/") and path[12:].rstrip("/").isdigit():
@@ -122,17 +133,20 @@ def run(corpus: Path, work: Path) -> int:
     print(f"indexed 1 root in {time.perf_counter() - started:.1f} s")
     heavy = RecordingEntry.objects.exclude(test_id="").values_list("test_id", flat=True).order_by("test_id")[400]
     pk = RecordingEntry.objects.order_by("path").values_list("pk", flat=True)[1500]
+    replay_hash = (
+        RecordingEntry.objects.exclude(replay_hash="").order_by("path").values_list("replay_hash", flat=True)[1500]
+    )
 
     def clear() -> None:
         selectors.clear_caches(tests=True)
 
-    one = _table(client, clear, heavy, pk)
+    one = _table(client, clear, heavy, pk, replay_hash)
     ratio = _load(work)  # on the 1-root index, as issue 13 measured it
     started = time.perf_counter()
     for n, folder in enumerate(roots[1:], 1):
         indexer.index_recordings(root=folder, name=f"checkout-{n}", jobs=indexer.default_jobs())
     print(f"indexed 9 more roots in {time.perf_counter() - started:.1f} s ({RecordingEntry.objects.count()} rows)")
-    ten = _table(client, clear, heavy, pk)
+    ten = _table(client, clear, heavy, pk, replay_hash)
     database = "PostgreSQL" if DATABASE_URL else "SQLite"
     print(
         f"\n{database}, median of {RUNS}; ms: first fetch (caches emptied) / kept; target at 10 roots <= 2 x and <= 150"

@@ -78,6 +78,7 @@ class RecordingEntry(models.Model):
     replay_status = models.CharField(max_length=16, blank=True)
     replay_rule = models.CharField(max_length=120, blank=True)
     replay_name = models.CharField(max_length=100, blank=True)
+    name_hash = models.CharField(max_length=64, blank=True, default="")  # paths.name_hash of the file's name
     lineage = models.TextField(blank=True)  # JSON; "" for recordings that cannot have variants
     # Kept by the index run over the root's variants (indexer/aggregates.py): the newer row of the same call
     # that supersedes this one, the parameters it adds, and, for a stream without usage, what to do with it.
@@ -98,6 +99,7 @@ class RecordingEntry(models.Model):
             models.Index(fields=["provider_name"]),
             models.Index(fields=["replay_status"]),
             models.Index(fields=["replay_hash"]),
+            models.Index(fields=["name_hash"]),
             models.Index(fields=["total_tokens"]),
             models.Index(fields=["missing_usage"]),
             models.Index(fields=["test_id", "request_key"]),

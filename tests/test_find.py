@@ -318,3 +318,60 @@ def test_find_recording_through_manage_py(tree: dict[str, str], tmp_path: Path) 
     assert missed.returncode == 1 and "no file in the index carries it" in missed.stdout
     bad = run("find_recording", "xyz")
     assert bad.returncode == 2 and "CommandError" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_name_hash_column_is_filled_by_its_migration_as_the_indexer_fills_it(tmp_path: Path) -> None:
+    """Find looks a key up in name_hash (the hash a file's name carries); rows indexed before that column
+    existed get it from their path when migration 0011 runs, the same values the indexer gives."""
+    root = tmp_path / "checkout"
+    listed = "a1b2c3d4" * 8
+    _put(root, "inference", _chat(TEST, "Say hello"))
+    _put(root, "inference", _chat(TEST, "Models"), name=f"models-{listed}-0f0f0f0f.json")
+    _put(root, "inference", _chat(TEST, "Odd"), name="not-a-hash.json")
+    indexer.index_recordings(root=root, name="main")
+    given = dict(RecordingEntry.objects.values_list("path", "name_hash"))
+    assert sorted(given.values()) == sorted(["", listed, _key(_chat(TEST, "Say hello"))])
+    try:
+        call_command("migrate", "recorder_ui", "0010", verbosity=0)
+    finally:
+        call_command("migrate", "recorder_ui", verbosity=0)
+    assert dict(RecordingEntry.objects.values_list("path", "name_hash")) == given
+    [item] = selectors.find_misses(text=listed).misses
+    assert [c.path for c in item.found] == [p for p, h in given.items() if h == listed]
+    [item] = selectors.find_misses(text=listed[:12]).misses  # a prefix: a range over the index
+    assert len(item.found) == 1
+
+
+def test_the_same_fixture_in_two_checkouts_is_listed_twice_and_compared_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A team catalog holds one fixture in several checkouts: Find lists each, and the hashed parts of files
+    with the same bytes are read from one parse (the answer grows with the roots, not its cost per root)."""
+    rec = _chat(TEST, "Say hello")
+    for name in ("main", "release"):
+        key = _put(tmp_path / name, "inference", rec)
+        indexer.index_recordings(root=tmp_path / name, name=name)
+    from recorder_ui.domain import loader
+
+    parses: list[str] = []
+    real = loader.parse
+    monkeypatch.setattr(loader, "parse", lambda data, *, path: parses.append(path) or real(data, path=path))
+    [item] = selectors.find_misses(text=_miss_log(key)).misses
+    assert sorted(c.root for c in item.found) == ["main", "release"]
+    assert item.found[0].parts and item.found[0].parts == item.found[1].parts
+    assert len(parses) == 1
+
+
+def test_a_folder_outside_git_is_known_without_starting_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from recorder_ui.domain import gitsource
+
+    def no_git(*args: object, **kwargs: object) -> None:
+        raise AssertionError("git was started")
+
+    monkeypatch.setattr(gitsource.subprocess, "run", no_git)
+    with pytest.raises(gitsource.GitError, match="not inside a git repository"):
+        gitsource.repo_root(tmp_path)
+    (tmp_path / ".git").mkdir()  # something git may take for a repository: then git is asked
+    with pytest.raises(AssertionError, match="git was started"):
+        gitsource.repo_root(tmp_path / ".git")

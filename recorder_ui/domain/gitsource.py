@@ -48,6 +48,11 @@ def repo_root(path: Path) -> Path:
     folder = path if path.is_dir() else path.parent
     if not folder.exists():
         raise GitError(f"{path} does not exist")
+    # git finds a work tree by a .git beside one of the folders on the way up (GIT_DIR is never passed on):
+    # with none there, there is no repository to ask for, and no git process to start per folder asked about.
+    absolute = folder.absolute()
+    if not any(os.path.lexists(os.path.join(up, ".git")) for up in (absolute, *absolute.parents)):
+        raise GitError(f"{path} is not inside a git repository")
     try:
         return Path(git(folder, "rev-parse", "--show-toplevel").decode().strip())
     except GitError:

@@ -61,3 +61,13 @@ def storable(text: str) -> str:
     except UnicodeEncodeError:
         text = "".join(f"\\u{ord(c):04x}" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
     return text.replace("\x00", "\\x00") if "\x00" in text else text
+
+
+_LEADING_HEX = re.compile(r"(?:models-)?([0-9a-f]{1,64})")
+
+
+def name_hash(file_name: str) -> str:
+    """The hash a recording's file name carries: the run of hex digits it starts with (after "models-"), at
+    most 64, or "". A key or a prefix of one is found in an index of these, not by searching every path."""
+    found = _LEADING_HEX.match(file_name)
+    return found.group(1) if found else ""

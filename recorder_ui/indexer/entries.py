@@ -30,26 +30,34 @@ def entry_path(entry: RecordingEntry) -> Path | None:
 
 def read_entry(entry: RecordingEntry, limit: int) -> tuple[bytes | None, str]:
     """The bytes of the file behind an index row, read only if what is opened lies inside its root (a file
-    or folder swapped for a link since the index run is not followed out), and never more than limit bytes."""
-    path = entry_path(entry)
-    if path is None:
-        return None, _OUTSIDE
-    return _read(path, limit, root_path(entry.root.path).resolve())
+    or folder swapped for a link since the index run is not followed out), and never more than limit bytes.
+
+    The file is opened beneath the root with no link followed, and one met on the way is followed only where
+    it stays inside the root (files._read): what is read lies inside by construction, with no resolve first."""
+    return _beneath(root_path(entry.root.path).resolve(), entry.path, limit)
+
+
+def _beneath(real_root: Path, stored: str, limit: int) -> tuple[bytes | None, str]:
+    data, problem = _read(real_root / paths.unescape(stored), limit, real_root)
+    return data, _OUTSIDE if problem == _OUT_OF_ROOT else problem  # a page reads after the index run
 
 
 def load_entry(entry: RecordingEntry) -> Recording:
     """Parse the file behind an index row; a vanished or unreadable file gives an INVALID recording."""
-    data, problem = read_entry(entry, settings.MAX_RECORDING_BYTES)
+    return _parsed(entry.path, *read_entry(entry, settings.MAX_RECORDING_BYTES))
+
+
+def _parsed(path: str, data: bytes | None, problem: str) -> Recording:
     if data is None:
-        return Recording(path=entry.path, kind=Kind.INVALID, error=problem)
-    return loader.parse(data, path=entry.path)
+        return Recording(path=path, kind=Kind.INVALID, error=problem)
+    return loader.parse(data, path=path)
 
 
 def load_entries(entries: Iterable[RecordingEntry], root: str) -> list[Recording]:
     """Parse the files behind many index rows of one root (its stored path), in order: what load_entry gives
     for each, for the cost of the reads. The root is resolved once and its folders opened once for the batch;
     each file is opened beneath it with no link followed, and one met on the way is followed only where it
-    stays inside the root (files._read), so the per-file resolve of entry_path is not needed."""
+    stays inside the root (see read_entry)."""
     real_root = root_path(root).resolve()
     limit = settings.MAX_RECORDING_BYTES
     outer = getattr(_run_folders, "value", None)
@@ -57,12 +65,7 @@ def load_entries(entries: Iterable[RecordingEntry], root: str) -> list[Recording
     try:
         found = []
         for entry in entries:
-            data, problem = _read(real_root / paths.unescape(entry.path), limit, real_root)
-            if data is None:
-                problem = _OUTSIDE if problem == _OUT_OF_ROOT else problem  # a page reads after the index run
-                found.append(Recording(path=entry.path, kind=Kind.INVALID, error=problem))
-            else:
-                found.append(loader.parse(data, path=entry.path))
+            found.append(_parsed(entry.path, *_beneath(real_root, entry.path, limit)))
         return found
     finally:
         _run_folders.value = outer

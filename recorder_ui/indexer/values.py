@@ -133,6 +133,7 @@ def _replay_values(rec: Recording) -> dict[str, object]:
         "replay_status": key.status,
         "replay_rule": key.rule,
         "replay_name": key.looked_up_as,
+        "name_hash": paths.name_hash(rec.path.rsplit("/", 1)[-1]),
         "lineage": found.as_json() if found else "",
     }
 

@@ -6,15 +6,17 @@ index, git (for how recently each candidate was recorded) and the candidates' fi
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import urllib.parse
 from dataclasses import replace
 from pathlib import Path
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from recorder_ui import indexer
-from recorder_ui.domain import gitsource, lifecycle, miss_report, misses
+from recorder_ui.domain import gitsource, lifecycle, loader, miss_report, misses
 from recorder_ui.domain.miss_report import Candidate, FindReport, MissReport
 from recorder_ui.domain.misses import Miss
 from recorder_ui.models import RecordingEntry
@@ -57,18 +59,21 @@ def _carrying(miss: Miss) -> list[RecordingEntry]:
     key = miss.hash
     if not key:
         return []
+    # Two indexed columns, never a search through every path: the hash of the request, and the one the file's
+    # name carries (paths.name_hash). A prefix of hex digits as a range, which both databases' indexes serve
+    # (a LIKE 'abc%' is no index range on SQLite, nor on PostgreSQL outside the C collation).
     if miss.prefix:
-        rows = _entries().filter(
-            Q(replay_hash__startswith=key) | Q(path__contains=f"/{key}") | Q(path__startswith=key)
-            | Q(path__contains=f"models-{key}")
-        )  # fmt: skip
+        end = key + "g"  # past every hex digit: the range holds exactly the values that start with key
+        carries = Q(replay_hash__gte=key, replay_hash__lt=end) | Q(name_hash__gte=key, name_hash__lt=end)
     else:
-        rows = _entries().filter(
-            Q(replay_hash=key) | Q(path__endswith=f"/{key}.json") | Q(path=f"{key}.json")
-            | Q(path__contains=f"models-{key}-")
-        )  # fmt: skip
+        carries = Q(replay_hash=key) | Q(name_hash=key)
+    # The rows first, then their roots: joined in one query, SQLite would walk every root's rows for a range.
+    pks = list(
+        RecordingEntry.objects.filter(carries).order_by("path", "pk").values_list("pk", flat=True)[: FOUND_LIMIT * 4]
+    )
+    rows = _entries().in_bulk(pks)
     found = []
-    for entry in rows.order_by("path", "pk")[: FOUND_LIMIT * 4]:
+    for entry in (rows[pk] for pk in pks if pk in rows):
         name = posixpath.basename(entry.path).removeprefix("models-")
         if entry.replay_hash.startswith(key) or name.startswith(key):
             found.append(entry)
@@ -135,6 +140,7 @@ def _dated(
     times = _recency(entries)
     ranked = miss_report.rank([_candidate(entry, times.get(entry.pk)) for entry in entries])
     by_pk = {entry.pk: entry for entry in entries}
+    compared: dict[str, Candidate] = {}
     out = []
     for index, candidate in enumerate(ranked[: max(detail, CANDIDATE_LIMIT)]):
         where = miss_report.in_folders(candidate.path, folders or _own_folders(candidate.test_id, miss))
@@ -142,7 +148,7 @@ def _dated(
         if index < detail:
             if budget[0] > 0:
                 budget[0] -= 1
-                candidate = _with_parts(candidate, by_pk[candidate.pk], miss)
+                candidate = _with_parts(candidate, by_pk[candidate.pk], miss, compared)
             else:
                 candidate = replace(candidate, note=NOT_READ)
         out.append(candidate)
@@ -178,12 +184,22 @@ def _candidate(entry: RecordingEntry, when: tuple[str, int | None] | None) -> Ca
     )
 
 
-def _with_parts(candidate: Candidate, entry: RecordingEntry, miss: Miss) -> Candidate:
-    rec = indexer.load_entry(entry)
-    if rec.raw is None:
-        return replace(candidate, note=f"its file could not be read: {rec.error}"[:300])
-    parts, differs = miss_report.compare(rec.raw, miss)
-    return replace(candidate, parts=parts, differs=differs)
+def _with_parts(candidate: Candidate, entry: RecordingEntry, miss: Miss, compared: dict[str, Candidate]) -> Candidate:
+    """The candidate with the hashed parts of its file beside the miss's. Files with the same bytes (the same
+    fixture in several checkouts) are parsed and compared once: compared holds the answer by content."""
+    data, problem = indexer.read_entry(entry, settings.MAX_RECORDING_BYTES)
+    if data is None:
+        return replace(candidate, note=f"its file could not be read: {problem}"[:300])
+    digest = hashlib.sha256(data).hexdigest()
+    if digest not in compared:
+        rec = loader.parse(data, path=entry.path)
+        if rec.raw is None:
+            compared[digest] = replace(candidate, note=f"its file could not be read: {rec.error}"[:300])
+        else:
+            parts, differs = miss_report.compare(rec.raw, miss)
+            compared[digest] = replace(candidate, parts=parts, differs=differs)
+    same = compared[digest]
+    return replace(candidate, parts=same.parts, differs=same.differs, note=same.note)
 
 
 def _recency(entries: list[RecordingEntry]) -> dict[int, tuple[str, int | None]]:
