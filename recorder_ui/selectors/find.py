@@ -10,7 +10,6 @@ import hashlib
 import posixpath
 import urllib.parse
 from dataclasses import replace
-from pathlib import Path
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -205,15 +204,14 @@ def _with_parts(candidate: Candidate, entry: RecordingEntry, miss: Miss, compare
 def _recency(entries: list[RecordingEntry]) -> dict[int, tuple[str, int | None]]:
     """pk -> how recently the file was recorded: (WORK_TREE, mtime) or (GIT, commit time), for roots in git.
     One `git status` and one `git log` per root, for all its files at once."""
-    by_root: dict[int, list[tuple[RecordingEntry, Path]]] = {}
+    by_root: dict[int, list[RecordingEntry]] = {}
     for entry in entries:
-        path = indexer.entry_path(entry)
-        if path is not None:
-            by_root.setdefault(entry.root_id, []).append((entry, path))
+        by_root.setdefault(entry.root_id, []).append(entry)
     found: dict[int, tuple[str, int | None]] = {}
-    for files in by_root.values():
+    for rows in by_root.values():
         try:
-            repo = gitsource.repo_root(files[0][1].parent)
+            repo = gitsource.repo_root(indexer.root_path(rows[0].root.path))  # a root out of git: no file resolved
+            files = [(entry, path) for entry in rows if (path := indexer.entry_path(entry)) is not None]
             relative = {entry.pk: path.relative_to(repo).as_posix() for entry, path in files}
             dirty = gitsource.dirty_paths(repo, sorted(set(relative.values())))
             times = gitsource.commit_times(repo, sorted(set(relative.values()) - dirty))
