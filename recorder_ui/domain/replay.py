@@ -61,6 +61,7 @@ _REAL_FILE_ID = re.compile(r"file-[0-9a-f]{32}")
 MODEL_LIST_PATHS = frozenset({"/api/tags", "/v1/models", "/v1/openai/v1/models"})
 _HASH_NAME = re.compile(r"(?:models-)?([0-9a-f]{64})(?:-[0-9a-f]{8})?\.json")
 _SHORT_NAME = re.compile(r"([0-9a-f]{12})\.json")
+
 _SCORE = re.compile(r"score:\s*[-+]?\d*\.?\d+(?:[eE][-+]?\d+)?")
 _ATTRIBUTES = re.compile(r",?\s*attributes:\s*\{[^}]*\}")
 _DOCUMENT_ID = re.compile(r"document_id:\s*[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}")
