@@ -6,6 +6,10 @@ import secrets
 
 from django.db import models
 
+# A row with something wrong in it: an error recorded or met reading it, or tool arguments that are not JSON (the
+# list's errors filter). A partial index over these rows keeps that filter to them at any catalog size.
+FLAGGED = ~models.Q(error="") | ~models.Q(parse_error="") | models.Q(invalid_tool_args=True)
+
 
 def new_generation() -> int:
     """A random mark for a root's rows: drawn anew whenever they change, so no two states share one."""
@@ -106,8 +110,10 @@ class RecordingEntry(models.Model):
             # The list's default order, with the filters' small columns beside it: a filter that keeps many rows
             # walks this index and reads a row only once it matches, not every row it passes over.
             models.Index(
-                fields=["path", "kind", "streaming", "tool_call_count", "missing_usage"], name="entry_path_walk"
+                fields=["path", "kind", "streaming", "tool_call_count", "missing_usage", "replay_status"],
+                name="entry_path_walk_2",
             ),
+            models.Index(fields=["path"], condition=FLAGGED, name="entry_flagged"),
             models.Index(fields=["root", "superseded_by"]),
             models.Index(fields=["usage_fate"]),
             models.Index(fields=["root", "path"], condition=~models.Q(parse_error=""), name="entry_unreadable"),

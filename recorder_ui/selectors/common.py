@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
-
-from recorder_ui.models import RecordingEntry
+from recorder_ui.models import FLAGGED, RecordingEntry
 
 # The list's "errors" filter and the overview's count: recorded errors, unreadable files, bad tool arguments.
 # A root's summary and last report: JSON a row read with its root need not decode (many rows, one root).
 ROOT_HEAVY = ("root__summary", "root__last_report")
-ERROR_FILTER = ~Q(error="") | ~Q(parse_error="") | Q(invalid_tool_args=True)
+ERROR_FILTER = FLAGGED  # the partial index entry_flagged is over these rows
 
 
 def _clean(params: dict[str, str]) -> dict[str, str]:
