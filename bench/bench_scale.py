@@ -47,6 +47,7 @@ def _pages(test_id: str, pk: int, replay_hash: str) -> list[tuple[str, str]]:
         ("recordings, missing usage", "/recordings/?missing=yes"),
         ("recordings, searched 'weather'", f"/recordings/?{word}"),
         ("recordings, by tokens", "/recordings/?sort=-tokens"),
+        ("recordings, by size", "/recordings/?sort=-size"),
         ("recordings, with errors", "/recordings/?errors=yes"),
         ("recordings, older rule's names", "/recordings/?replay=older-rule"),
         ("tests, page 1", "/tests/"),

@@ -104,7 +104,8 @@ class RecordingEntry(models.Model):
             models.Index(fields=["replay_status"]),
             models.Index(fields=["replay_hash"]),
             models.Index(fields=["name_hash"]),
-            models.Index(fields=["total_tokens"]),
+            models.Index(fields=["total_tokens"]),  # PostgreSQL also has it descending, nulls last (0013)
+            models.Index(fields=["size"]),
             models.Index(fields=["missing_usage"]),
             models.Index(fields=["test_id", "request_key"]),
             # The list's default order, with the filters' small columns beside it: a filter that keeps many rows

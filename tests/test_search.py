@@ -381,3 +381,26 @@ def test_a_walked_list_shows_the_rows_and_count_a_sorted_one_does(
     assert walked[0][0] == len({pk for _, pks in walked for pk in pks})  # the count is the rows shown
     if params == {"q": "weather"}:
         assert walked[0][0] * recording_list.BROAD > every  # this case does walk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sort_indexes_migration_makes_and_drops_the_postgres_only_index() -> None:
+    """The "most tokens" sort needs total_tokens DESC NULLS LAST on PostgreSQL (migration 0013); SQLite takes
+    no such index and gets none. Both get the size index."""
+
+    def indexes() -> set[str]:
+        with connection.cursor() as cursor:
+            if connection.vendor == "sqlite":
+                cursor.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+            else:
+                cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'recorder_ui_recordingentry'")
+            return {row[0] for row in cursor.fetchall()}
+
+    postgres = connection.vendor == "postgresql"
+    assert ("entry_tokens_desc" in indexes()) == postgres and "recorder_ui_size_31d36f_idx" in indexes()
+    try:
+        call_command("migrate", "recorder_ui", "0012", verbosity=0)
+        assert "entry_tokens_desc" not in indexes() and "recorder_ui_size_31d36f_idx" not in indexes()
+    finally:
+        call_command("migrate", "recorder_ui", verbosity=0)
+    assert ("entry_tokens_desc" in indexes()) == postgres

@@ -73,6 +73,17 @@ def added(items: tuple[RootSummary, ...], key: str, width: int = 1) -> dict[tupl
     return table
 
 
+def keys(items: tuple[RootSummary, ...], key: str, width: int = 1) -> set[tuple[Any, ...]]:
+    """A summary table's keys (its first `width` columns) over the roots, for a filter's choices: what
+    `added` gives, without adding up the counts."""
+    return {tuple(row[:width]) for item in items for row in item.summary.get(key) or ()}
+
+
+def firsts(items: tuple[RootSummary, ...], key: str) -> set[str]:
+    """The values of a summary table's first column over the roots."""
+    return {str(row[0]) for item in items for row in item.summary.get(key) or ()}
+
+
 def merged(items: tuple[RootSummary, ...], key: str) -> dict[str, int]:
     """A summary mapping (name -> count) added up over the roots."""
     table: dict[str, int] = {}

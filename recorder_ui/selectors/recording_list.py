@@ -137,14 +137,14 @@ def _options(items: tuple[catalog.RootSummary, ...]) -> dict[str, tuple[str, ...
     """The filters' choices, from the roots' summaries."""
 
     def keys(table: str) -> tuple[str, ...]:
-        return tuple(sorted({str(key[0]) for key in catalog.added(items, table)} - {""}))
+        return tuple(sorted(catalog.firsts(items, table) - {""}))
 
     return {
         "root": tuple(item.name for item in items),
         "suite": keys("suites"),
         "test_file": keys("test_files"),
         "kind": keys("kinds"),
-        "provider": tuple(sorted({str(key[0]) for key in catalog.added(items, "providers", width=2)} - {""})),
+        "provider": tuple(sorted(catalog.firsts(items, "providers") - {""})),
         "model": keys("models"),
         "replay": REPLAY_STATUSES,
     }
@@ -153,7 +153,7 @@ def _options(items: tuple[catalog.RootSummary, ...]) -> dict[str, tuple[str, ...
 def _provider_labels(items: tuple[catalog.RootSummary, ...]) -> dict[str, str]:
     """Each provider's name with the hosts it was reached at, for the filter."""
     hosts: dict[str, list[str]] = {}
-    for name, host in sorted(catalog.added(items, "providers", width=2)):
+    for name, host in sorted(catalog.keys(items, "providers", width=2)):
         if not name:
             continue
         if host and host != name:
