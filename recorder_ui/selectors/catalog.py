@@ -81,7 +81,7 @@ def keys(items: tuple[RootSummary, ...], key: str, width: int = 1) -> set[tuple[
 
 def firsts(items: tuple[RootSummary, ...], key: str) -> set[str]:
     """The values of a summary table's first column over the roots."""
-    return {str(row[0]) for item in items for row in item.summary.get(key) or ()}
+    return {str(first) for (first,) in keys(items, key)}
 
 
 def merged(items: tuple[RootSummary, ...], key: str) -> dict[str, int]:
