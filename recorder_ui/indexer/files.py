@@ -16,10 +16,12 @@ _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLL
 _OUT_OF_ROOT = "became a link out of the root while indexing: not read"
 
 
-def _read(path: Path, max_bytes: int, real_root: Path) -> tuple[bytes | None, str]:
+def _read(path: str | Path, max_bytes: int, real_root: str | Path) -> tuple[bytes | None, str]:
     # The scan skipped symlinks out of the root, but a file or a folder on its way can become one before it is
     # read (a git checkout running beside the index run, or between a page's check and its open): the file is
     # opened one folder at a time with no link followed, so what is opened is inside the root by construction.
+    # Paths as strings: on a cold index, pathlib's conversions cost as much as the open and the read.
+    path, real_root = os.fspath(path), os.fspath(real_root)
     try:
         try:
             fd = _open_beneath(real_root, path)
@@ -28,7 +30,7 @@ def _read(path: Path, max_bytes: int, real_root: Path) -> tuple[bytes | None, st
                 raise
             # A symlink on the way: follow it only where it stays inside the root, to a path with no link left.
             try:
-                target = path.resolve(strict=True)
+                target = Path(path).resolve(strict=True)
             except RuntimeError:  # a symlink loop (Python 3.12)
                 return None, "cannot read: a symlink loop"
             if not target.is_relative_to(real_root):
@@ -65,10 +67,10 @@ def _read(path: Path, max_bytes: int, real_root: Path) -> tuple[bytes | None, st
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
 
 
-def _open_beneath(real_root: Path, path: Path) -> int:
+def _open_beneath(real_root: str | Path, path: str | Path) -> int:
     """Open path, which lies under real_root, one component at a time without following any symlink: ELOOP
     (or ENOTDIR) when one is met. Where the platform has no dir_fd support, a plain guarded open."""
-    base, full = str(real_root), str(path)  # strings: pathlib's relative_to costs more than the open itself
+    base, full = os.fspath(real_root), os.fspath(path)  # strings: pathlib's relative_to costs more than the open
     if not full.startswith(base + os.sep):
         raise OSError(errno.ENOENT, "not a file under the root")
     parts = tuple(full[len(base) + 1 :].split(os.sep))
@@ -137,14 +139,14 @@ def _read_upto(fd: int, count: int) -> bytes:
     return b"".join(chunks)
 
 
-def _opened_inside(real_root: Path, fd: int, path: Path, st: os.stat_result) -> bool:
+def _opened_inside(real_root: str, fd: int, path: str, st: os.stat_result) -> bool:
     """Whether the open file fd lies inside real_root: /proc names the file itself; elsewhere, resolve the
     path and check it leads to the very same file."""
     try:
         opened = os.readlink(f"/proc/self/fd/{fd}")
     except OSError:
         try:
-            resolved = path.resolve(strict=True)
+            resolved = Path(path).resolve(strict=True)
             here = os.stat(resolved)
         except (OSError, RuntimeError):
             return False
