@@ -84,6 +84,9 @@ class RecordingEntry(models.Model):
     replay_name = models.CharField(max_length=100, blank=True)
     name_hash = models.CharField(max_length=64, blank=True, default="")  # paths.name_hash of the file's name
     lineage = models.TextField(blank=True)  # JSON; "" for recordings that cannot have variants
+    # indexer.values.parser_version() of the code that wrote the values: a row of another root with the same path,
+    # bytes and mark stands for a new file instead of a parse (writer.py). "" for rows no parse wrote.
+    parsed_by = models.CharField(max_length=16, blank=True, default="")
     # Kept by the index run over the root's variants (indexer/aggregates.py): the newer row of the same call
     # that supersedes this one, the parameters it adds, and, for a stream without usage, what to do with it.
     superseded_by = models.BigIntegerField(null=True, blank=True)

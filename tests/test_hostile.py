@@ -416,6 +416,7 @@ def test_a_row_the_database_refuses_becomes_an_error_row_and_the_run_goes_on(
     assert RecordingEntry.objects.count() == 5
     bad = RecordingEntry.objects.get(path="r2.json")
     assert bad.parse_error.startswith("cannot be stored in the index") and bad.kind == "invalid"
+    assert bad.parsed_by == ""  # not what a parse of its bytes gives: never copied to another root
     assert [f.path for f in report.failed] == ["r2.json"]
     assert all(not e.parse_error for e in RecordingEntry.objects.exclude(path="r2.json"))
 

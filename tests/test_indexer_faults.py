@@ -42,13 +42,13 @@ def test_files_changed_truncated_or_deleted_while_indexing(tmp_path: Path, monke
     real = pool._parse_file
     calls = {"n": 0}
 
-    def meddle(real_root: Path, rel: str, limit: int):  # type: ignore[no-untyped-def]
+    def meddle(real_root: Path, rel: str, limit: int, *rest):  # type: ignore[no-untyped-def]
         calls["n"] += 1
         if calls["n"] == 1:
             files[5].unlink()  # deleted after the scan saw it
             files[6].write_text(files[6].read_text()[:100])  # truncated after the scan
             files[7].write_text(json.dumps(stream_recording(test_id="tests/x.py::test_changed", text="rewritten")))
-        return real(real_root, rel, limit)
+        return real(real_root, rel, limit, *rest)
 
     monkeypatch.setattr(pool, "_parse_file", meddle)
     report = indexer.index_recordings(root=root, name="r")
@@ -65,11 +65,11 @@ def _meddle_once(monkeypatch: pytest.MonkeyPatch, action):  # type: ignore[no-un
     real = pool._parse_file
     done = []
 
-    def meddle(real_root: Path, rel: str, limit: int):  # type: ignore[no-untyped-def]
+    def meddle(real_root: Path, rel: str, limit: int, *rest):  # type: ignore[no-untyped-def]
         if not done:
             done.append(rel)
             action()
-        return real(real_root, rel, limit)
+        return real(real_root, rel, limit, *rest)
 
     monkeypatch.setattr(pool, "_parse_file", meddle)
 
@@ -267,7 +267,7 @@ def test_a_folder_replaced_mid_run_is_read_anew_not_through_its_old_handle(
     real = pool._parse_file
     calls = {"n": 0}
 
-    def meddle(real_root: Path, rel: str, limit: int):  # type: ignore[no-untyped-def]
+    def meddle(real_root: Path, rel: str, limit: int, *rest):  # type: ignore[no-untyped-def]
         calls["n"] += 1
         if calls["n"] == 2:  # the first file went through the folder's handle
             folder.rename(folder.with_name("recordings-old"))  # still inside the root
@@ -276,7 +276,7 @@ def test_a_folder_replaced_mid_run_is_read_anew_not_through_its_old_handle(
                 (folder / name).write_text(
                     json.dumps(stream_recording(test_id="tests/integration/inference/test_a.py::t", text="renewed"))
                 )
-        return real(real_root, rel, limit)
+        return real(real_root, rel, limit, *rest)
 
     monkeypatch.setattr(pool, "_parse_file", meddle)
     indexer.index_recordings(root=root, name="r")

@@ -23,8 +23,15 @@ from recorder_ui.indexer.values import entry_values
 PARALLEL_MIN_FILES = 200
 
 
-def _parse_file(real_root: str, rel: str, max_bytes: int) -> tuple[dict[str, object], str, str] | None:
-    """Values, sha256 and error of one file; None when it vanished before it could be read."""
+# What parsing one file gives: its row values, sha256 and error; or, when its bytes are those of a row another
+# root has at the same path (written by the same code), that row's id in place of the values.
+Parsed = tuple[dict[str, object] | int, str, str]
+# Per path: the (sha256, row id) of rows other roots have there.
+Elsewhere = dict[str, tuple[tuple[str, int], ...]]
+
+
+def _parse_file(real_root: str, rel: str, max_bytes: int, elsewhere: tuple[tuple[str, int], ...] = ()) -> Parsed | None:
+    """What parsing one file gives (Parsed); None when it vanished before it could be read."""
     path = f"{real_root}{os.sep}{paths.unescape(rel)}"
     data, problem = _read(path, max_bytes, real_root)
     if data is None:
@@ -33,17 +40,26 @@ def _parse_file(real_root: str, rel: str, max_bytes: int) -> tuple[dict[str, obj
         rec = Recording(path=rel, kind=Kind.INVALID, error=problem)
         return entry_values(rec, rel_path=rel), "", problem
     digest = hashlib.sha256(data).hexdigest()
+    for sha, pk in elsewhere:
+        if sha == digest:
+            return pk, digest, ""
     rec = loader.parse(data, path=rel)
     error = rec.error if rec.kind == Kind.INVALID else ""
     return entry_values(rec, rel_path=rel), digest, error
 
 
 def _parse_all(
-    real_root: Path, names: list[str], limit: int, jobs: int, workers: contextlib.ExitStack
-) -> Iterator[tuple[str, tuple[dict[str, object], str, str] | None]]:
+    real_root: Path,
+    names: list[str],
+    limit: int,
+    jobs: int,
+    workers: contextlib.ExitStack,
+    elsewhere: Elsewhere | None = None,
+) -> Iterator[tuple[str, Parsed | None]]:
     """Parse files in order. Many files: in worker processes, which start at once and end with `workers`, so
     the caller can write rows while they parse (the parse is pure: no database). Otherwise here and now,
-    before the caller opens its transaction."""
+    before the caller opens its transaction. A file whose bytes match a row of `elsewhere` is read, not parsed."""
+    elsewhere = elsewhere or {}
     base = os.fspath(real_root)
     serial = jobs <= 1 or len(names) < PARALLEL_MIN_FILES or "fork" not in multiprocessing.get_all_start_methods()
     # A fork of a process with other threads running (a server's threads, its background re-scan) can
@@ -53,17 +69,17 @@ def _parse_all(
         _run_folders.value = folders = _Folders()
         try:
             with _fewer_collections():
-                return iter([(rel, _parse_file(base, rel, limit)) for rel in names])
+                return iter([(rel, _parse_file(base, rel, limit, elsewhere.get(rel, ()))) for rel in names])
         finally:
             _run_folders.value = None
             folders.close()
     connections.close_all()  # the children never touch the database; the parent reconnects when it needs to
     pool = workers.enter_context(multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_start))
-    args = [(base, rel, limit) for rel in names]
+    args = [(base, rel, limit, elsewhere.get(rel, ())) for rel in names]
     return zip(names, pool.imap(_parse_star, args, chunksize=32), strict=True)
 
 
-def _parse_star(args: tuple[str, str, int]) -> tuple[dict[str, object], str, str] | None:
+def _parse_star(args: tuple[str, str, int, tuple[tuple[str, int], ...]]) -> Parsed | None:
     return _parse_file(*args)
 
 

@@ -25,6 +25,7 @@ class IndexReport:
     unchanged: int = 0
     failed: tuple[FileError, ...] = ()  # files that are not readable recordings (they are indexed, with the error)
     skipped: tuple[FileError, ...] = ()  # files not indexed at all (outside the root, not a regular file)
+    copied: int = 0  # of those added: files whose path and bytes another root's row had, copied from it unparsed
     seconds: float = 0.0
 
     @property
@@ -41,6 +42,7 @@ class IndexReport:
             "unchanged": self.unchanged,
             "failed": [{"path": f.path, "error": f.error} for f in self.failed],
             "skipped": [{"path": f.path, "error": f.error} for f in self.skipped],
+            "copied": self.copied,
             "seconds": round(self.seconds, 3),
         }
 

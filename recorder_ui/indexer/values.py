@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
+import platform
+from pathlib import Path
+
+import orjson
 
 from recorder_ui.domain import checks, lifecycle, paths, providers, replay, threads
 from recorder_ui.domain.model import Kind, Recording, Usage
@@ -78,6 +84,18 @@ def search_text_for(rec: Recording) -> str:
     return text[:SEARCH_TEXT_LIMIT]
 
 
+@functools.cache
+def parser_version() -> str:
+    """A mark of the code that turns a file's bytes into its row values: the domain package and this module, the
+    JSON reader and Python's version. Equal marks and equal bytes at the same path give equal values, so a row
+    of another root can stand for a file of this one (writer.py); a row any other code wrote never does."""
+    digest = hashlib.sha256(f"{platform.python_version()} orjson {orjson.__version__}".encode())
+    here = Path(__file__).resolve()
+    for source in (here, *sorted((here.parent.parent / "domain").rglob("*.py"))):
+        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def entry_values(rec: Recording, *, rel_path: str) -> dict[str, object]:
     """Column values for one parsed recording."""
     test_file, test_name, test_params = split_test_id(rec.test_id or "")
@@ -116,6 +134,7 @@ def entry_values(rec: Recording, *, rel_path: str) -> dict[str, object]:
         "summary": rec.summary,
         "search_text": search_text_for(rec),
         **_replay_values(rec),
+        "parsed_by": parser_version(),
     }
     # No database takes a lone surrogate, and PostgreSQL refuses NUL: both kept as visible escapes.
     values = {k: paths.storable(v) if isinstance(v, str) else v for k, v in values.items()}

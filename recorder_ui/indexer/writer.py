@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from operator import itemgetter
 from pathlib import Path
 
@@ -19,10 +19,10 @@ from recorder_ui.domain import paths
 from recorder_ui.domain.model import Kind, Recording
 from recorder_ui.indexer import aggregates
 from recorder_ui.indexer.files import _read
-from recorder_ui.indexer.pool import _parse_all
+from recorder_ui.indexer.pool import Elsewhere, Parsed, _parse_all, _parse_file
 from recorder_ui.indexer.report import FileError, IndexReport, one_line
 from recorder_ui.indexer.roots import RootError, configured_roots, root_name_for, root_path, scan
-from recorder_ui.indexer.values import entry_values
+from recorder_ui.indexer.values import entry_values, parser_version
 from recorder_ui.models import RecordingEntry, Root, new_generation
 
 Progress = Callable[[int, int], None]
@@ -31,6 +31,11 @@ INSERT_BATCH = 500  # new rows written per statement batch while the parse goes 
 UPDATE_BATCH = 200  # changed rows updated per statement
 SETTLE_MIN_CHANGES = 200  # rows added, updated or removed by one run that leave the search index unsettled
 TESTS_RECOUNT_ALL = 2000  # a run that touches more test ids than this re-counts every test
+# New files a run must have before it looks for rows of other roots with the same path and bytes to copy: the look
+# passes over every row once, which costs about what parsing a few dozen files does.
+COPY_MIN_FILES = 100
+# The columns a parse fills (entry_values), which a row copied from another root takes from it.
+PARSED_COLUMNS = tuple(entry_values(Recording(path="x", kind=Kind.INVALID), rel_path="x"))
 
 
 def index_recordings(
@@ -94,10 +99,18 @@ def index_recordings(
         Root.objects.filter(pk=existing.pk).update(last_indexed_at=timezone.now(), last_report=report.as_dict())
         return report
 
+    # A team's catalog holds several checkouts of one repository: a new file whose path and bytes another root's
+    # row has takes that row's values (same code, same bytes, same path: same values) instead of a parse.
+    new_files = [rel for rel in to_parse if rel not in known_before]
+    elsewhere = _rows_elsewhere(existing, new_files) if not full and len(new_files) >= COPY_MIN_FILES else None
+    copied = [0]
+
     # Worker processes start parsing now, before the transaction opens (a forked child must not share a
     # connection inside one), and the rows are written while they go on; a small batch is parsed first.
     with contextlib.ExitStack() as workers:
-        parsed_files = _parse_all(real_root, to_parse, limit, jobs, workers)
+        parsed_files = _with_copies(
+            _parse_all(real_root, to_parse, limit, jobs, workers, elsewhere), str(real_root), limit, copied
+        )
         workers.enter_context(transaction.atomic())  # opened after the fork; committed before the workers end
         root_row, created = Root.objects.select_for_update().get_or_create(name=name, defaults={"path": stored_root})
         # The test ids whose rows this run adds, changes or removes, for the aggregates; None: every one.
@@ -175,6 +188,7 @@ def index_recordings(
             unchanged=len(found.files) - added_count - len(updated) - vanished,
             failed=tuple(failed),
             skipped=tuple(found.skipped),
+            copied=copied[0],
             seconds=time.perf_counter() - started,
         )
         if tests is not None and len(tests) > TESTS_RECOUNT_ALL:
@@ -187,6 +201,52 @@ def index_recordings(
     if report.added + report.updated + report.removed >= SETTLE_MIN_CHANGES:
         search.settle()  # PostgreSQL: the first searches after a bulk load should not wait for autovacuum
     return report
+
+
+def _rows_elsewhere(existing: Root | None, rels: list[str]) -> Elsewhere:
+    """For those of rels that other roots have: the (sha256, id) of their rows there that today's code wrote."""
+    wanted = set(rels)
+    rows = RecordingEntry.objects.filter(parsed_by=parser_version()).exclude(sha256="")
+    if existing is not None:
+        rows = rows.exclude(root_id=existing.pk)
+    found: dict[str, dict[str, int]] = {}
+    for path, sha, pk in rows.values_list("path", "sha256", "pk").iterator(2000):
+        if path in wanted:
+            found.setdefault(path, {}).setdefault(sha, pk)
+    return {path: tuple(shas.items()) for path, shas in found.items()}
+
+
+def _with_copies(
+    parsed_files: Iterable[tuple[str, Parsed | None]], real_root: str, limit: int, copied: list[int]
+) -> Iterator[tuple[str, Parsed | None]]:
+    """The parse's results, each row id in them (a file with the bytes of another root's row) turned into that
+    row's values, fetched a batch at a time; copied[0] counts them. A row that changed or went since it was
+    looked up (another run, at once) is no longer the file's: the file is parsed here instead."""
+    pending: list[tuple[str, int, str]] = []
+    for rel, parsed in parsed_files:
+        if parsed is None or not isinstance(parsed[0], int):
+            yield rel, parsed
+            continue
+        pending.append((rel, parsed[0], parsed[1]))
+        if len(pending) == INSERT_BATCH:
+            yield from _copies(pending, real_root, limit, copied)
+            pending = []
+    if pending:
+        yield from _copies(pending, real_root, limit, copied)
+
+
+def _copies(
+    pending: list[tuple[str, int, str]], real_root: str, limit: int, copied: list[int]
+) -> Iterator[tuple[str, Parsed | None]]:
+    rows = RecordingEntry.objects.filter(pk__in=[pk for _, pk, _ in pending])
+    found = {row.pop("pk"): row for row in rows.values("pk", "path", "sha256", *PARSED_COLUMNS)}
+    for rel, pk, digest in pending:
+        row = found.get(pk)
+        if row is None or row.pop("path") != rel or row.pop("sha256") != digest or row["parsed_by"] != parser_version():
+            yield rel, _parse_file(real_root, rel, limit)
+            continue
+        copied[0] += 1
+        yield rel, (row, digest, str(row["parse_error"]))
 
 
 # The (size, mtime_ns) of each row of a root as one generation of it left them, kept by this process between runs
@@ -271,6 +331,7 @@ def _updater(root_id: int, now: object) -> Callable[[Rows], None]:
 def _error_row(row: dict[str, object], reason: str) -> dict[str, object]:
     """The row of a file whose values the database refused: where it is, and why, and nothing else."""
     blank = entry_values(Recording(path=str(row["path"]), kind=Kind.INVALID, error=reason), rel_path=str(row["path"]))
+    blank["parsed_by"] = ""  # not what the parse gave: never copied to another root
     return {k: row[k] for k in ("pk", "path", "size", "mtime_ns", "sha256") if k in row} | blank
 
 

@@ -59,7 +59,9 @@ class Command(BaseCommand):
             return
         for report in reports:
             self.stdout.write(
-                f"{report.root} ({report.path}): {report.added} added, {report.updated} updated, "
+                f"{report.root} ({report.path}): {report.added} added"
+                + (f" ({report.copied} of them copied from other roots' identical files)" if report.copied else "")
+                + f", {report.updated} updated, "
                 f"{report.removed} removed, {report.unchanged} unchanged, {len(report.failed)} failed "
                 f"in {report.seconds:.2f} s"
             )
