@@ -103,14 +103,11 @@ def index_recordings(
     # row has takes that row's values (same code, same bytes, same path: same values) instead of a parse.
     new_files = [rel for rel in to_parse if rel not in known_before]
     elsewhere = _rows_elsewhere(existing, new_files) if not full and len(new_files) >= COPY_MIN_FILES else None
-    copied = [0]
 
     # Worker processes start parsing now, before the transaction opens (a forked child must not share a
     # connection inside one), and the rows are written while they go on; a small batch is parsed first.
     with contextlib.ExitStack() as workers:
-        parsed_files = _with_copies(
-            _parse_all(real_root, to_parse, limit, jobs, workers, elsewhere), str(real_root), limit, copied
-        )
+        parsed_files = _parse_all(real_root, to_parse, limit, jobs, workers, elsewhere)
         workers.enter_context(transaction.atomic())  # opened after the fork; committed before the workers end
         root_row, created = Root.objects.select_for_update().get_or_create(name=name, defaults={"path": stored_root})
         # The test ids whose rows this run adds, changes or removes, for the aggregates; None: every one.
@@ -136,9 +133,10 @@ def index_recordings(
         failed: list[FileError] = []
         vanished = 0
         now = timezone.now()
+        copier = _Copier(root_row.pk, now, known, found.files, str(real_root), limit)
         # New rows go in batches as the parse goes on; their text-index entries follow in one statement.
         with connection.cursor() as cursor, search.bulk_insert(cursor):
-            for number, (rel, parsed) in enumerate(parsed_files, 1):
+            for number, (rel, parsed) in enumerate(copier.resolve(cursor, parsed_files), 1):
                 if progress:
                     progress(number, len(to_parse))
                 size, mtime = found.files[rel]
@@ -156,6 +154,9 @@ def index_recordings(
                     tests.add(str(values["test_id"]))
                 if error:
                     failed.append(FileError(rel, error))
+                if isinstance(values, _Copied):
+                    added_count += 1
+                    continue
                 row = {"path": rel, "size": size, "mtime_ns": mtime, "sha256": digest, **values}
                 if rel in known:
                     updated.append({"pk": known[rel], **row})
@@ -188,7 +189,7 @@ def index_recordings(
             unchanged=len(found.files) - added_count - len(updated) - vanished,
             failed=tuple(failed),
             skipped=tuple(found.skipped),
-            copied=copied[0],
+            copied=copier.copied,
             seconds=time.perf_counter() - started,
         )
         if tests is not None and len(tests) > TESTS_RECOUNT_ALL:
@@ -216,37 +217,87 @@ def _rows_elsewhere(existing: Root | None, rels: list[str]) -> Elsewhere:
     return {path: tuple(shas.items()) for path, shas in found.items()}
 
 
-def _with_copies(
-    parsed_files: Iterable[tuple[str, Parsed | None]], real_root: str, limit: int, copied: list[int]
-) -> Iterator[tuple[str, Parsed | None]]:
-    """The parse's results, each row id in them (a file with the bytes of another root's row) turned into that
-    row's values, fetched a batch at a time; copied[0] counts them. A row that changed or went since it was
-    looked up (another run, at once) is no longer the file's: the file is parsed here instead."""
-    pending: list[tuple[str, int, str]] = []
-    for rel, parsed in parsed_files:
-        if parsed is None or not isinstance(parsed[0], int):
-            yield rel, parsed
-            continue
-        pending.append((rel, parsed[0], parsed[1]))
-        if len(pending) == INSERT_BATCH:
-            yield from _copies(pending, real_root, limit, copied)
-            pending = []
-    if pending:
-        yield from _copies(pending, real_root, limit, copied)
+class _Copied(dict[str, object]):
+    """In place of a parse's values: the row is written already, copied from another root's (_Copier). Holds
+    its test id only."""
 
 
-def _copies(
-    pending: list[tuple[str, int, str]], real_root: str, limit: int, copied: list[int]
-) -> Iterator[tuple[str, Parsed | None]]:
-    rows = RecordingEntry.objects.filter(pk__in=[pk for _, pk, _ in pending])
-    found = {row.pop("pk"): row for row in rows.values("pk", "path", "sha256", *PARSED_COLUMNS)}
-    for rel, pk, digest in pending:
-        row = found.get(pk)
-        if row is None or row.pop("path") != rel or row.pop("sha256") != digest or row["parsed_by"] != parser_version():
-            yield rel, _parse_file(real_root, rel, limit)
-            continue
-        copied[0] += 1
-        yield rel, (row, digest, str(row["parse_error"]))
+class _Copier:
+    """Writes the rows of the files whose bytes another root's row has (the parse gives that row's id for them)
+    as copies of those rows, a batch at a time, by one INSERT ... SELECT: no value passes through Python. A copy
+    is made only while the row is still the file's (its path, bytes and code): one another run changed or
+    dropped since the look-up is not, and the file is parsed here instead."""
+
+    def __init__(
+        self,
+        root_id: int,
+        now: object,
+        known: dict[str, int],
+        stamps: dict[str, tuple[int, int]],
+        real_root: str,
+        limit: int,
+    ) -> None:
+        self.root_id, self.now, self.known, self.stamps = root_id, now, known, stamps
+        self.real_root, self.limit = real_root, limit
+        self.copied = 0
+
+    def resolve(
+        self, cursor: CursorWrapper, parsed_files: Iterable[tuple[str, Parsed | None]]
+    ) -> Iterator[tuple[str, Parsed | None]]:
+        """parsed_files, with a row id in them written as a copy and given as (_Copied, sha256, the row's error)."""
+        pending: list[tuple[str, int, str]] = []
+        for rel, parsed in parsed_files:
+            if parsed is None or not isinstance(parsed[0], int):
+                yield rel, parsed
+            elif rel in self.known:  # written by another run since the look-up: an update, which a parse gives
+                yield rel, _parse_file(self.real_root, rel, self.limit)
+            else:
+                pending.append((rel, parsed[0], parsed[1]))
+                if len(pending) == INSERT_BATCH:
+                    yield from self._copy(cursor, pending)
+                    pending = []
+        if pending:
+            yield from self._copy(cursor, pending)
+
+    def _copy(self, cursor: CursorWrapper, pending: list[tuple[str, int, str]]) -> Iterator[tuple[str, Parsed | None]]:
+        table, quote = RecordingEntry._meta.db_table, connection.ops.quote_name
+        fixed = {
+            "root_id": self.root_id,
+            "indexed_at": RecordingEntry._meta.get_field("indexed_at").get_db_prep_save(self.now, connection),
+            **AGGREGATE_DEFAULTS,
+        }
+        own = ("path", "size", "mtime_ns", "sha256")
+        fields = {f.attname: f for f in RecordingEntry._meta.concrete_fields if not f.primary_key}
+        if fields.keys() != {*fixed, *own, *PARSED_COLUMNS}:
+            raise KeyError("the copy does not fill every column")  # a new column neither the parse nor this fills
+        given = [*fixed, *own]
+
+        def param(name: str) -> str:  # PostgreSQL types a bare parameter in a select list as text
+            return f"CAST(%s AS {fields[name].db_type(connection)})" if connection.vendor == "postgresql" else "%s"
+
+        sql = (
+            f"INSERT INTO {table} ({', '.join(quote(fields[n].column) for n in (*given, *PARSED_COLUMNS))}) "  # noqa: S608
+            f"SELECT {', '.join(param(n) for n in given)}, {', '.join(quote(fields[n].column) for n in PARSED_COLUMNS)} "
+            f"FROM {table} WHERE id = %s AND path = %s AND sha256 = %s AND parsed_by = %s"
+        )
+        head, version = tuple(fixed.values()), parser_version()
+        cursor.executemany(
+            sql,
+            [(*head, rel, *self.stamps[rel], digest, pk, rel, digest, version) for rel, pk, digest in pending],
+        )
+        cursor.execute(
+            f"SELECT path, test_id, parse_error FROM {table} WHERE root_id = %s AND path IN "  # noqa: S608
+            f"({', '.join(['%s'] * len(pending))})",
+            [self.root_id, *(rel for rel, _, _ in pending)],
+        )
+        written = {path: (test_id, error) for path, test_id, error in cursor.fetchall()}
+        for rel, _, digest in pending:
+            if rel not in written:
+                yield rel, _parse_file(self.real_root, rel, self.limit)
+                continue
+            test_id, error = written[rel]
+            self.copied += 1
+            yield rel, (_Copied(test_id=test_id), digest, error)
 
 
 # The (size, mtime_ns) of each row of a root as one generation of it left them, kept by this process between runs
