@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -180,6 +181,9 @@ def index_recordings(
             _store(batch, _updater(root_row.pk, now), failed)
         if touched:
             RecordingEntry.objects.bulk_update(touched, ["size", "mtime_ns"], batch_size=500)
+        if tests is not None and len(tests) > TESTS_RECOUNT_ALL:
+            tests = None  # one pass over every row costs less than this many lists of test ids
+        root_row.summary = aggregates.refresh(root_row.pk, tests)
         report = IndexReport(
             root=name,
             path=stored_root,
@@ -192,16 +196,13 @@ def index_recordings(
             copied=copier.copied,
             seconds=time.perf_counter() - started,
         )
-        if tests is not None and len(tests) > TESTS_RECOUNT_ALL:
-            tests = None  # one pass over every row costs less than this many lists of test ids
-        root_row.summary = aggregates.refresh(root_row.pk, tests)
         root_row.last_indexed_at = timezone.now()
         root_row.last_report = report.as_dict()
         root_row.generation = new_generation()  # rows were written: what pages cached of the old ones is stale
         root_row.save(update_fields=["last_indexed_at", "last_report", "generation", "summary"])
     if report.added + report.updated + report.removed >= SETTLE_MIN_CHANGES:
         search.settle()  # PostgreSQL: the first searches after a bulk load should not wait for autovacuum
-    return report
+    return dataclasses.replace(report, seconds=time.perf_counter() - started)  # the commit and the settling too
 
 
 def _rows_elsewhere(existing: Root | None, rels: list[str]) -> Elsewhere:
@@ -260,44 +261,45 @@ class _Copier:
             yield from self._copy(cursor, pending)
 
     def _copy(self, cursor: CursorWrapper, pending: list[tuple[str, int, str]]) -> Iterator[tuple[str, Parsed | None]]:
+        # The source rows' columns as the database gives them, written back by one prepared statement (an INSERT
+        # ... SELECT from the same table costs SQLite a temporary table per row: three times as long).
         table, quote = RecordingEntry._meta.db_table, connection.ops.quote_name
         fixed = {
             "root_id": self.root_id,
             "indexed_at": RecordingEntry._meta.get_field("indexed_at").get_db_prep_save(self.now, connection),
             **AGGREGATE_DEFAULTS,
         }
-        own = ("path", "size", "mtime_ns", "sha256")
+        own = ("path", "sha256", "size", "mtime_ns")
         fields = {f.attname: f for f in RecordingEntry._meta.concrete_fields if not f.primary_key}
         if fields.keys() != {*fixed, *own, *PARSED_COLUMNS}:
             raise KeyError("the copy does not fill every column")  # a new column neither the parse nor this fills
-        given = [*fixed, *own]
-
-        def param(name: str) -> str:  # PostgreSQL types a bare parameter in a select list as text
-            return f"CAST(%s AS {fields[name].db_type(connection)})" if connection.vendor == "postgresql" else "%s"
-
-        sql = (
-            f"INSERT INTO {table} ({', '.join(quote(fields[n].column) for n in (*given, *PARSED_COLUMNS))}) "  # noqa: S608
-            f"SELECT {', '.join(param(n) for n in given)}, {', '.join(quote(fields[n].column) for n in PARSED_COLUMNS)} "
-            f"FROM {table} WHERE id = %s AND path = %s AND sha256 = %s AND parsed_by = %s"
-        )
-        head, version = tuple(fixed.values()), parser_version()
-        cursor.executemany(
-            sql,
-            [(*head, rel, *self.stamps[rel], digest, pk, rel, digest, version) for rel, pk, digest in pending],
-        )
+        copied = ", ".join(quote(fields[n].column) for n in PARSED_COLUMNS)
         cursor.execute(
-            f"SELECT path, test_id, parse_error FROM {table} WHERE root_id = %s AND path IN "  # noqa: S608
+            f"SELECT id, path, sha256, {copied} FROM {table} WHERE parsed_by = %s AND id IN "  # noqa: S608
             f"({', '.join(['%s'] * len(pending))})",
-            [self.root_id, *(rel for rel, _, _ in pending)],
+            [parser_version(), *(pk for _, pk, _ in pending)],
         )
-        written = {path: (test_id, error) for path, test_id, error in cursor.fetchall()}
-        for rel, _, digest in pending:
-            if rel not in written:
-                yield rel, _parse_file(self.real_root, rel, self.limit)
+        rows = {row[0]: row for row in cursor.fetchall()}
+        columns = (*fixed, *own, *PARSED_COLUMNS)
+        sql = (
+            f"INSERT INTO {table} ({', '.join(quote(fields[n].column) for n in columns)}) "  # noqa: S608
+            f"VALUES ({', '.join(['%s'] * len(columns))})"
+        )
+        head, test_id, error = tuple(fixed.values()), PARSED_COLUMNS.index("test_id"), PARSED_COLUMNS.index("parse_error")
+        batch, again = [], []
+        for rel, pk, digest in pending:
+            row = rows.get(pk)
+            if row is None or row[1] != rel or row[2] != digest:  # no longer the file's: changed, gone, other code
+                again.append(rel)
                 continue
-            test_id, error = written[rel]
+            batch.append((*head, rel, digest, *self.stamps[rel], *row[3:]))
+        cursor.executemany(sql, batch)
+        for values in batch:
             self.copied += 1
-            yield rel, (_Copied(test_id=test_id), digest, error)
+            found = values[len(head) + len(own) :]
+            yield str(values[len(head)]), (_Copied(test_id=found[test_id]), str(values[len(head) + 1]), found[error])
+        for rel in again:
+            yield rel, _parse_file(self.real_root, rel, self.limit)
 
 
 # The (size, mtime_ns) of each row of a root as one generation of it left them, kept by this process between runs
