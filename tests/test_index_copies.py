@@ -142,3 +142,19 @@ def test_worker_processes_copy_too(tmp_path: Path, monkeypatch) -> None:  # type
     indexer.index_recordings(root=pr, name="pr-parsed", jobs=2)
     assert _rows("pr") == _rows("pr-parsed")
     assert differences() == []
+
+
+@pytest.mark.django_db
+def test_a_run_that_only_adds_rows_adds_their_counts_to_the_tests(tmp_path: Path) -> None:
+    """A new root's run, or one that finds only new files, adds to the tests' counts instead of counting them
+    again over every root: the counts must be what a recount gives, for tests old and new."""
+    main, pr = _checkouts(tmp_path)
+    indexer.index_recordings(root=main, name="main")
+    assert differences() == []
+    indexer.index_recordings(root=pr, name="pr")  # a new root: every test of main gains its rows
+    assert differences() == []
+    write(main, "inference", stream_recording(test_id="tests/integration/inference/test_s.py::test_a", text="More"))
+    write(main, "inference", stream_recording(test_id="tests/integration/inference/test_s.py::test_z", usage=False))
+    report = indexer.index_recordings(root=main, name="main")
+    assert (report.added, report.updated, report.removed) == (2, 0, 0)
+    assert differences() == []

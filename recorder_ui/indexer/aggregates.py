@@ -32,9 +32,11 @@ BIG = 2**63 - 1  # a token sum beyond a 64-bit column is kept as this (only host
 Touched = set[str] | None  # the test ids whose rows a run added, changed or removed; None for all of them
 
 
-def refresh(root_id: int, touched: Touched) -> dict[str, Any]:
+def refresh(root_id: int, touched: Touched, *, added_since: int | None = None) -> dict[str, Any]:
     """Bring the variants, the root's summary and the test counts in line with the rows just written. Runs
-    inside the index run's transaction; returns the root's new summary, for the caller to save with the root."""
+    inside the index run's transaction; returns the root's new summary, for the caller to save with the root.
+    With added_since, the run only added rows, those of ids above it: the tests gain what those rows count
+    (`add_tests`) rather than a recount over every root's rows (a new root's cold index touches every test)."""
     _variants(root_id, touched)
     summary, facets = summarise(root_id)
     Facet.objects.filter(root_id=root_id).delete()
@@ -43,7 +45,10 @@ def refresh(root_id: int, touched: Touched) -> dict[str, Any]:
     ]
     Facet.objects.bulk_create(kept, batch_size=500)
     lock_catalog()
-    recount_tests(touched)
+    if added_since is not None:
+        add_tests(RecordingEntry.objects.filter(root_id=root_id, pk__gt=added_since).exclude(test_id=""))
+    else:
+        recount_tests(touched)
     return summary
 
 
@@ -223,7 +228,29 @@ def recount_tests(touched: Touched) -> None:
         _count_tests(RecordingEntry.objects.filter(test_id__in=chunk))
 
 
+def add_tests(rows: Any) -> None:
+    """Add what rows, new ones, count to their tests' counts: read under the catalog's lock (`lock_catalog`),
+    so what another run at once added is in them."""
+    tests = _tally(rows)
+    keys = {test_key(*key): key for key in tests}
+    for chunk in _chunks(keys):
+        kept = TestSummary.objects.filter(key__in=chunk)
+        for key, count, tokens, missing in kept.values_list("key", "recordings", "tokens", "missing"):
+            entry = tests[keys[key]]
+            entry[3] += count
+            if tokens is not None:
+                entry[4] = (entry[4] or 0) + tokens
+            entry[5] += missing
+        kept.delete()
+    _write_tests(tests)
+
+
 def _count_tests(rows: Any) -> None:
+    _write_tests(_tally(rows))
+
+
+def _tally(rows: Any) -> dict[tuple[str, str], list[Any]]:
+    """(test id, suite) -> [test file, test name, test params, recordings, tokens, recordings missing usage]."""
     tests: dict[tuple[str, str], list[Any]] = {}
     columns = ("test_id", "suite", "test_file", "test_name", "test_params", "total_tokens", "missing_usage")
     for test_id, suite, test_file, test_name, test_params, tokens, is_missing in rows.values_list(*columns).iterator(
@@ -236,6 +263,10 @@ def _count_tests(rows: Any) -> None:
         if tokens is not None:
             entry[4] = (entry[4] or 0) + tokens
         entry[5] += bool(is_missing)
+    return tests
+
+
+def _write_tests(tests: dict[tuple[str, str], list[Any]]) -> None:
     if not tests:
         return
     quote = connection.ops.quote_name

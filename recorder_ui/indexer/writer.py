@@ -13,6 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import DataError, IntegrityError, connection, transaction
 from django.db.backends.utils import CursorWrapper
+from django.db.models import Max
 from django.utils import timezone
 
 from recorder_ui import search
@@ -134,6 +135,7 @@ def index_recordings(
         failed: list[FileError] = []
         vanished = 0
         now = timezone.now()
+        last_id = RecordingEntry.objects.aggregate(last=Max("pk"))["last"] or 0  # the rows this run adds: above it
         copier = _Copier(root_row.pk, now, known, found.files, str(real_root), limit)
         # New rows go in batches as the parse goes on; their text-index entries follow in one statement.
         with connection.cursor() as cursor, search.bulk_insert(cursor):
@@ -181,9 +183,11 @@ def index_recordings(
             _store(batch, _updater(root_row.pk, now), failed)
         if touched:
             RecordingEntry.objects.bulk_update(touched, ["size", "mtime_ns"], batch_size=500)
+        # A run that only added rows (a new root's, say) adds their counts to the tests'.
+        only_added = tests is not None and not updated and not gone
         if tests is not None and len(tests) > TESTS_RECOUNT_ALL:
             tests = None  # one pass over every row costs less than this many lists of test ids
-        root_row.summary = aggregates.refresh(root_row.pk, tests)
+        root_row.summary = aggregates.refresh(root_row.pk, tests, added_since=last_id if only_added else None)
         report = IndexReport(
             root=name,
             path=stored_root,
