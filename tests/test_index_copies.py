@@ -34,7 +34,9 @@ def _checkouts(tmp_path: Path) -> tuple[Path, Path]:
     shutil.copytree(main, pr)  # copytree keeps the mtimes: equal stamps too
     files = sorted(p for p in pr.rglob("*.json") if _readable(p))
     changed = next(p for p in files if b"Kept" in p.read_bytes())
-    changed.write_text(json.dumps(stream_recording(test_id="tests/integration/inference/test_s.py::test_a", text="Fjordland")))
+    changed.write_text(
+        json.dumps(stream_recording(test_id="tests/integration/inference/test_s.py::test_a", text="Fjordland"))
+    )
     write(pr, "inference", stream_recording(test_id="tests/integration/inference/test_s.py::test_b", text="New"))
     shutil.copy2(files[0], files[0].with_name("renamed-" + files[0].name))
     return main, pr
@@ -96,9 +98,7 @@ def test_rows_other_code_wrote_are_never_copied(tmp_path: Path) -> None:
     RecordingEntry.objects.update(parsed_by="0" * 16)  # as an older version of the parser left them
     report = indexer.index_recordings(root=pr, name="pr")
     assert report.copied == 0 and report.added == len(list(pr.rglob("*.json")))
-    assert set(RecordingEntry.objects.filter(root__name="pr").values_list("parsed_by", flat=True)) == {
-        parser_version()
-    }
+    assert set(RecordingEntry.objects.filter(root__name="pr").values_list("parsed_by", flat=True)) == {parser_version()}
     # A full run parses every file again, whatever other roots hold.
     RecordingEntry.objects.filter(root__name="main").update(parsed_by=parser_version())
     assert indexer.index_recordings(root=pr, name="pr", full=True).copied == 0

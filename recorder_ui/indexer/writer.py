@@ -229,9 +229,9 @@ class _Copied(dict[str, object]):
 
 class _Copier:
     """Writes the rows of the files whose bytes another root's row has (the parse gives that row's id for them)
-    as copies of those rows, a batch at a time, by one INSERT ... SELECT: no value passes through Python. A copy
-    is made only while the row is still the file's (its path, bytes and code): one another run changed or
-    dropped since the look-up is not, and the file is parsed here instead."""
+    as copies of those rows, a batch at a time: one SELECT of their columns, one prepared INSERT of them as the
+    database gave them. A copy is made only while the row is still the file's (its path, bytes and code): one
+    another run changed or dropped since the look-up is not, and the file is parsed here instead."""
 
     def __init__(
         self,
@@ -289,19 +289,19 @@ class _Copier:
             f"INSERT INTO {table} ({', '.join(quote(fields[n].column) for n in columns)}) "  # noqa: S608
             f"VALUES ({', '.join(['%s'] * len(columns))})"
         )
-        head, test_id, error = tuple(fixed.values()), PARSED_COLUMNS.index("test_id"), PARSED_COLUMNS.index("parse_error")
-        batch, again = [], []
+        head = tuple(fixed.values())
+        test_id, error = PARSED_COLUMNS.index("test_id"), PARSED_COLUMNS.index("parse_error")
+        batch, done, again = [], [], []
         for rel, pk, digest in pending:
             row = rows.get(pk)
             if row is None or row[1] != rel or row[2] != digest:  # no longer the file's: changed, gone, other code
                 again.append(rel)
                 continue
             batch.append((*head, rel, digest, *self.stamps[rel], *row[3:]))
+            done.append((rel, (_Copied(test_id=row[3 + test_id]), digest, str(row[3 + error]))))
         cursor.executemany(sql, batch)
-        for values in batch:
-            self.copied += 1
-            found = values[len(head) + len(own) :]
-            yield str(values[len(head)]), (_Copied(test_id=found[test_id]), str(values[len(head) + 1]), found[error])
+        self.copied += len(done)
+        yield from done
         for rel in again:
             yield rel, _parse_file(self.real_root, rel, self.limit)
 
