@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from recorder_ui import indexer, selectors
-from recorder_ui.indexer import pool, writer
+from recorder_ui.indexer import copies, pool, writer
 from recorder_ui.indexer.values import parser_version
 from recorder_ui.models import RecordingEntry
 from tests.builders import stream_recording, write
@@ -20,7 +20,7 @@ from tests.recount import differences
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "recordings"
-COLUMNS = ("path", "size", "mtime_ns", "sha256", *writer.PARSED_COLUMNS)
+COLUMNS = ("path", "size", "mtime_ns", "sha256", *copies.PARSED_COLUMNS)
 
 
 def _checkouts(tmp_path: Path) -> tuple[Path, Path]:
@@ -111,7 +111,7 @@ def test_a_row_that_changed_since_the_look_up_is_parsed_instead(tmp_path: Path, 
     still the file's (its path, bytes and code) and parses the file itself otherwise."""
     main, pr = _checkouts(tmp_path)
     indexer.index_recordings(root=main, name="main")
-    looked_up = writer._rows_elsewhere
+    looked_up = writer.rows_elsewhere
 
     def then_changed(existing, rels):  # type: ignore[no-untyped-def]
         found = looked_up(existing, rels)
@@ -121,7 +121,7 @@ def test_a_row_that_changed_since_the_look_up_is_parsed_instead(tmp_path: Path, 
         RecordingEntry.objects.filter(path=victims[2]).update(parsed_by="")  # written by other code meanwhile
         return found
 
-    monkeypatch.setattr(writer, "_rows_elsewhere", then_changed)
+    monkeypatch.setattr(writer, "rows_elsewhere", then_changed)
     report = indexer.index_recordings(root=pr, name="pr")
     assert report.copied == len(list(pr.rglob("*.json"))) - 3 - 3
     monkeypatch.setattr(writer, "COPY_MIN_FILES", 10**9)

@@ -1,4 +1,4 @@
-"""Brings RecordingEntry rows in line with the recording files under a root. The only ORM writer."""
+"""Brings RecordingEntry rows in line with the recording files under a root. With copies.py, the only ORM writer."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import contextlib
 import dataclasses
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from operator import itemgetter
 from pathlib import Path
 
@@ -20,11 +20,12 @@ from recorder_ui import search
 from recorder_ui.domain import paths
 from recorder_ui.domain.model import Kind, Recording
 from recorder_ui.indexer import aggregates
+from recorder_ui.indexer.copies import Copied, Copier, rows_elsewhere
 from recorder_ui.indexer.files import _read
-from recorder_ui.indexer.pool import Elsewhere, Parsed, _parse_all, _parse_file
+from recorder_ui.indexer.pool import _parse_all
 from recorder_ui.indexer.report import FileError, IndexReport, one_line
 from recorder_ui.indexer.roots import RootError, configured_roots, root_name_for, root_path, scan
-from recorder_ui.indexer.values import entry_values, parser_version
+from recorder_ui.indexer.values import entry_values
 from recorder_ui.models import RecordingEntry, Root, new_generation
 
 Progress = Callable[[int, int], None]
@@ -36,8 +37,6 @@ TESTS_RECOUNT_ALL = 2000  # a run that touches more test ids than this re-counts
 # New files a run must have before it looks for rows of other roots with the same path and bytes to copy: the look
 # passes over every row once, which costs about what parsing a few dozen files does.
 COPY_MIN_FILES = 100
-# The columns a parse fills (entry_values), which a row copied from another root takes from it.
-PARSED_COLUMNS = tuple(entry_values(Recording(path="x", kind=Kind.INVALID), rel_path="x"))
 
 
 def index_recordings(
@@ -104,7 +103,7 @@ def index_recordings(
     # A team's catalog holds several checkouts of one repository: a new file whose path and bytes another root's
     # row has takes that row's values (same code, same bytes, same path: same values) instead of a parse.
     new_files = [rel for rel in to_parse if rel not in known_before]
-    elsewhere = _rows_elsewhere(existing, new_files) if not full and len(new_files) >= COPY_MIN_FILES else None
+    elsewhere = rows_elsewhere(existing, new_files) if not full and len(new_files) >= COPY_MIN_FILES else None
 
     # Worker processes start parsing now, before the transaction opens (a forked child must not share a
     # connection inside one), and the rows are written while they go on; a small batch is parsed first.
@@ -136,7 +135,12 @@ def index_recordings(
         vanished = 0
         now = timezone.now()
         last_id = RecordingEntry.objects.aggregate(last=Max("pk"))["last"] or 0  # the rows this run adds: above it
-        copier = _Copier(root_row.pk, now, known, found.files, str(real_root), limit)
+        fixed = {
+            "root_id": root_row.pk,
+            "indexed_at": RecordingEntry._meta.get_field("indexed_at").get_db_prep_save(now, connection),
+            **AGGREGATE_DEFAULTS,
+        }
+        copier = Copier(fixed, known, found.files, str(real_root), limit, batch=INSERT_BATCH)
         # New rows go in batches as the parse goes on; their text-index entries follow in one statement.
         with connection.cursor() as cursor, search.bulk_insert(cursor):
             for number, (rel, parsed) in enumerate(copier.resolve(cursor, parsed_files), 1):
@@ -157,7 +161,7 @@ def index_recordings(
                     tests.add(str(values["test_id"]))
                 if error:
                     failed.append(FileError(rel, error))
-                if isinstance(values, _Copied):
+                if isinstance(values, Copied):
                     added_count += 1
                     continue
                 row = {"path": rel, "size": size, "mtime_ns": mtime, "sha256": digest, **values}
@@ -207,103 +211,6 @@ def index_recordings(
     if report.added + report.updated + report.removed >= SETTLE_MIN_CHANGES:
         search.settle()  # PostgreSQL: the first searches after a bulk load should not wait for autovacuum
     return dataclasses.replace(report, seconds=time.perf_counter() - started)  # the commit and the settling too
-
-
-def _rows_elsewhere(existing: Root | None, rels: list[str]) -> Elsewhere:
-    """For those of rels that other roots have: the (sha256, id) of their rows there that today's code wrote."""
-    wanted = set(rels)
-    rows = RecordingEntry.objects.filter(parsed_by=parser_version()).exclude(sha256="")
-    if existing is not None:
-        rows = rows.exclude(root_id=existing.pk)
-    found: dict[str, dict[str, int]] = {}
-    for path, sha, pk in rows.values_list("path", "sha256", "pk").iterator(2000):
-        if path in wanted:
-            found.setdefault(path, {}).setdefault(sha, pk)
-    return {path: tuple(shas.items()) for path, shas in found.items()}
-
-
-class _Copied(dict[str, object]):
-    """In place of a parse's values: the row is written already, copied from another root's (_Copier). Holds
-    its test id only."""
-
-
-class _Copier:
-    """Writes the rows of the files whose bytes another root's row has (the parse gives that row's id for them)
-    as copies of those rows, a batch at a time: one SELECT of their columns, one prepared INSERT of them as the
-    database gave them. A copy is made only while the row is still the file's (its path, bytes and code): one
-    another run changed or dropped since the look-up is not, and the file is parsed here instead."""
-
-    def __init__(
-        self,
-        root_id: int,
-        now: object,
-        known: dict[str, int],
-        stamps: dict[str, tuple[int, int]],
-        real_root: str,
-        limit: int,
-    ) -> None:
-        self.root_id, self.now, self.known, self.stamps = root_id, now, known, stamps
-        self.real_root, self.limit = real_root, limit
-        self.copied = 0
-
-    def resolve(
-        self, cursor: CursorWrapper, parsed_files: Iterable[tuple[str, Parsed | None]]
-    ) -> Iterator[tuple[str, Parsed | None]]:
-        """parsed_files, with a row id in them written as a copy and given as (_Copied, sha256, the row's error)."""
-        pending: list[tuple[str, int, str]] = []
-        for rel, parsed in parsed_files:
-            if parsed is None or not isinstance(parsed[0], int):
-                yield rel, parsed
-            elif rel in self.known:  # written by another run since the look-up: an update, which a parse gives
-                yield rel, _parse_file(self.real_root, rel, self.limit)
-            else:
-                pending.append((rel, parsed[0], parsed[1]))
-                if len(pending) == INSERT_BATCH:
-                    yield from self._copy(cursor, pending)
-                    pending = []
-        if pending:
-            yield from self._copy(cursor, pending)
-
-    def _copy(self, cursor: CursorWrapper, pending: list[tuple[str, int, str]]) -> Iterator[tuple[str, Parsed | None]]:
-        # The source rows' columns as the database gives them, written back by one prepared statement (an INSERT
-        # ... SELECT from the same table costs SQLite a temporary table per row: three times as long).
-        table, quote = RecordingEntry._meta.db_table, connection.ops.quote_name
-        fixed = {
-            "root_id": self.root_id,
-            "indexed_at": RecordingEntry._meta.get_field("indexed_at").get_db_prep_save(self.now, connection),
-            **AGGREGATE_DEFAULTS,
-        }
-        own = ("path", "sha256", "size", "mtime_ns")
-        fields = {f.attname: f for f in RecordingEntry._meta.concrete_fields if not f.primary_key}
-        if fields.keys() != {*fixed, *own, *PARSED_COLUMNS}:
-            raise KeyError("the copy does not fill every column")  # a new column neither the parse nor this fills
-        copied = ", ".join(quote(fields[n].column) for n in PARSED_COLUMNS)
-        cursor.execute(
-            f"SELECT id, path, sha256, {copied} FROM {table} WHERE parsed_by = %s AND id IN "  # noqa: S608
-            f"({', '.join(['%s'] * len(pending))})",
-            [parser_version(), *(pk for _, pk, _ in pending)],
-        )
-        rows = {row[0]: row for row in cursor.fetchall()}
-        columns = (*fixed, *own, *PARSED_COLUMNS)
-        sql = (
-            f"INSERT INTO {table} ({', '.join(quote(fields[n].column) for n in columns)}) "  # noqa: S608
-            f"VALUES ({', '.join(['%s'] * len(columns))})"
-        )
-        head = tuple(fixed.values())
-        test_id, error = PARSED_COLUMNS.index("test_id"), PARSED_COLUMNS.index("parse_error")
-        batch, done, again = [], [], []
-        for rel, pk, digest in pending:
-            row = rows.get(pk)
-            if row is None or row[1] != rel or row[2] != digest:  # no longer the file's: changed, gone, other code
-                again.append(rel)
-                continue
-            batch.append((*head, rel, digest, *self.stamps[rel], *row[3:]))
-            done.append((rel, (_Copied(test_id=row[3 + test_id]), digest, str(row[3 + error]))))
-        cursor.executemany(sql, batch)
-        self.copied += len(done)
-        yield from done
-        for rel in again:
-            yield rel, _parse_file(self.real_root, rel, self.limit)
 
 
 # The (size, mtime_ns) of each row of a root as one generation of it left them, kept by this process between runs

@@ -1,0 +1,113 @@
+"""Rows copied from another root's instead of parsed: a team's catalog holds several checkouts of one
+repository, and a file with the same path and bytes as another root's row, which the same code wrote, has the
+same values (indexer.values.parser_version marks the code). Used by writer.py, inside its transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from django.db import connection
+from django.db.backends.utils import CursorWrapper
+
+from recorder_ui.domain.model import Kind, Recording
+from recorder_ui.indexer.pool import Elsewhere, Parsed, _parse_file
+from recorder_ui.indexer.values import entry_values, parser_version
+from recorder_ui.models import RecordingEntry, Root
+
+# The columns a parse fills (entry_values), which a row copied from another root takes from it.
+PARSED_COLUMNS = tuple(entry_values(Recording(path="x", kind=Kind.INVALID), rel_path="x"))
+
+
+def rows_elsewhere(existing: Root | None, rels: list[str]) -> Elsewhere:
+    """For those of rels that other roots have: the (sha256, id) of their rows there that today's code wrote."""
+    wanted = set(rels)
+    rows = RecordingEntry.objects.filter(parsed_by=parser_version()).exclude(sha256="")
+    if existing is not None:
+        rows = rows.exclude(root_id=existing.pk)
+    found: dict[str, dict[str, int]] = {}
+    for path, sha, pk in rows.values_list("path", "sha256", "pk").iterator(2000):
+        if path in wanted:
+            found.setdefault(path, {}).setdefault(sha, pk)
+    return {path: tuple(shas.items()) for path, shas in found.items()}
+
+
+class Copied(dict[str, object]):
+    """In place of a parse's values: the row is written already, copied from another root's (Copier). Holds
+    its test id only."""
+
+
+class Copier:
+    """Writes the rows of the files whose bytes another root's row has (the parse gives that row's id for them)
+    as copies of those rows, a batch at a time: one SELECT of their columns, one prepared INSERT of them as the
+    database gave them. A copy is made only while the row is still the file's (its path, bytes and code): one
+    another run changed or dropped since the look-up is not, and the file is parsed here instead."""
+
+    def __init__(
+        self,
+        fixed: dict[str, object],
+        known: dict[str, int],
+        stamps: dict[str, tuple[int, int]],
+        real_root: str,
+        limit: int,
+        *,
+        batch: int,
+    ) -> None:
+        """fixed: the values of the run's own columns (the root, the time, the aggregates' defaults); known: the
+        root's rows by path; stamps: (size, mtime_ns) by path."""
+        self.fixed, self.known, self.stamps = fixed, known, stamps
+        self.real_root, self.limit, self.batch = real_root, limit, batch
+        self.copied = 0
+
+    def resolve(
+        self, cursor: CursorWrapper, parsed_files: Iterable[tuple[str, Parsed | None]]
+    ) -> Iterator[tuple[str, Parsed | None]]:
+        """parsed_files, with a row id in them written as a copy and given as (Copied, sha256, the row's error)."""
+        pending: list[tuple[str, int, str]] = []
+        for rel, parsed in parsed_files:
+            if parsed is None or not isinstance(parsed[0], int):
+                yield rel, parsed
+            elif rel in self.known:  # written by another run since the look-up: an update, which a parse gives
+                yield rel, _parse_file(self.real_root, rel, self.limit)
+            else:
+                pending.append((rel, parsed[0], parsed[1]))
+                if len(pending) == self.batch:
+                    yield from self._copy(cursor, pending)
+                    pending = []
+        if pending:
+            yield from self._copy(cursor, pending)
+
+    def _copy(self, cursor: CursorWrapper, pending: list[tuple[str, int, str]]) -> Iterator[tuple[str, Parsed | None]]:
+        # The source rows' columns as the database gives them, written back by one prepared statement (an INSERT
+        # ... SELECT from the same table costs SQLite a temporary table per row: three times as long).
+        table, quote, fixed = RecordingEntry._meta.db_table, connection.ops.quote_name, self.fixed
+        own = ("path", "sha256", "size", "mtime_ns")
+        fields = {f.attname: f for f in RecordingEntry._meta.concrete_fields if not f.primary_key}
+        if fields.keys() != {*fixed, *own, *PARSED_COLUMNS}:
+            raise KeyError("the copy does not fill every column")  # a new column neither the parse nor this fills
+        copied = ", ".join(quote(fields[n].column) for n in PARSED_COLUMNS)
+        cursor.execute(
+            f"SELECT id, path, sha256, {copied} FROM {table} WHERE parsed_by = %s AND id IN "  # noqa: S608
+            f"({', '.join(['%s'] * len(pending))})",
+            [parser_version(), *(pk for _, pk, _ in pending)],
+        )
+        rows = {row[0]: row for row in cursor.fetchall()}
+        columns = (*fixed, *own, *PARSED_COLUMNS)
+        sql = (
+            f"INSERT INTO {table} ({', '.join(quote(fields[n].column) for n in columns)}) "  # noqa: S608
+            f"VALUES ({', '.join(['%s'] * len(columns))})"
+        )
+        head = tuple(fixed.values())
+        test_id, error = PARSED_COLUMNS.index("test_id"), PARSED_COLUMNS.index("parse_error")
+        batch, done, again = [], [], []
+        for rel, pk, digest in pending:
+            row = rows.get(pk)
+            if row is None or row[1] != rel or row[2] != digest:  # no longer the file's: changed, gone, other code
+                again.append(rel)
+                continue
+            batch.append((*head, rel, digest, *self.stamps[rel], *row[3:]))
+            done.append((rel, (Copied(test_id=row[3 + test_id]), digest, str(row[3 + error]))))
+        cursor.executemany(sql, batch)
+        self.copied += len(done)
+        yield from done
+        for rel in again:
+            yield rel, _parse_file(self.real_root, rel, self.limit)
