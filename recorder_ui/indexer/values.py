@@ -86,13 +86,15 @@ def search_text_for(rec: Recording) -> str:
 
 @functools.cache
 def parser_version() -> str:
-    """A mark of the code that turns a file's bytes into its row values: the domain package and this module, the
-    JSON reader and Python's version. Equal marks and equal bytes at the same path give equal values, so a row
-    of another root can stand for a file of this one (writer.py); a row any other code wrote never does."""
+    """A mark of the code that turns a file's bytes into its row values: the domain package, this module and the
+    parse's (pool.py), the JSON reader and Python's version. Equal marks and equal bytes at the same path give
+    equal values, so a row of another root can stand for a file of this one (copies.py); a row any other code
+    wrote never does."""
     digest = hashlib.sha256(f"{platform.python_version()} orjson {orjson.__version__}".encode())
     here = Path(__file__).resolve()
-    for source in (here, *sorted((here.parent.parent / "domain").rglob("*.py"))):
-        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    app = here.parent.parent
+    for source in (here, here.with_name("pool.py"), *sorted((app / "domain").rglob("*.py"))):
+        digest.update(source.relative_to(app).as_posix().encode() + b"\0" + source.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 
