@@ -18,6 +18,11 @@ from tests.domain.recs import chat_request
 TID = "tests/integration/responses/test_file_search.py::test_search[txt=openai/gpt-4o]"
 
 
+def _url(host: str, path: str) -> str:
+    """A request's URL on a bare local host name: the keys read only its host and its path."""
+    return urllib.parse.urlunsplit(("http", host, path, "", ""))
+
+
 def H(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
 
@@ -54,19 +59,19 @@ def test_file_search_results_are_normalised_and_the_older_rule_is_named() -> Non
 
 
 def test_model_lists_leave_the_test_id_out_except_at_doubled_paths() -> None:
-    plain = {"test_id": TID, "request": {"method": "POST", "url": "http://ollama/v1/models", "headers": {},
+    plain = {"test_id": TID, "request": {"method": "POST", "url": _url("ollama", "/v1/models"), "headers": {},
              "body": {}, "endpoint": "/v1/models", "model": ""}, "response": {"body": [], "is_streaming": False}}  # fmt: skip
     name = H({"method": "POST", "endpoint": "/v1/models", "body": {}})
     key = replay.key_of(plain, f"models-{name}-abcd1234.json")
     assert key.status == "current" and key.looked_up_as == f"models-{name}-*.json"
     doubled = json.loads(json.dumps(plain))
-    doubled["request"]["url"] = "http://openai/v1/v1/models"
+    doubled["request"]["url"] = _url("openai", "/v1/v1/models")
     with_id = H({"method": "POST", "endpoint": "/v1/v1/models", "body": {}, "test_id": TID})
     assert replay.key_of(doubled, f"models-{with_id}-abcd1234.json").status == "current"
 
 
 def test_bedrock_hosts_drop_stream_options() -> None:
-    url = "http://bedrock/openai/v1/chat/completions"  # replay looks for "bedrock" in the host
+    url = _url("bedrock", "/openai/v1/chat/completions")  # replay looks for "bedrock" in the host
     rec = _chat(url=url, stream=True, stream_options={"include_usage": True})
     canon = {"method": "POST", "endpoint": "/openai/v1/chat/completions", "test_id": TID,
              "body": {"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}}  # fmt: skip
@@ -74,9 +79,9 @@ def test_bedrock_hosts_drop_stream_options() -> None:
 
 
 def test_http_and_tool_keys() -> None:
-    http = {"test_id": TID, "request": {"method": "POST", "url": "http://anthropic/v1/messages",
+    http = {"test_id": TID, "request": {"method": "POST", "url": _url("anthropic", "/v1/messages"),
             "payload": {"model": "c", "temperature": 0.333333333}}, "response": {"body": {}, "status": 200}}  # fmt: skip
-    name = H({"test_id": TID, "url": "http://anthropic/v1/messages", "method": "POST",
+    name = H({"test_id": TID, "url": _url("anthropic", "/v1/messages"), "method": "POST",
               "payload": {"model": "c", "temperature": 0.33333}})  # fmt: skip
     assert (replay.key_of(http, f"{name}.json").status, replay.key_of(http, f"{name}.json").kind) == ("current", "http")
     tool = {"test_id": TID, "request": {"test_id": TID, "provider": "tavily", "tool_name": "web_search",
