@@ -20,7 +20,7 @@ from tests.recount import differences
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "recordings"
-COLUMNS = ("path", "size", "mtime_ns", "sha256", *copies.PARSED_COLUMNS)
+COLUMNS = ("path", "size", "mtime_ns", "sha256", *copies.parsed_columns())
 
 
 def _checkouts(tmp_path: Path) -> tuple[Path, Path]:

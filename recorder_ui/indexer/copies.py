@@ -4,6 +4,7 @@ same values (indexer.values.parser_version marks the code). Used by writer.py, i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 
 from django.db import connection
@@ -14,8 +15,11 @@ from recorder_ui.indexer.pool import Elsewhere, Parsed, _parse_file
 from recorder_ui.indexer.values import entry_values, parser_version
 from recorder_ui.models import RecordingEntry, Root
 
-# The columns a parse fills (entry_values), which a row copied from another root takes from it.
-PARSED_COLUMNS = tuple(entry_values(Recording(path="x", kind=Kind.INVALID), rel_path="x"))
+
+@functools.cache
+def parsed_columns() -> tuple[str, ...]:
+    """The columns a parse fills (entry_values), which a row copied from another root takes from it."""
+    return tuple(entry_values(Recording(path="x", kind=Kind.INVALID), rel_path="x"))
 
 
 def rows_elsewhere(existing: Root | None, rels: list[str]) -> Elsewhere:
@@ -54,9 +58,27 @@ class Copier:
     ) -> None:
         """fixed: the values of the run's own columns (the root, the time, the aggregates' defaults); known: the
         root's rows by path; stamps: (size, mtime_ns) by path."""
-        self.fixed, self.known, self.stamps = fixed, known, stamps
+        self.known, self.stamps = known, stamps
         self.real_root, self.limit, self.batch = real_root, limit, batch
         self.copied = 0
+        # The source rows' columns as the database gives them, written back by one prepared statement (an INSERT
+        # ... SELECT from the same table costs SQLite a temporary table per row: three times as long).
+        table, quote, parsed = RecordingEntry._meta.db_table, connection.ops.quote_name, parsed_columns()
+        own = ("path", "sha256", "size", "mtime_ns")
+        fields = {f.attname: f for f in RecordingEntry._meta.concrete_fields if not f.primary_key}
+        if fields.keys() != {*fixed, *own, *parsed}:
+            raise KeyError("the copy does not fill every column")  # a new column neither the parse nor this fills
+        columns = (*fixed, *own, *parsed)
+        self.select = (
+            f"SELECT id, path, sha256, {', '.join(quote(fields[n].column) for n in parsed)} "  # noqa: S608
+            f"FROM {table} WHERE parsed_by = %s AND id IN "
+        )
+        self.insert = (
+            f"INSERT INTO {table} ({', '.join(quote(fields[n].column) for n in columns)}) "  # noqa: S608
+            f"VALUES ({', '.join(['%s'] * len(columns))})"
+        )
+        self.head = tuple(fixed.values())
+        self.test_id, self.error = parsed.index("test_id"), parsed.index("parse_error")
 
     def resolve(
         self, cursor: CursorWrapper, parsed_files: Iterable[tuple[str, Parsed | None]]
@@ -77,36 +99,19 @@ class Copier:
             yield from self._copy(cursor, pending)
 
     def _copy(self, cursor: CursorWrapper, pending: list[tuple[str, int, str]]) -> Iterator[tuple[str, Parsed | None]]:
-        # The source rows' columns as the database gives them, written back by one prepared statement (an INSERT
-        # ... SELECT from the same table costs SQLite a temporary table per row: three times as long).
-        table, quote, fixed = RecordingEntry._meta.db_table, connection.ops.quote_name, self.fixed
-        own = ("path", "sha256", "size", "mtime_ns")
-        fields = {f.attname: f for f in RecordingEntry._meta.concrete_fields if not f.primary_key}
-        if fields.keys() != {*fixed, *own, *PARSED_COLUMNS}:
-            raise KeyError("the copy does not fill every column")  # a new column neither the parse nor this fills
-        copied = ", ".join(quote(fields[n].column) for n in PARSED_COLUMNS)
         cursor.execute(
-            f"SELECT id, path, sha256, {copied} FROM {table} WHERE parsed_by = %s AND id IN "  # noqa: S608
-            f"({', '.join(['%s'] * len(pending))})",
-            [parser_version(), *(pk for _, pk, _ in pending)],
+            f"{self.select}({', '.join(['%s'] * len(pending))})", [parser_version(), *(pk for _, pk, _ in pending)]
         )
         rows = {row[0]: row for row in cursor.fetchall()}
-        columns = (*fixed, *own, *PARSED_COLUMNS)
-        sql = (
-            f"INSERT INTO {table} ({', '.join(quote(fields[n].column) for n in columns)}) "  # noqa: S608
-            f"VALUES ({', '.join(['%s'] * len(columns))})"
-        )
-        head = tuple(fixed.values())
-        test_id, error = PARSED_COLUMNS.index("test_id"), PARSED_COLUMNS.index("parse_error")
         batch, done, again = [], [], []
         for rel, pk, digest in pending:
             row = rows.get(pk)
             if row is None or row[1] != rel or row[2] != digest:  # no longer the file's: changed, gone, other code
                 again.append(rel)
                 continue
-            batch.append((*head, rel, digest, *self.stamps[rel], *row[3:]))
-            done.append((rel, (Copied(test_id=row[3 + test_id]), digest, str(row[3 + error]))))
-        cursor.executemany(sql, batch)
+            batch.append((*self.head, rel, digest, *self.stamps[rel], *row[3:]))
+            done.append((rel, (Copied(test_id=row[3 + self.test_id]), digest, str(row[3 + self.error]))))
+        cursor.executemany(self.insert, batch)
         self.copied += len(done)
         yield from done
         for rel in again:

@@ -135,12 +135,7 @@ def index_recordings(
         vanished = 0
         now = timezone.now()
         last_id = RecordingEntry.objects.aggregate(last=Max("pk"))["last"] or 0  # the rows this run adds: above it
-        fixed = {
-            "root_id": root_row.pk,
-            "indexed_at": RecordingEntry._meta.get_field("indexed_at").get_db_prep_save(now, connection),
-            **AGGREGATE_DEFAULTS,
-        }
-        copier = Copier(fixed, known, found.files, str(real_root), limit, batch=INSERT_BATCH)
+        copier = Copier(_run_values(root_row.pk, now), known, found.files, str(real_root), limit, batch=INSERT_BATCH)
         # New rows go in batches as the parse goes on; their text-index entries follow in one statement.
         with connection.cursor() as cursor, search.bulk_insert(cursor):
             for number, (rel, parsed) in enumerate(copier.resolve(cursor, parsed_files), 1):
@@ -299,15 +294,20 @@ def _error_row(row: dict[str, object], reason: str) -> dict[str, object]:
     return {k: row[k] for k in ("pk", "path", "size", "mtime_ns", "sha256") if k in row} | blank
 
 
-def _insert(cursor: CursorWrapper, rows: list[dict[str, object]], *, root_id: int, now: object) -> None:
-    """Insert new rows with one prepared statement: on a cold index, the ORM's per-value work costs more than
-    the parse. Values are plain str, int, bool and None, which every backend takes as they are."""
-    fields = [f for f in RecordingEntry._meta.concrete_fields if not f.primary_key]
-    fixed = {
+def _run_values(root_id: int, now: object) -> dict[str, object]:
+    """The columns every new row of a run shares: its root, the time, the aggregates' defaults."""
+    return {
         "root_id": root_id,
         "indexed_at": RecordingEntry._meta.get_field("indexed_at").get_db_prep_save(now, connection),
         **AGGREGATE_DEFAULTS,
     }
+
+
+def _insert(cursor: CursorWrapper, rows: list[dict[str, object]], *, root_id: int, now: object) -> None:
+    """Insert new rows with one prepared statement: on a cold index, the ORM's per-value work costs more than
+    the parse. Values are plain str, int, bool and None, which every backend takes as they are."""
+    fields = [f for f in RecordingEntry._meta.concrete_fields if not f.primary_key]
+    fixed = _run_values(root_id, now)
     for field in fields:
         if field.attname not in fixed and field.attname not in rows[0]:
             raise KeyError(f"no value for column {field.attname}")  # a new column the indexer does not fill yet
