@@ -48,6 +48,7 @@ test: $(VENV)/ready lint  ## set up, run the checks and the whole suite
 bench: $(VENV)/ready  ## speed and memory figures on the corpus (RECORDER_UI_CORPUS)
 	@if [ -z "$$RECORDER_UI_CORPUS" ]; then echo "make bench needs RECORDER_UI_CORPUS=../shared/corpus/llama-stack" >&2; exit 1; fi
 	$(PY) bench/bench_index.py
+	$(PY) bench/bench_decode.py
 	$(PY) bench/bench_pages.py
 	$(PY) bench/bench_diff.py
 	$(PY) bench/bench_scale.py
