@@ -29,6 +29,13 @@ def browser_type_launch_args() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
+def base_url() -> None:
+    """No base URL: each test opens the live server's own. (pytest-playwright's fallback fixture is a method of a
+    plugin class, which pytest 9 warns about on every run.)"""
+    return None
+
+
+@pytest.fixture(scope="session")
 def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
     return {**browser_context_args, "viewport": {"width": 1280, "height": 900}}
 
