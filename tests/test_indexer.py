@@ -293,3 +293,30 @@ def test_a_background_rescan_of_300_changed_files_forks_nothing_and_warns_nothin
     assert [r["updated"] for r in state["reports"]] == [300]  # type: ignore[index, union-attr]
     assert RecordingEntry.objects.filter(search_text__contains="changed").count() == 300
     assert forks == [] and [str(w.message) for w in caught] == []
+
+
+def test_parses_overlapping_in_two_threads_put_the_collectors_thresholds_back_when_the_last_ends():
+    import gc
+    import threading
+
+    before = gc.get_threshold()
+    entered, release_first = threading.Event(), threading.Event()
+    seen: dict[str, tuple[int, ...]] = {}
+
+    def first() -> None:
+        with pool._fewer_collections():
+            entered.set()
+            release_first.wait(10)
+        seen["after first"] = gc.get_threshold()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert entered.wait(10)
+    with pool._fewer_collections():
+        assert gc.get_threshold() == pool.PARSE_GC_THRESHOLD
+        release_first.set()
+        thread.join(10)
+        # The first parse ended while this one goes on: its thresholds stay those of a parse.
+        assert seen["after first"] == pool.PARSE_GC_THRESHOLD
+        assert gc.get_threshold() == pool.PARSE_GC_THRESHOLD
+    assert gc.get_threshold() == before

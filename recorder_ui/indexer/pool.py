@@ -104,13 +104,28 @@ def _worker_start() -> None:
 PARSE_GC_THRESHOLD = (20_000, 10, 10)
 
 
+class _Held:
+    """The parses under way in this process, and the collector's thresholds from before the first began."""
+
+    lock = threading.Lock()
+    count = 0
+    before: tuple[int, ...] = ()
+
+
 @contextlib.contextmanager
 def _fewer_collections() -> Iterator[None]:
     """PARSE_GC_THRESHOLD while the block runs (for the whole process, which a parse in a server's thread
-    shares with its other threads: they only see collections come less often for that while)."""
-    before = gc.get_threshold()
-    gc.set_threshold(*PARSE_GC_THRESHOLD)
+    shares with its other threads: they only see collections come less often for that while). Parses in
+    several threads at once share it: the last to end puts back the thresholds from before the first began."""
+    with _Held.lock:
+        if _Held.count == 0:
+            _Held.before = gc.get_threshold()
+            gc.set_threshold(*PARSE_GC_THRESHOLD)
+        _Held.count += 1
     try:
         yield
     finally:
-        gc.set_threshold(*before)
+        with _Held.lock:
+            _Held.count -= 1
+            if _Held.count == 0:
+                gc.set_threshold(*_Held.before)
