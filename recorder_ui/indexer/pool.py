@@ -44,7 +44,7 @@ def _parse_file(real_root: str, rel: str, max_bytes: int, elsewhere: tuple[tuple
         if sha == digest:
             return pk, digest, ""
     rec = loader.parse(data, path=rel)
-    error = rec.error if rec.kind == Kind.INVALID else ""
+    error = paths.storable(rec.error) if rec.kind == Kind.INVALID else ""  # as the row keeps it, and a copy gives it
     return entry_values(rec, rel_path=rel), digest, error
 
 
