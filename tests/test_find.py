@@ -343,14 +343,19 @@ def test_the_name_hash_column_is_filled_by_its_migration_as_the_indexer_fills_it
     assert len(item.found) == 1
 
 
-def test_the_same_fixture_in_two_checkouts_is_listed_twice_and_compared_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_the_same_fixture_in_several_checkouts_is_one_file_with_its_copies_and_compared_once(
+    client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A team catalog holds one fixture in several checkouts: Find lists each, and the hashed parts of files
-    with the same bytes are read from one parse (the answer grows with the roots, not its cost per root)."""
+    """A team catalog holds one fixture in several checkouts: Find lists the file once, naming the other roots
+    that hold the same bytes, and reads its hashed parts from one parse. A root whose file at that path has
+    other bytes keeps its own row: its request, and so its verdict, may differ."""
     rec = _chat(TEST, "Say hello")
-    for name in ("main", "release"):
+    for name in ("main", "release", "pr-7"):
         key = _put(tmp_path / name, "inference", rec)
+    edited = tmp_path / "pr-7" / "tests/integration/inference/recordings" / f"{key}.json"
+    edited.write_text(edited.read_text() + "\n")  # same name and request, other bytes
+    _put(tmp_path / "release", "inference", _chat(TEST, "Say hello twice"))
+    for name in ("main", "release", "pr-7"):
         indexer.index_recordings(root=tmp_path / name, name=name)
     from recorder_ui.domain import loader
 
@@ -358,9 +363,36 @@ def test_the_same_fixture_in_two_checkouts_is_listed_twice_and_compared_once(
     real = loader.parse
     monkeypatch.setattr(loader, "parse", lambda data, *, path: parses.append(path) or real(data, path=path))
     [item] = selectors.find_misses(text=_miss_log(key)).misses
-    assert sorted(c.root for c in item.found) == ["main", "release"]
-    assert item.found[0].parts and item.found[0].parts == item.found[1].parts
-    assert len(parses) == 1
+    assert len(item.found) == 2 and len(parses) == 2  # main's and release's bytes once, pr-7's once
+    [same] = [c for c in item.found if c.also_in]
+    [other] = [c for c in item.found if not c.also_in]
+    assert {same.root, *(o.root for o in same.also_in)} == {"main", "release"} and other.root == "pr-7"
+    assert {o.pk for o in same.also_in} | {same.pk} == set(
+        RecordingEntry.objects.filter(root__name__in=["main", "release"], replay_hash=key).values_list("pk", flat=True)
+    )
+    assert same.parts and same.sha256 != other.sha256
+    assert "2 recordings carry" in item.summary and ", and the same file in " in item.summary
+
+    # One root less: a single file, and the summary that explains it, naming the copy.
+    RecordingEntry.objects.filter(root__name="pr-7").delete()
+    [item] = selectors.find_misses(text=_miss_log(key)).misses
+    [found] = item.found
+    copy = found.also_in[0]
+    assert f"(root {found.root}, and the same file in {copy.root})" in item.summary
+    assert "replay finds it there" in item.summary
+    body = client.get("/find/", {"q": key}).content.decode()
+    assert body.count("data-candidate") == 1
+    assert f'the same file in 1 more root: <a href="/recordings/{copy.pk}/">{copy.root}</a>' in body
+    data = client.get("/find.json", {"q": key}).json()
+    assert data["misses"][0]["found"][0]["also_in"] == [{"root": copy.root, "pk": copy.pk}]
+    text = io.StringIO()
+    call_command("find_recording", key, stdout=text)
+    assert f"the same file in: {copy.root}" in text.getvalue()
+
+    # A miss with no recording: the test's files are ranked and counted once each, whatever roots hold them.
+    [item] = selectors.find_misses(text=_miss_log(ABSENT)).misses
+    assert item.candidate_total == 2 == len(item.candidates)
+    assert sorted(len(c.also_in) for c in item.candidates) == [0, 1]
 
 
 def test_a_folder_outside_git_is_known_without_starting_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

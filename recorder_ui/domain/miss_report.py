@@ -39,6 +39,14 @@ class Part:
 
 
 @dataclass(frozen=True, slots=True)
+class Copy:
+    """The same file (same path, same bytes) in another root of the index."""
+
+    root: str
+    pk: int
+
+
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """One recording, as the finder shows it: its replay key, its age and its hashed parts."""
 
@@ -60,6 +68,8 @@ class Candidate:
     differs: tuple[str, ...] = ()  # the hashed parts that cannot match the miss
     in_lookup_folder: bool | None = None  # None when the test, and so the folder, is unknown
     note: str = ""  # why parts are missing (the file is unreadable, or not read: too many)
+    sha256: str = ""  # of the file's bytes, as indexed ("" when unknown: never grouped)
+    also_in: tuple[Copy, ...] = ()  # the same file in other roots (see group_copies)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +145,33 @@ def rank(candidates: list[Candidate]) -> list[Candidate]:
         return (tier.get(c.recency, 0), c.recorded_at or 0, c.hints, c.path)
 
     return sorted(candidates, key=key, reverse=True)
+
+
+def group_copies(ranked: list[Candidate]) -> list[Candidate]:
+    """One candidate per file: a file with the same path and bytes in several roots (the checkouts of a team's
+    catalog) is listed once, where its newest copy ranks, with the others in also_in (in rank order). Files
+    whose bytes differ, or are not known, stay apart: their requests, and so their verdicts, may differ."""
+    out: list[Candidate] = []
+    first: dict[tuple[str, str], int] = {}
+    copies: dict[int, list[Copy]] = {}
+    for c in ranked:
+        at = first.get((c.path, c.sha256)) if c.sha256 else None
+        if at is None:
+            if c.sha256:
+                first[(c.path, c.sha256)] = len(out)
+            out.append(c)
+        else:
+            copies.setdefault(at, []).append(Copy(c.root, c.pk))
+    return [replace(c, also_in=c.also_in + tuple(copies[i])) if i in copies else c for i, c in enumerate(out)]
+
+
+def roots_words(candidate: Candidate) -> str:
+    """Where the candidate is: "root main", or "root main, and the same file in release, pr-12"."""
+    if not candidate.also_in:
+        return f"root {candidate.root}"
+    others = [c.root for c in candidate.also_in[:5]]
+    more = f" and {len(candidate.also_in) - 5} more" if len(candidate.also_in) > 5 else ""
+    return f"root {candidate.root}, and the same file in {', '.join(others)}{more}"
 
 
 def recorded_words(recency: str, when: int | None, hint: tuple[Any, ...]) -> str:
@@ -278,7 +315,8 @@ def _unknown_words(candidate: Candidate, *, lead: str) -> str:
 def _found_words(report: MissReport, looked: str, where: str) -> str:
     found, miss = report.found, report.miss
     if len(found) > 1:
-        names = "; ".join(f"{c.path} ({c.replay_status})" for c in found[:5])
+        several = len({c.root for c in found} | {o.root for c in found for o in c.also_in}) > 1
+        names = "; ".join(f"{c.path} ({c.replay_status}{', ' + roots_words(c) if several else ''})" for c in found[:5])
         more = f" and {len(found) - 5} more" if len(found) > 5 else ""
         if miss.prefix:
             return f"The prefix {miss.hash} matches {len(found)} recordings: {names}{more}."
@@ -286,7 +324,7 @@ def _found_words(report: MissReport, looked: str, where: str) -> str:
     rec = found[0]
     name = posixpath.basename(rec.path)
     carries_name = bool(miss.hash) and name.removeprefix("models-").startswith(miss.hash)
-    lead = f"The prefix {miss.hash} matches {rec.path} (root {rec.root})" if miss.prefix else ""
+    lead = f"The prefix {miss.hash} matches {rec.path} ({roots_words(rec)})" if miss.prefix else ""
     if not carries_name:
         older = rec.replay_status == replay.OLDER_RULE
         why = (f"the hash of an older rule ({rec.replay_rule})" if older
@@ -304,7 +342,7 @@ def _found_words(report: MissReport, looked: str, where: str) -> str:
     text = (
         f"{lead}: replay opens it as {rec.replay_name}"
         if lead
-        else f"The index has {looked} at {rec.path} (root {rec.root})"
+        else f"The index has {looked} at {rec.path} ({roots_words(rec)})"
     )
     if rec.replay_status == replay.MISMATCH:
         text += "; its request no longer hashes to its name (edited after recording?), but replay opens it by name"
@@ -343,6 +381,8 @@ def as_text(report: FindReport) -> str:
                 lines.append(f"  {heading}:")
                 for c in group:
                     lines.append(f"    {c.path}  [{c.root}]  {c.replay_status}  {c.recorded}")
+                    if c.also_in:
+                        lines.append(f"      the same file in: {', '.join(o.root for o in c.also_in)}")
                     lines.append(f"      key {c.replay_hash or '-'} (replay opens {c.replay_name or '-'})")
                     if c.differs:
                         lines.append(f"      differs in: {', '.join(c.differs)}")

@@ -22,7 +22,8 @@ from recorder_ui.models import RecordingEntry
 from recorder_ui.selectors.common import ROOT_HEAVY
 
 FOUND_LIMIT = 50  # recordings listed for one key or prefix
-CANDIDATE_ROWS = 500  # candidates ranked for one miss (a test has up to a few hundred recordings)
+CANDIDATE_ROWS = 500  # files ranked for one miss (a test has up to a few hundred recordings)
+COPY_ROWS = 4 * CANDIDATE_ROWS  # rows read for them: a file's copies in other roots are rows too
 CANDIDATE_LIMIT = 30  # candidates listed for one miss, newest first
 PARTS_LIMIT = 10  # candidates of one miss whose file is read to list what it hashes
 READ_BUDGET = 200  # files read for one paste, over all its misses
@@ -67,16 +68,30 @@ def _carrying(miss: Miss) -> list[RecordingEntry]:
     else:
         carries = Q(replay_hash=key) | Q(name_hash=key)
     # The rows first, then their roots: joined in one query, SQLite would walk every root's rows for a range.
-    pks = list(
-        RecordingEntry.objects.filter(carries).order_by("path", "pk").values_list("pk", flat=True)[: FOUND_LIMIT * 4]
-    )
+    pks = list(RecordingEntry.objects.filter(carries).order_by("path", "pk").values_list("pk", flat=True)[:COPY_ROWS])
     rows = _entries().in_bulk(pks)
     found = []
     for entry in (rows[pk] for pk in pks if pk in rows):
         name = posixpath.basename(entry.path).removeprefix("models-")
         if entry.replay_hash.startswith(key) or name.startswith(key):
             found.append(entry)
-    return found[:FOUND_LIMIT]
+    return found  # listed up to FOUND_LIMIT files, once the copies of a file in several roots are one
+
+
+def _files(rows: QuerySet[RecordingEntry]) -> tuple[list[RecordingEntry], int]:
+    """The rows of the first CANDIDATE_ROWS files (by path), with their copies in other roots (the same path
+    and bytes); and how many files the rows hold in all, each counted once however many roots have it."""
+    light = list(rows.order_by("path", "pk").values_list("pk", "path", "sha256")[:COPY_ROWS])
+    files: set[tuple[str, str]] = set()
+    pks = []
+    for pk, path, sha in light:
+        if (path, sha) in files or len(files) < CANDIDATE_ROWS:
+            files.add((path, sha))
+            pks.append(pk)
+    whole = len(light) < COPY_ROWS and len(files) < CANDIDATE_ROWS
+    total = len(files) if whole else rows.order_by().values("path", "sha256").distinct().count()
+    chosen = _entries().in_bulk(pks)
+    return [chosen[pk] for pk in pks if pk in chosen], total
 
 
 def _candidate_rows(miss: Miss) -> tuple[str, QuerySet[RecordingEntry] | None]:
@@ -107,15 +122,14 @@ def _candidate_rows(miss: Miss) -> tuple[str, QuerySet[RecordingEntry] | None]:
 def _report(miss: Miss, budget: list[int]) -> MissReport:
     folders = miss_report.lookup_folders(miss)
     carrying = _carrying(miss)
-    found = tuple(_dated(carrying, miss, folders, budget, detail=len(carrying)))
+    found = tuple(_dated(carrying, miss, folders, budget, detail=FOUND_LIMIT, listed=FOUND_LIMIT))
     candidates: tuple[Candidate, ...] = ()
     total, what = 0, ""
     if not found:
         what, rows = _candidate_rows(miss)
         if rows is not None:
-            picked = list(rows.order_by("path", "pk")[:CANDIDATE_ROWS])
-            total = len(picked) if len(picked) < CANDIDATE_ROWS else rows.count()
-            candidates = tuple(_dated(picked, miss, folders, budget, detail=PARTS_LIMIT))[:CANDIDATE_LIMIT]
+            picked, total = _files(rows)
+            candidates = tuple(_dated(picked, miss, folders, budget, detail=PARTS_LIMIT, listed=CANDIDATE_LIMIT))
     report = MissReport(
         miss=miss,
         url_path=miss.url_path,
@@ -133,15 +147,22 @@ def _report(miss: Miss, budget: list[int]) -> MissReport:
 
 
 def _dated(
-    entries: list[RecordingEntry], miss: Miss, folders: tuple[str, ...], budget: list[int], *, detail: int
+    entries: list[RecordingEntry],
+    miss: Miss,
+    folders: tuple[str, ...],
+    budget: list[int],
+    *,
+    detail: int,
+    listed: int,
 ) -> list[Candidate]:
-    """Candidates for the rows, newest first, the first `detail` of them with their hashed parts."""
+    """Candidates for the rows, one per file (its copies in other roots beside it), newest first: the first
+    `listed`, and of those the first `detail` with their hashed parts."""
     times = _recency(entries)
-    ranked = miss_report.rank([_candidate(entry, times.get(entry.pk)) for entry in entries])
+    ranked = miss_report.group_copies(miss_report.rank([_candidate(entry, times.get(entry.pk)) for entry in entries]))
     by_pk = {entry.pk: entry for entry in entries}
     compared: dict[str, Candidate] = {}
     out = []
-    for index, candidate in enumerate(ranked[: max(detail, CANDIDATE_LIMIT)]):
+    for index, candidate in enumerate(ranked[:listed]):
         where = miss_report.in_folders(candidate.path, folders or _own_folders(candidate.test_id, miss))
         candidate = replace(candidate, in_lookup_folder=where)
         if index < detail:
@@ -180,6 +201,7 @@ def _candidate(entry: RecordingEntry, when: tuple[str, int | None] | None) -> Ca
         recorded_at=at,
         recorded=miss_report.recorded_words(recency, at, hint),
         hints=hint,
+        sha256=entry.sha256,
     )
 
 

@@ -167,3 +167,22 @@ def test_commit_times_and_dirty_paths_from_one_log(tmp_path: Path) -> None:
     assert times == {"a/x.json": 1769904000, 'a/we ird"[q].json': 1767225600, "a/y.json": 1767225600}
     assert gitsource.dirty_paths(tmp_path, names) == {"a/y.json", "a/new.json"}
     assert gitsource.commit_times(tmp_path, []) == {}
+
+
+def test_copies_of_a_file_in_other_roots_are_grouped_under_its_newest_and_others_stay_apart() -> None:
+    ranked = [
+        _candidate(pk=1, root="pr-7", path="a.json", sha256="s1"),
+        _candidate(pk=2, root="pr-7", path="b.json", sha256="s2"),
+        _candidate(pk=3, root="main", path="a.json", sha256="s1"),  # a copy of pk 1
+        _candidate(pk=4, root="main", path="a.json", sha256="s9"),  # same path, other bytes
+        _candidate(pk=5, root="main", path="b.json", sha256=""),  # bytes unknown: never grouped
+        _candidate(pk=6, root="release", path="b.json", sha256=""),
+        _candidate(pk=7, root="release", path="a.json", sha256="s1"),
+        _candidate(pk=8, root="release", path="c.json", sha256="s1"),  # same bytes, other path
+    ]
+    grouped = miss_report.group_copies(ranked)
+    assert [c.pk for c in grouped] == [1, 2, 4, 5, 6, 8]
+    assert grouped[0].also_in == (miss_report.Copy("main", 3), miss_report.Copy("release", 7))
+    assert all(not c.also_in for c in grouped[1:])
+    assert miss_report.roots_words(grouped[0]) == "root pr-7, and the same file in main, release"
+    assert miss_report.roots_words(grouped[1]) == "root pr-7"
