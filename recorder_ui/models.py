@@ -99,17 +99,20 @@ class RecordingEntry(models.Model):
         constraints = [models.UniqueConstraint(fields=["root", "path"], name="unique_root_path")]
         indexes = [
             models.Index(fields=["test_id"]),
-            models.Index(fields=["suite"]),
-            models.Index(fields=["kind"]),
-            models.Index(fields=["model"]),
+            # A filter the list's default order follows: its rows, in path order, from the filter's value on, so
+            # a broad filter's first page reads its own rows, wherever in the paths they lie and whatever the
+            # number of roots (PATH_ORDERED in selectors/recording_list.py).
+            models.Index(fields=["suite", "path"], name="entry_suite_path"),
+            models.Index(fields=["kind", "path"], name="entry_kind_path"),
+            models.Index(fields=["model", "path"], name="entry_model_path"),
+            models.Index(fields=["replay_status", "path"], name="entry_replay_path"),
+            models.Index(fields=["missing_usage", "path"], name="entry_missing_path"),
             models.Index(fields=["provider"]),
             models.Index(fields=["provider_name"]),
-            models.Index(fields=["replay_status"]),
             models.Index(fields=["replay_hash"]),
             models.Index(fields=["name_hash"]),
             models.Index(fields=["total_tokens"]),  # PostgreSQL also has it descending, nulls last (0013)
             models.Index(fields=["size"]),
-            models.Index(fields=["missing_usage"]),
             models.Index(fields=["test_id", "request_key"]),
             # The list's default order, with the filters' small columns beside it: a filter that keeps many rows
             # walks this index and reads a row only once it matches, not every row it passes over.

@@ -277,3 +277,33 @@ def test_a_test_pages_batch_read_gives_what_each_file_read_alone_gives(tmp_path:
     assert contents == ["Riga", "Vilnius", "Kaunas"]
     assert [r.kind for r in batch].count("invalid") == 2
     assert all("SECRET" not in (r.error or "") for r in batch)
+
+
+def test_a_broad_filter_under_the_path_sort_reads_its_rows_in_order_through_its_own_index(tmp_path: Path) -> None:
+    """A filter that keeps many rows, whose first rows lie late in path order (here: one model's files, all in
+    the last folder): its page comes from the (model, path) index in the list's order, on SQLite never from a
+    walk of the path index over every row before them (which ten roots make ten times as long)."""
+    from django.db import connection
+
+    for area, model, count in (("agents", "gpt-4o", 30), ("zz_vision", "gpt-4o-mini", 12)):
+        for n in range(count):
+            test_id = f"tests/integration/{area}/test_x.py::test_{n}"
+            write(tmp_path, area, stream_recording(test_id=test_id, model=model, text=f"answer {n}"))
+    indexer.index_recordings(root=tmp_path, name="main")
+    mini = sorted(RecordingEntry.objects.filter(model="gpt-4o-mini").values_list("path", flat=True))
+    queries: list[tuple[str, Any]] = []
+
+    def capture(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        queries.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        page = selectors.recording_page(params={"model": "gpt-4o-mini"})
+    assert [row["path"] for row in page.rows] == mini and page.total == 12
+    if connection.vendor != "sqlite":
+        return  # PostgreSQL's planner weighs the indexes by its own statistics
+    [(sql, params)] = [(s, p) for s, p in queries if "LIMIT 50" in s and "recordingentry" in s]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "entry_model_path" in plan and "SCAN" not in plan, plan
