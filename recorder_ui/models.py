@@ -113,7 +113,8 @@ class RecordingEntry(models.Model):
             models.Index(fields=["name_hash"]),
             models.Index(fields=["total_tokens"]),  # PostgreSQL also has it descending, nulls last (0013)
             models.Index(fields=["size"]),
-            models.Index(fields=["test_id", "request_key"]),
+            # A call's variants in one root: the missing-usage page's "a variant has usage", one seek a root.
+            models.Index(fields=["test_id", "request_key", "root"], name="entry_call_root"),
             # The list's default order, with the filters' small columns beside it: a filter that keeps many rows
             # walks this index and reads a row only once it matches, not every row it passes over.
             models.Index(

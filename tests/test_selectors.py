@@ -205,6 +205,25 @@ def test_missing_usage_says_what_to_change_per_group(tmp_path: Path) -> None:
     )
 
 
+def test_a_variant_with_usage_is_only_named_from_the_same_root(tmp_path: Path) -> None:
+    """The same call without usage in two checkouts, of which only one also holds a variant with usage: each
+    row names the variant of its own root, and the other none (replay in that checkout has no such file)."""
+    test_id = "tests/integration/inference/test_stream.py::test_stream[txt=openai/gpt-4o-mini]"
+    for name, files in (("main", ("old", "new")), ("branch", ("old",))):
+        for file in files:
+            write(
+                tmp_path / name,
+                "inference",
+                stream_recording(test_id=test_id, usage=file == "new"),
+                name=f"{file}.json",
+            )
+        indexer.index_recordings(root=tmp_path / name, name=name)
+    rows = {row["root__name"]: row for group in selectors.missing_usage_list().groups for row in group.rows}
+    new_pk = RecordingEntry.objects.get(root__name="main", path__endswith="new.json").pk
+    assert rows["main"]["variant_with_usage"] == new_pk
+    assert rows["branch"]["variant_with_usage"] is None and rows["branch"]["superseded_by"] is None
+
+
 def test_overview_counts_and_error_list(weather: dict[str, Path], tmp_path: Path) -> None:
     write(tmp_path, "inference", "{not json", name="broken.json")
     indexer.index_recordings(root=tmp_path, name="main")

@@ -1,4 +1,4 @@
-# Filters the list follows in path order: (column, path) indexes in place of the single-column ones.
+# Filters the list follows in path order: (column, path) indexes in place of the single-column ones; a call's variants by root.
 
 from django.db import migrations, models
 
@@ -28,6 +28,10 @@ class Migration(migrations.Migration):
         ),
         migrations.RemoveIndex(
             model_name='recordingentry',
+            name='recorder_ui_test_id_42a2ae_idx',
+        ),
+        migrations.RemoveIndex(
+            model_name='recordingentry',
             name='recorder_ui_replay__d9bb58_idx',
         ),
         migrations.AddIndex(
@@ -49,5 +53,9 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='recordingentry',
             index=models.Index(fields=['missing_usage', 'path'], name='entry_missing_path'),
+        ),
+        migrations.AddIndex(
+            model_name='recordingentry',
+            index=models.Index(fields=['test_id', 'request_key', 'root'], name='entry_call_root'),
         ),
     ]

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import F, Func, IntegerField, Q
-from django.db.models.lookups import In
+from django.db import connection
 
 from recorder_ui.domain import lifecycle, providers
 from recorder_ui.indexer import aggregates
@@ -163,22 +162,30 @@ def _variants_with_usage(rows: list[dict[str, Any]]) -> dict[tuple[int, str, str
     found: dict[tuple[int, str, str], int] = {}
     if not keys:
         return found
-    # The (test id, messages) pairs through their own index; the root compared as +root_id, which no index
-    # serves, and the rest checked here: with the kind or the root in plain SQL, the planner takes their
-    # index and reads every chat, or every row of the root.
-    pairs = Q()
-    for test_id, request_key in sorted({(k[1], k[2]) for k in keys}):
-        pairs |= Q(test_id=test_id, request_key=request_key)
-    roots = {k[0] for k in keys}
-    candidates = [
-        (root_id, test_id, request_key, pk)
-        for root_id, test_id, request_key, pk, tokens, kind, streaming in RecordingEntry.objects.filter(
-            pairs, In(Func(F("root_id"), template="+%(expressions)s", output_field=IntegerField()), sorted(roots))
-        )
-        .order_by("pk")
-        .values_list("root_id", "test_id", "request_key", "pk", "total_tokens", "kind", "streaming")
-        if root_id in roots and tokens is not None and kind == "chat" and streaming
-    ]
+    # Each (test id, messages) pair in the roots its rows are in, one seek a root through the (test id,
+    # messages, root) index, so a catalog of many roots reads only the rows of the roots shown; the rest is
+    # checked here (with the kind in SQL, the planner takes its index and reads every chat). In SQL of our
+    # own: the ORM took 3 ms to build and compile the hundred-odd branches, the database 0.2 ms to answer.
+    roots_of: dict[tuple[str, str], list[int]] = {}
+    for root_id, test_id, request_key in sorted(keys):
+        roots_of.setdefault((test_id, request_key), []).append(root_id)
+    branches: list[str] = []
+    params: list[object] = []
+    for (test_id, request_key), roots in sorted(roots_of.items()):
+        branches.append(f"(test_id = %s AND request_key = %s AND root_id IN ({', '.join(['%s'] * len(roots))}))")
+        params += [test_id, request_key, *roots]
+    table = connection.ops.quote_name(RecordingEntry._meta.db_table)
+    sql = (  # fixed names and placeholders only: the values go as parameters
+        f"SELECT root_id, test_id, request_key, id, total_tokens, kind, streaming FROM {table} "  # noqa: S608
+        f"WHERE {' OR '.join(branches)} ORDER BY id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        candidates = [
+            (root_id, test_id, request_key, pk)
+            for root_id, test_id, request_key, pk, tokens, kind, streaming in cursor.fetchall()
+            if (root_id, test_id, request_key) in keys and tokens is not None and kind == "chat" and streaming
+        ]
     for root_id, test_id, request_key, pk in candidates:
         found.setdefault((root_id, test_id, request_key), pk)
     return found
