@@ -131,6 +131,8 @@ def run(corpus: Path, work: Path) -> int:
 
     settings.ALLOWED_HOSTS = ["*"]
     call_command("migrate", verbosity=0)
+    if DATABASE_URL:  # a throwaway database, maybe of an earlier run whose roots are gone: start empty
+        call_command("flush", interactive=False, verbosity=0)
     client = Client()
     started = time.perf_counter()
     indexer.index_recordings(root=roots[0], name="checkout-0", jobs=indexer.default_jobs())
