@@ -52,6 +52,9 @@ REPLAY_STATUSES = replay.STATUSES
 # takes its index, whose rows come in the sort's order; a walk of the path index would pass over every row
 # before the first matches, ten times as many at ten roots.
 PATH_ORDERED = frozenset({"suite", "kind", "model", "replay_status", "missing_usage"})
+# The filters whose columns the path walk index carries (entry_path_walk_2): two or more of them together are
+# tested in that index, a row read only once it matches, which beats any one filter's own index.
+WALK_CARRIED = frozenset({"kind", "streaming", "tools", "missing", "replay"})
 
 
 LIST_COLUMNS = (
@@ -136,9 +139,10 @@ def _filtered(
     (column, path) one under the path sort; walk_search (SQLite, a search that matches many rows): the text
     index's matches tested along the sort's."""
     plain = walk_sort and connection.vendor == "sqlite"
-    qs = RecordingEntry.objects.filter(
-        *_conditions(params, plain=plain, path_sorted=sort == "path" and not walk_search)
-    )
+    asked = {name for name in FILTERS if params.get(name)}
+    carried = len(asked) > 1 and asked <= WALK_CARRIED
+    path_sorted = sort == "path" and not walk_search and not carried
+    qs = RecordingEntry.objects.filter(*_conditions(params, plain=plain, path_sorted=path_sorted))
     if params.get("test_id"):
         qs = qs.filter(test_id=params["test_id"])
     if params.get("q"):
