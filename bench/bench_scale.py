@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 ROOTS = 10
-RUNS = 5
+RUNS = 11  # pages of a few ms swing by as much again from fetch to fetch: a median of 11 holds still
 LOAD_SECONDS = os.environ.get("SCALE_LOAD_SECONDS", "15")
 DATABASE_URL = os.environ.get("SCALE_DATABASE_URL", "")
 
