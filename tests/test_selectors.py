@@ -205,23 +205,33 @@ def test_missing_usage_says_what_to_change_per_group(tmp_path: Path) -> None:
     )
 
 
-def test_a_variant_with_usage_is_only_named_from_the_same_root(tmp_path: Path) -> None:
-    """The same call without usage in two checkouts, of which only one also holds a variant with usage: each
-    row names the variant of its own root, and the other none (replay in that checkout has no such file)."""
-    test_id = "tests/integration/inference/test_stream.py::test_stream[txt=openai/gpt-4o-mini]"
+def test_a_variant_with_usage_is_only_named_from_the_same_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same calls without usage in two checkouts, of which only one also holds variants with usage: each
+    row names the variant of its own root, and the other none (replay in that checkout has no such file).
+    The calls are looked up in statements of BRANCHES pairs: one pair a statement gives the same answer."""
+    tests = [f"tests/integration/inference/test_stream.py::test_stream_{n}[txt=openai/gpt-4o-mini]" for n in (1, 2)]
     for name, files in (("main", ("old", "new")), ("branch", ("old",))):
-        for file in files:
-            write(
-                tmp_path / name,
-                "inference",
-                stream_recording(test_id=test_id, usage=file == "new"),
-                name=f"{file}.json",
-            )
+        for n, test_id in enumerate(tests):
+            for file in files:
+                rec = stream_recording(test_id=test_id, usage=file == "new", text=f"call {n}")
+                write(tmp_path / name, "inference", rec, name=f"{file}{n}.json")
         indexer.index_recordings(root=tmp_path / name, name=name)
-    rows = {row["root__name"]: row for group in selectors.missing_usage_list().groups for row in group.rows}
-    new_pk = RecordingEntry.objects.get(root__name="main", path__endswith="new.json").pk
-    assert rows["main"]["variant_with_usage"] == new_pk
-    assert rows["branch"]["variant_with_usage"] is None and rows["branch"]["superseded_by"] is None
+
+    def variants() -> dict[tuple[str, str], Any]:
+        data = selectors.missing_usage_list()
+        return {(row["root__name"], row["path"]): row["variant_with_usage"] for g in data.groups for row in g.rows}
+
+    new = {n: RecordingEntry.objects.get(root__name="main", path__endswith=f"new{n}.json").pk for n in (0, 1)}
+    found = variants()
+    assert {key: pk for key, pk in found.items() if key[0] == "main"} == {
+        ("main", f"tests/integration/inference/recordings/old{n}.json"): new[n] for n in (0, 1)
+    }
+    assert [pk for key, pk in found.items() if key[0] == "branch"] == [None, None]
+    from recorder_ui.selectors import missing_usage
+
+    monkeypatch.setattr(missing_usage, "BRANCHES", 1)
+    selectors.clear_caches()
+    assert variants() == found
 
 
 def test_overview_counts_and_error_list(weather: dict[str, Path], tmp_path: Path) -> None:

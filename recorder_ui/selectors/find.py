@@ -85,11 +85,16 @@ def _files(rows: QuerySet[RecordingEntry]) -> tuple[list[RecordingEntry], int]:
     files: set[tuple[str, str]] = set()
     pks = []
     for pk, path, sha in light:
-        if (path, sha) in files or len(files) < CANDIDATE_ROWS:
-            files.add((path, sha))
+        file = (path, sha or f"#{pk}")  # bytes unknown (unread): a file of its own, as group_copies keeps it
+        if file in files or len(files) < CANDIDATE_ROWS:
+            files.add(file)
             pks.append(pk)
     whole = len(light) < COPY_ROWS and len(files) < CANDIDATE_ROWS
-    total = len(files) if whole else rows.order_by().values("path", "sha256").distinct().count()
+    if whole:
+        total = len(files)
+    else:
+        known = rows.exclude(sha256="").order_by()
+        total = known.values("path", "sha256").distinct().count() + rows.filter(sha256="").count()
     chosen = _entries().in_bulk(pks)
     return [chosen[pk] for pk in pks if pk in chosen], total
 

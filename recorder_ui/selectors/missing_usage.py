@@ -14,6 +14,7 @@ from recorder_ui.models import RecordingEntry
 from recorder_ui.selectors import catalog
 from recorder_ui.selectors.cache import _cached
 
+BRANCHES = 200  # (test, messages) pairs per statement of _variants_with_usage
 ROWS_PER_GROUP = aggregates.EXAMPLES  # streams listed per group (the summaries keep their ids); the rest a link away
 
 
@@ -169,23 +170,25 @@ def _variants_with_usage(rows: list[dict[str, Any]]) -> dict[tuple[int, str, str
     roots_of: dict[tuple[str, str], list[int]] = {}
     for root_id, test_id, request_key in sorted(keys):
         roots_of.setdefault((test_id, request_key), []).append(root_id)
-    branches: list[str] = []
-    params: list[object] = []
+    branches: list[tuple[str, list[object]]] = []
     for (test_id, request_key), roots in sorted(roots_of.items()):
-        branches.append(f"(test_id = %s AND request_key = %s AND root_id IN ({', '.join(['%s'] * len(roots))}))")
-        params += [test_id, request_key, *roots]
+        branch = f"(test_id = %s AND request_key = %s AND root_id IN ({', '.join(['%s'] * len(roots))}))"
+        branches.append((branch, [test_id, request_key, *roots]))
     table = connection.ops.quote_name(RecordingEntry._meta.db_table)
-    sql = (  # fixed names and placeholders only: the values go as parameters
-        f"SELECT root_id, test_id, request_key, id, total_tokens, kind, streaming FROM {table} "  # noqa: S608
-        f"WHERE {' OR '.join(branches)} ORDER BY id"
-    )
+    candidates: list[tuple[int, str, str, int]] = []  # a call's pairs are all in one statement, in id order
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        candidates = [
-            (root_id, test_id, request_key, pk)
-            for root_id, test_id, request_key, pk, tokens, kind, streaming in cursor.fetchall()
-            if (root_id, test_id, request_key) in keys and tokens is not None and kind == "chat" and streaming
-        ]
+        for start in range(0, len(branches), BRANCHES):  # SQLite refuses an expression tree 1,000 deep
+            batch = branches[start : start + BRANCHES]
+            sql = (  # fixed names and placeholders only: the values go as parameters
+                f"SELECT root_id, test_id, request_key, id, total_tokens, kind, streaming FROM {table} "  # noqa: S608
+                f"WHERE {' OR '.join(branch for branch, _ in batch)} ORDER BY id"
+            )
+            cursor.execute(sql, [value for _, values in batch for value in values])
+            candidates += [
+                (root_id, test_id, request_key, pk)
+                for root_id, test_id, request_key, pk, tokens, kind, streaming in cursor.fetchall()
+                if (root_id, test_id, request_key) in keys and tokens is not None and kind == "chat" and streaming
+            ]
     for root_id, test_id, request_key, pk in candidates:
         found.setdefault((root_id, test_id, request_key), pk)
     return found
