@@ -234,6 +234,37 @@ def test_a_variant_with_usage_is_only_named_from_the_same_root(tmp_path: Path, m
     assert variants() == found
 
 
+def test_missing_usage_lists_a_file_several_roots_hold_once_with_the_other_roots(client: Any, tmp_path: Path) -> None:
+    """Five checkouts of one repository hold the same two streams without usage, one of them with other bytes
+    in one checkout: the group lists each file once, naming the roots that hold the same bytes (three of
+    them linked, then how many more), and counts none of them as more streams of the group."""
+    test_id = "tests/integration/inference/test_stream.py::test_stream[txt=openai/gpt-4o-mini]"
+    roots = ("main", "pr-<b>7</b>", "rc-1", "rc-2", "release")  # in name order
+    for root in roots:
+        for n in (1, 2):
+            rec = stream_recording(test_id=f"{test_id}{n}", usage=False, text=f"call {n}")
+            write(tmp_path / root, "inference", rec, name=f"s{n}.json")
+    edited = tmp_path / "pr-<b>7</b>" / "tests/integration/inference/recordings/s2.json"
+    edited.write_text(edited.read_text() + "\n")
+    for root in roots:
+        indexer.index_recordings(root=tmp_path / root, name=root)
+    [group] = selectors.missing_usage_list().groups
+    assert group.count == 10 and group.more == 0
+    shown = {
+        (row["root__name"], row["path"].rsplit("/", 1)[1]): [o["root"] for o in row["also_in"]] for row in group.rows
+    }
+    assert shown == {
+        ("main", "s1.json"): ["pr-<b>7</b>", "rc-1", "rc-2", "release"],
+        ("main", "s2.json"): ["rc-1", "rc-2", "release"],
+        ("pr-<b>7</b>", "s2.json"): [],
+    }
+    body = client.get("/missing-usage/").content.decode()
+    assert body.count("data-copies") == 2 and body.count(" and 1 more root<") == 1
+    assert "pr-&lt;b&gt;7&lt;/b&gt;" in body and "pr-<b>" not in body
+    data = client.get("/missing-usage.json").json()
+    assert sorted(len(row["also_in"]) for g in data["groups"] for row in g["rows"]) == [0, 3, 4]
+
+
 def test_overview_counts_and_error_list(weather: dict[str, Path], tmp_path: Path) -> None:
     write(tmp_path, "inference", "{not json", name="broken.json")
     indexer.index_recordings(root=tmp_path, name="main")

@@ -33,7 +33,7 @@ class MissingGroup:
     @property
     def more(self) -> int:
         """The group's streams not listed here."""
-        return self.count - len(self.rows)
+        return self.count - sum(1 + len(row["also_in"]) for row in self.rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +85,34 @@ def _missing_usage_list() -> MissingUsage:
     whatever the catalog's size."""
     items = catalog.roots()
     counted = catalog.added(items, "missing_groups", width=5)  # (fate, test file, provider, host, model)
-    # The streams listed: each group's first ROWS_PER_GROUP, taken from the roots in name order out of the few
-    # each root's summary names, so the page reads as many rows whatever the number of roots.
-    wanted: dict[tuple[str, ...], list[int]] = {}
+    # The streams listed: each group's first ROWS_PER_GROUP files, taken from the roots in name order out of the
+    # few each root's summary names, so the page reads as many rows whatever the number of roots. A file that
+    # several roots hold with the same bytes (ten checkouts of one repository) is one row with the other
+    # roots beside it, not the same file listed five times.
+    named: dict[tuple[str, ...], list[int]] = {}
     for item in items:
         for *key, pks in item.summary.get("missing_examples") or ():
-            chosen = wanted.setdefault(tuple(key), [])
-            chosen.extend(pks[: ROWS_PER_GROUP - len(chosen)])
+            named.setdefault(tuple(key), []).extend(pks)
+    every = [pk for pks in named.values() for pk in pks]
+    light = {
+        pk: (path, sha, root)
+        for pk, path, sha, root in RecordingEntry.objects.filter(pk__in=every).values_list(
+            "pk", "path", "sha256", "root__name"
+        )
+    }
+    wanted: dict[tuple[str, ...], list[int]] = {}
+    copies: dict[int, list[dict[str, Any]]] = {}
+    for key, pks in named.items():
+        chosen = wanted.setdefault(key, [])
+        first: dict[tuple[str, str], int] = {}
+        for pk in (pk for pk in pks if pk in light):
+            path, sha, root = light[pk]
+            if sha and (path, sha) in first:
+                copies.setdefault(first[(path, sha)], []).append({"root": root, "pk": pk})
+            elif len(chosen) < ROWS_PER_GROUP:
+                chosen.append(pk)
+                if sha:
+                    first[(path, sha)] = pk
     found = {
         row["pk"]: row
         for row in RecordingEntry.objects.filter(pk__in=[pk for pks in wanted.values() for pk in pks]).values(
@@ -106,6 +127,7 @@ def _missing_usage_list() -> MissingUsage:
         row["variant_with_usage"] = with_usage.get((row["root_id"], row["test_id"], row["request_key"]))
         row["superseded_by"] = row["superseded_by"] if row["fate"] == lifecycle.SUPERSEDED else None
         row["query"] = urlencode({"id": row["test_id"]}) if row["test_id"] else ""
+        row["also_in"] = copies.get(row["pk"], [])  # the same file in other roots: [{root, pk}]
     groups: dict[tuple[str, str, str, str], list[Any]] = {}
     by_provider: dict[str, int] = {}
     for key, (streams, requested) in counted.items():
