@@ -208,7 +208,7 @@ def test_missing_usage_says_what_to_change_per_group(tmp_path: Path) -> None:
 def test_a_variant_with_usage_is_only_named_from_the_same_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The same calls without usage in two checkouts, of which only one also holds variants with usage: each
     row names the variant of its own root, and the other none (replay in that checkout has no such file).
-    The calls are looked up in statements of BRANCHES pairs: one pair a statement gives the same answer."""
+    The calls are looked up CALLS at a time: one a statement gives the same answer."""
     tests = [f"tests/integration/inference/test_stream.py::test_stream_{n}[txt=openai/gpt-4o-mini]" for n in (1, 2)]
     for name, files in (("main", ("old", "new")), ("branch", ("old",))):
         for n, test_id in enumerate(tests):
@@ -229,7 +229,7 @@ def test_a_variant_with_usage_is_only_named_from_the_same_root(tmp_path: Path, m
     assert [pk for key, pk in found.items() if key[0] == "branch"] == [None, None]
     from recorder_ui.selectors import missing_usage
 
-    monkeypatch.setattr(missing_usage, "BRANCHES", 1)
+    monkeypatch.setattr(missing_usage, "CALLS", 1)
     selectors.clear_caches()
     assert variants() == found
 
