@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from recorder_ui.domain import misses, replay
+from recorder_ui.domain import copies, misses, replay
 from recorder_ui.domain.misses import Miss
 
 SAME = "same"
@@ -151,18 +151,10 @@ def group_copies(ranked: list[Candidate]) -> list[Candidate]:
     """One candidate per file: a file with the same path and bytes in several roots (the checkouts of a team's
     catalog) is listed once, where its newest copy ranks, with the others in also_in (in rank order). Files
     whose bytes differ, or are not known, stay apart: their requests, and so their verdicts, may differ."""
-    out: list[Candidate] = []
-    first: dict[tuple[str, str], int] = {}
-    copies: dict[int, list[Copy]] = {}
-    for c in ranked:
-        at = first.get((c.path, c.sha256)) if c.sha256 else None
-        if at is None:
-            if c.sha256:
-                first[(c.path, c.sha256)] = len(out)
-            out.append(c)
-        else:
-            copies.setdefault(at, []).append(Copy(c.root, c.pk))
-    return [replace(c, also_in=c.also_in + tuple(copies[i])) if i in copies else c for i, c in enumerate(out)]
+    return [
+        replace(first, also_in=first.also_in + tuple(Copy(c.root, c.pk) for c in later)) if later else first
+        for first, later in copies.by_file(ranked, lambda c: (c.path, c.sha256))
+    ]
 
 
 def roots_words(candidate: Candidate) -> str:

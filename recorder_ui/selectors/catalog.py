@@ -18,6 +18,7 @@ from recorder_ui.models import Root
 
 @dataclass(frozen=True, slots=True)
 class RootSummary:
+    pk: int
     name: str
     path: str
     last_indexed_at: Any
@@ -40,7 +41,7 @@ def roots() -> tuple[RootSummary, ...]:
         for pk, generation, summary in Root.objects.filter(pk__in=stale).values_list("pk", "generation", text):
             _kept[pk] = (generation, _decoded(summary))
     return tuple(
-        RootSummary(name, path, indexed, report, _kept[pk][1] if pk in _kept else {})
+        RootSummary(pk, name, path, indexed, report, _kept[pk][1] if pk in _kept else {})
         for pk, _generation, name, path, indexed, report in found
     )
 

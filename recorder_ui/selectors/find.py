@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from recorder_ui import indexer
-from recorder_ui.domain import gitsource, lifecycle, loader, miss_report, misses
+from recorder_ui.domain import copies, gitsource, lifecycle, loader, miss_report, misses
 from recorder_ui.domain.miss_report import Candidate, FindReport, MissReport
 from recorder_ui.domain.misses import Miss
 from recorder_ui.models import RecordingEntry
@@ -82,21 +82,15 @@ def _files(rows: QuerySet[RecordingEntry]) -> tuple[list[RecordingEntry], int]:
     """The rows of the first CANDIDATE_ROWS files (by path), with their copies in other roots (the same path
     and bytes); and how many files the rows hold in all, each counted once however many roots have it."""
     light = list(rows.order_by("path", "pk").values_list("pk", "path", "sha256")[:COPY_ROWS])
-    files: set[tuple[str, str]] = set()
-    pks = []
-    for pk, path, sha in light:
-        file = (path, sha or f"#{pk}")  # bytes unknown (unread): a file of its own, as group_copies keeps it
-        if file in files or len(files) < CANDIDATE_ROWS:
-            files.add(file)
-            pks.append(pk)
-    whole = len(light) < COPY_ROWS and len(files) < CANDIDATE_ROWS
-    if whole:
+    files = copies.by_file(light, lambda row: (row[1], row[2]), limit=CANDIDATE_ROWS)
+    kept = {pk for first, later in files for pk, *_ in (first, *later)}
+    if len(light) < COPY_ROWS and len(files) < CANDIDATE_ROWS:
         total = len(files)
     else:
         known = rows.exclude(sha256="").order_by()
         total = known.values("path", "sha256").distinct().count() + rows.filter(sha256="").count()
-    chosen = _entries().in_bulk(pks)
-    return [chosen[pk] for pk in pks if pk in chosen], total
+    chosen = _entries().in_bulk(kept)
+    return [chosen[pk] for pk, *_ in light if pk in chosen], total
 
 
 def _candidate_rows(miss: Miss) -> tuple[str, QuerySet[RecordingEntry] | None]:

@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 
 from django.db import connection
 
-from recorder_ui.domain import lifecycle, providers
+from recorder_ui.domain import copies, lifecycle, providers
 from recorder_ui.indexer import aggregates
-from recorder_ui.models import RecordingEntry, Root
+from recorder_ui.models import RecordingEntry
 from recorder_ui.selectors import catalog
 from recorder_ui.selectors.cache import _cached
 
@@ -94,7 +94,7 @@ def _missing_usage_list() -> MissingUsage:
         for *key, pks in item.summary.get("missing_examples") or ():
             named.setdefault(tuple(key), []).extend(pks)
     every = [pk for pks in named.values() for pk in pks]
-    names = dict(Root.objects.values_list("pk", "name"))  # not joined: the rows come by id, from one table
+    names = {item.pk: item.name for item in items}  # not joined: the rows come by id, from one table
     light = {
         pk: (path, sha, names.get(root_id, ""))
         for pk, path, sha, root_id in RecordingEntry.objects.filter(pk__in=every).values_list(
@@ -102,18 +102,11 @@ def _missing_usage_list() -> MissingUsage:
         )
     }
     wanted: dict[tuple[str, ...], list[int]] = {}
-    copies: dict[int, list[dict[str, Any]]] = {}
+    also_in: dict[int, list[dict[str, Any]]] = {}
     for key, pks in named.items():
-        chosen = wanted.setdefault(key, [])
-        first: dict[tuple[str, str], int] = {}
-        for pk in (pk for pk in pks if pk in light):
-            path, sha, root = light[pk]
-            if sha and (path, sha) in first:
-                copies.setdefault(first[(path, sha)], []).append({"root": root, "pk": pk})
-            elif len(chosen) < ROWS_PER_GROUP:
-                chosen.append(pk)
-                if sha:
-                    first[(path, sha)] = pk
+        files = copies.by_file((pk for pk in pks if pk in light), lambda pk: light[pk][:2], limit=ROWS_PER_GROUP)
+        wanted[key] = [first for first, _ in files]
+        also_in.update((first, [{"root": light[pk][2], "pk": pk} for pk in later]) for first, later in files if later)
     found = {
         row["pk"]: row
         for row in RecordingEntry.objects.filter(pk__in=[pk for pks in wanted.values() for pk in pks]).values(
@@ -128,7 +121,7 @@ def _missing_usage_list() -> MissingUsage:
         row["variant_with_usage"] = with_usage.get((row["root_id"], row["test_id"], row["request_key"]))
         row["superseded_by"] = row["superseded_by"] if row["fate"] == lifecycle.SUPERSEDED else None
         row["query"] = urlencode({"id": row["test_id"]}) if row["test_id"] else ""
-        row["also_in"] = copies.get(row["pk"], [])  # the same file in other roots: [{root, pk}]
+        row["also_in"] = also_in.get(row["pk"], [])  # the same file in other roots: [{root, pk}]
     groups: dict[tuple[str, str, str, str], list[Any]] = {}
     by_provider: dict[str, int] = {}
     for key, (streams, requested) in counted.items():

@@ -241,7 +241,7 @@ def _recording_page(params: dict[str, str]) -> RecordingPage:
         rows = tuple(qs.filter(_after(sort, cursor)).values(*LIST_COLUMNS)[:PAGE_SIZE])
     else:
         rows = tuple(qs.values(*LIST_COLUMNS)[(number - 1) * PAGE_SIZE : number * PAGE_SIZE])
-    names = dict(Root.objects.values_list("pk", "name"))
+    names = {item.pk: item.name for item in items}  # the roots read for the summaries, not read again
     rows = tuple({**row, "root__name": names.get(row["root_id"], "")} for row in rows)
     if params.get("q") and rows:
         rows = _with_snippets(rows, params["q"])
