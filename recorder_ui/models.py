@@ -33,6 +33,18 @@ class Root(models.Model):
         return self.name
 
 
+class Catalog(models.Model):
+    """Every root's summary added up (indexer/whole.py): what pages show of the whole catalog, in one row
+    whatever the number of roots. Written by every index run and root drop, in the transaction that writes the
+    roots' summaries; its `sources` name the (root, generation) pairs it adds up, so a reader can tell it is
+    current (and adds the roots' summaries up itself when it is not, as before any run wrote it)."""
+
+    summary = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return "catalog"
+
+
 class RecordingEntry(models.Model):
     """One recording file, with the values that lists filter, sort and sum on."""
 

@@ -11,7 +11,8 @@ from typing import Any
 from django.db.models import BooleanField, Case, Count, Q, Sum, Value, When
 
 from recorder_ui.domain import lifecycle
-from recorder_ui.models import Facet, RecordingEntry, Root, TestSummary
+from recorder_ui.indexer import whole
+from recorder_ui.models import Catalog, Facet, RecordingEntry, Root, TestSummary
 
 
 def _table(rows: Any, keys: tuple[str, ...], blank: Q | None = None, *, tokens: bool = True) -> list[list[Any]]:
@@ -21,8 +22,9 @@ def _table(rows: Any, keys: tuple[str, ...], blank: Q | None = None, *, tokens: 
     return sorted([[*(row[k] for k in keys), row["n"], *((row["t"] or 0,) if tokens else ())] for row in counted])
 
 
-def expected_summary(root: Root) -> dict[str, Any]:
-    rows = RecordingEntry.objects.filter(root=root)
+def expected_summary(root: Root | None) -> dict[str, Any]:
+    """One root's summary recounted; with None, the same counts over every root's rows at once."""
+    rows = RecordingEntry.objects.filter(root=root) if root is not None else RecordingEntry.objects.all()
     missing = rows.filter(missing_usage=True)
     groups = (
         missing.values("usage_fate", "test_file", "provider_name", "provider", "model")
@@ -152,6 +154,7 @@ def differences() -> list[str]:
         for key in expected.keys() | kept.keys():
             if expected.get(key) != kept.get(key):
                 found.append(f"root {root.name}: {key}: kept {kept.get(key)!r}, recounted {expected.get(key)!r}")
+    found += whole_differences()
     tests, kept_t = expected_tests(), kept_tests()
     for key in tests.keys() | kept_t.keys():
         if tests.get(key) != kept_t.get(key):
@@ -160,4 +163,48 @@ def differences() -> list[str]:
     for pk in variants.keys() | kept_v.keys():
         if variants.get(pk) != kept_v.get(pk):
             found.append(f"row {pk}: kept {kept_v.get(pk)!r}, recounted {variants.get(pk)!r}")
+    return found
+
+
+def whole_differences() -> list[str]:
+    """The catalog's kept summary against a recount: its totals and tables against the same GROUP BY over every
+    root's rows at once, its per-root parts and the variants with usage (a root's own) against each root's
+    recount, and its listed missing-usage files against the rows."""
+    row = Catalog.objects.filter(pk=whole.KEY).first()
+    kept = row.summary if row is not None else {}
+    roots = list(Root.objects.order_by("name"))
+    if not roots and not kept:
+        return []
+    found = []
+    if not whole.current(kept, [(r.pk, r.generation) for r in roots]):
+        found.append(f"catalog: sources {kept.get('sources')!r}, roots {[(r.pk, r.generation) for r in roots]!r}")
+    everything = expected_summary(None)
+    each = {r.pk: expected_summary(r) for r in roots}
+    for key in (*whole.TOTALS, *whole.TABLES, "fates"):
+        expected = sum(s[key] for s in each.values()) if key == "with_variant" else everything[key]
+        if kept.get(key) != expected:
+            found.append(f"catalog: {key}: kept {kept.get(key)!r}, recounted {expected!r}")
+    per_root = {str(pk): {"recordings": s["recordings"], "cleanup": s["cleanup"]} for pk, s in each.items()}
+    if kept.get("per_root") != per_root:
+        found.append(f"catalog: per_root: kept {kept.get('per_root')!r}, recounted {per_root!r}")
+    rows = {r["pk"]: r for r in RecordingEntry.objects.filter(missing_usage=True).values(
+        "pk", "root_id", "path", "sha256", "usage_fate", "test_file", "provider_name", "provider", "model")}  # fmt: skip
+    groups = [list(g[:5]) for g in everything["missing_groups"]]
+    if [list(g[:5]) for g in kept.get("missing_files") or ()] != groups:
+        found.append(f"catalog: missing_files groups {kept.get('missing_files')!r}, recounted {groups!r}")
+    for *key, files in kept.get("missing_files") or ():
+        listed = set()
+        for first, later in files:
+            members = [rows.get(first)] + [rows.get(pk) for _root, pk in later]
+            if any(m is None or [m["usage_fate"] or "live", m["test_file"], m["provider_name"], m["provider"],
+                                 m["model"]] != key for m in members):  # fmt: skip
+                found.append(f"catalog: {key}: lists {first} {later}, not all rows of the group")
+                continue
+            if len({(m["path"], m["sha256"]) for m in members}) != 1 or any(
+                rows[pk]["root_id"] != root for root, pk in later
+            ):
+                found.append(f"catalog: {key}: {first}'s copies {later} are not one file")
+            listed.add((rows[first]["path"], rows[first]["sha256"]))
+        if len(listed) != len(files) or not 0 < len(files) <= 5:
+            found.append(f"catalog: {key}: {len(files)} files listed, {len(listed)} distinct")
     return found

@@ -15,8 +15,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from recorder_ui import indexer
-from recorder_ui.models import RecordingEntry, Root, TestSummary
+from recorder_ui import indexer, selectors
+from recorder_ui.models import Catalog, RecordingEntry, Root, TestSummary
 from recorder_ui.selectors.recording_list import _filtered
 from tests.builders import stream_recording, write
 from tests.recount import differences
@@ -120,6 +120,38 @@ def test_pages_read_the_aggregates(tmp_path: Path, client: Client) -> None:
     cleanup = client.get("/cleanup.json").json()
     assert cleanup["root"] == "a" and [name for name, _n, _q in cleanup["roots"]] == ["a", "b"]
     assert all(path for path in cleanup["paths"]) and "/b/" not in " ".join(cleanup["commands"])
+
+
+@pytest.mark.django_db
+def test_pages_add_up_the_roots_themselves_when_the_catalog_summary_is_not_current(
+    tmp_path: Path, client: Client
+) -> None:
+    """A catalog no run has written since the whole summary came (or whose row names other generations) reads
+    the same on every page: the roots' summaries are added up by the reader, with the same code."""
+    for name in ("a", "b"):
+        indexer.index_recordings(root=_checkout(tmp_path, name), name=name)
+    pages = ("/overview.json", "/missing-usage.json", "/recordings.json?missing=yes", "/errors.json", "/cleanup.json")
+    selectors.clear_caches()
+    kept = {url: client.get(url).json() for url in pages}
+    assert kept["/missing-usage.json"]["groups"] and any(
+        row["also_in"] for g in kept["/missing-usage.json"]["groups"] for row in g["rows"]
+    )  # b's copies of a's files, beside them
+    row = Catalog.objects.get()
+    current = row.summary
+    row.summary = {**current, "recordings": 12_345}  # the same sources: pages take the row as it is
+    row.save()
+    selectors.clear_caches()
+    assert client.get("/overview.json").json()["recordings"] == 12_345
+    row.summary = {**current, "recordings": 1, "sources": [[0, 0]]}  # another catalog's
+    row.save()
+    assert differences()  # the recount sees it
+    selectors.clear_caches()
+    assert {url: client.get(url).json() for url in pages} == kept
+    Catalog.objects.all().delete()
+    selectors.clear_caches()
+    assert {url: client.get(url).json() for url in pages} == kept
+    indexer.index_recordings(root=tmp_path / "a", name="a", full=True)  # the next run writes it again
+    _agree()
 
 
 def test_two_runs_at_once_on_two_roots_and_on_one_keep_the_aggregates_exact(tmp_path: Path) -> None:

@@ -320,6 +320,23 @@ def test_display_filters() -> None:
     assert filters.size(2048) == "2.0 KB" and filters.iso_time("nope") == "nope"
 
 
+def test_recording_links_are_the_reversed_url_under_any_script_prefix() -> None:
+    """The lists link recordings through `recording_url` (reversed once per prefix), not `{% url %}`."""
+    from django.urls import reverse, set_script_prefix
+
+    from recorder_ui.templatetags import recorder as filters
+
+    try:
+        for prefix in ("/", "/team/catalog/"):
+            set_script_prefix(prefix)
+            for pk in (1, 7, 98_765, 9_876_543_210, "42"):
+                assert filters.recording_url(pk) == reverse("recording_detail", args=[pk])
+            assert filters.recording_url(5).startswith(prefix)
+        assert filters.recording_url(None) == filters.recording_url("<b>") == ""
+    finally:
+        set_script_prefix("/")
+
+
 def test_a_non_web_image_url_is_text_not_a_link(client: Client, tmp_path: Path) -> None:
     from tests.builders import stream_recording, write
 

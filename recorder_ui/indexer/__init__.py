@@ -8,6 +8,7 @@ Which module holds what:
     values    a parsed recording's column values and search text (pure: no Django)
     pool      parse files into values, here or in forked worker processes (`default_jobs`)
     writer    `index_recordings` and the database writes; `index_configured_roots`, `drop_root`
+    whole     the whole catalog's summary, every root's added up, kept by the runs (`write`, `combine`)
     report    `IndexReport` and `FileError`, what a run tells its caller
     refresh   the background re-scan a page request starts (`refresh_if_stale`, `refresh_state`)
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from recorder_ui import search
 from recorder_ui.domain import paths
 from recorder_ui.domain.model import Kind, Recording
-from recorder_ui.indexer import aggregates
+from recorder_ui.indexer import aggregates, whole
 from recorder_ui.indexer.copies import Copied, Copier, rows_elsewhere
 from recorder_ui.indexer.files import _read
 from recorder_ui.indexer.pool import _parse_all
@@ -203,6 +203,7 @@ def index_recordings(
         root_row.last_report = report.as_dict()
         root_row.generation = new_generation()  # rows were written: what pages cached of the old ones is stale
         root_row.save(update_fields=["last_indexed_at", "last_report", "generation", "summary"])
+        whole.write()  # the catalog's summary, with this root's new one (still under the catalog lock)
     if report.added + report.updated + report.removed >= SETTLE_MIN_CHANGES:
         search.settle()  # PostgreSQL: the first searches after a bulk load should not wait for autovacuum
     return dataclasses.replace(report, seconds=time.perf_counter() - started)  # the commit and the settling too
@@ -355,4 +356,5 @@ def drop_root(*, name: str) -> int:
         deleted, _ = Root.objects.filter(pk=row.pk).delete()
         aggregates.lock_catalog()
         aggregates.recount_tests(tests)
+        whole.write()
     return deleted

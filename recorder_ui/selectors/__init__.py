@@ -12,7 +12,7 @@ One module per page family; views call them through this package (`selectors.rec
 - cases.py: the tests list and one test stitched into threads (test_page, test_get).
 - missing_usage.py: the streams without a usage chunk (missing_usage_list).
 - lifecycle.py: a row's variants as the index run found them (variants_of), and the Cleanup page (cleanup).
-- catalog.py: the roots' summaries the index runs keep, read once and added up.
+- catalog.py: the catalog's summary the index runs keep (every root's added up), and the roots.
 - find.py: replay misses from a hash or a pasted log, with their recordings or candidates (find_misses).
 - errors.py: the files the parser could not read (error_list).
 - roots.py: the catalog's roots and the health answer (root_names, health).

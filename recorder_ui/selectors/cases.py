@@ -122,7 +122,7 @@ def _test_page(params: dict[str, str]) -> TestPage:
         total=total,
         query=params.get("q", ""),
         filters={k: params.get(k, "") for k in ("suite", "missing")},
-        options={"suite": tuple(sorted(catalog.firsts(catalog.roots(), "suites") - {""}))},
+        options={"suite": tuple(sorted(catalog.firsts(catalog.state().whole, "suites") - {""}))},
         prev_query=urlencode({**state, "page": number - 1}) if number > 1 else "",
         next_query=urlencode({**state, "page": number + 1}) if number < pages else "",
         permalink=urlencode(state),

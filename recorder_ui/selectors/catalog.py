@@ -1,7 +1,9 @@
-"""The roots' summaries (indexer/aggregates.py) read once and added up: what pages show of the whole index.
+"""What pages show of the whole index: the catalog's summary the index runs keep (indexer/whole.py), one row
+whatever the number of roots, and the roots themselves.
 
-Each root's summary was written by the transaction that wrote its rows, so each is whole; reading them is one
-query over the roots, whatever the number of rows.
+The kept summary was written by the transaction that wrote the roots' summaries it adds up, so it is whole;
+it names the (root, generation) pairs it adds up, and when those are not the roots' (no run has written it
+since this code came), the roots' own summaries are added up here instead, with the same code.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from typing import Any
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
-from recorder_ui.domain import jsontext
-from recorder_ui.models import Root
+from recorder_ui.indexer import whole as kept_whole
+from recorder_ui.models import Catalog, Root
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,72 +25,74 @@ class RootSummary:
     path: str
     last_indexed_at: Any
     last_report: dict[str, Any]
-    summary: dict[str, Any]
+    summary: dict[str, Any]  # this root's own: its recordings and Cleanup counts
 
 
-# pk -> (generation, summary): a summary read once per process and generation (an index run that writes draws
-# the root a new generation in the transaction that writes its summary, and both are read in one query).
-_kept: dict[int, tuple[int, dict[str, Any]]] = {}
+@dataclass(frozen=True, slots=True)
+class State:
+    roots: tuple[RootSummary, ...]  # in name order
+    whole: dict[str, Any]  # every root's summary added up (indexer/whole.combine)
 
 
-def roots() -> tuple[RootSummary, ...]:
+# The whole summary last read by this process, with the (root, generation) pairs it adds up: an index run that
+# writes draws its root a new generation in the transaction that writes the whole summary.
+_kept: list[tuple[list[list[int]], dict[str, Any]]] = []
+
+
+def state() -> State:
     found = list(
         Root.objects.order_by("name").values_list("pk", "generation", "name", "path", "last_indexed_at", "last_report")
     )
-    stale = [pk for pk, generation, *_ in found if _kept.get(pk, (None,))[0] != generation]
-    if stale:
-        text = Cast("summary", TextField())  # decoded by orjson, not by the field's json.loads
-        for pk, generation, summary in Root.objects.filter(pk__in=stale).values_list("pk", "generation", text):
-            _kept[pk] = (generation, _decoded(summary))
-    return tuple(
-        RootSummary(pk, name, path, indexed, report, _kept[pk][1] if pk in _kept else {})
-        for pk, _generation, name, path, indexed, report in found
+    sources = sorted([pk, generation] for pk, generation, *_ in found)
+    kept = _kept[0] if _kept else None  # one read of the list: another thread may replace it
+    if kept is not None and kept[0] == sources:
+        summary = kept[1]
+    else:
+        text = Catalog.objects.filter(pk=kept_whole.KEY).values_list(Cast("summary", TextField()), flat=True).first()
+        summary = kept_whole.decoded(text)
+        if not kept_whole.current(summary, [(pk, g) for pk, g in sources]):
+            # Not current: the roots' summaries added up here, read in one query with their generations, which
+            # the result names (a run that commits in between makes them newer than `found`'s).
+            summary = kept_whole.combine(kept_whole.summaries(), kept_whole.files_of)
+        _kept[:] = [(summary["sources"], summary)]
+    per_root = summary.get("per_root") or {}
+    return State(
+        roots=tuple(
+            RootSummary(pk, name, path, indexed, report, per_root.get(str(pk)) or {})
+            for pk, _generation, name, path, indexed, report in found
+        ),
+        whole=summary,
     )
 
 
-def _decoded(text: str | None) -> dict[str, Any]:
-    try:
-        value = jsontext.loads(text.encode()) if text else {}
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+def roots() -> tuple[RootSummary, ...]:
+    return state().roots
 
 
 def forget() -> None:
-    """Forget the kept summaries (selectors.clear_caches)."""
+    """Forget the kept summary (selectors.clear_caches)."""
     _kept.clear()
 
 
-def total(items: tuple[RootSummary, ...], key: str) -> int:
-    return sum(int(item.summary.get(key) or 0) for item in items)
+def total(whole: dict[str, Any], key: str) -> int:
+    return int(whole.get(key) or 0)
 
 
-def added(items: tuple[RootSummary, ...], key: str, width: int = 1) -> dict[tuple[Any, ...], list[int]]:
-    """A summary table (rows of `width` key columns, then counts) added up over the roots: key -> counts."""
-    table: dict[tuple[Any, ...], list[int]] = {}
-    for item in items:
-        for row in item.summary.get(key) or ():
-            counts = table.setdefault(tuple(row[:width]), [0] * (len(row) - width))
-            for position, value in enumerate(row[width:]):
-                counts[position] += value
-    return table
+def added(whole: dict[str, Any], key: str, width: int = 1) -> dict[tuple[Any, ...], list[int]]:
+    """A summary table (rows of `width` key columns, then counts): key -> counts."""
+    return {tuple(row[:width]): list(row[width:]) for row in whole.get(key) or ()}
 
 
-def keys(items: tuple[RootSummary, ...], key: str, width: int = 1) -> set[tuple[Any, ...]]:
-    """A summary table's keys (its first `width` columns) over the roots, for a filter's choices: what
-    `added` gives, without adding up the counts."""
-    return {tuple(row[:width]) for item in items for row in item.summary.get(key) or ()}
+def keys(whole: dict[str, Any], key: str, width: int = 1) -> set[tuple[Any, ...]]:
+    """A summary table's keys (its first `width` columns), for a filter's choices."""
+    return {tuple(row[:width]) for row in whole.get(key) or ()}
 
 
-def firsts(items: tuple[RootSummary, ...], key: str) -> set[str]:
-    """The values of a summary table's first column over the roots."""
-    return {str(first) for (first,) in keys(items, key)}
+def firsts(whole: dict[str, Any], key: str) -> set[str]:
+    """The values of a summary table's first column."""
+    return {str(row[0]) for row in whole.get(key) or ()}
 
 
-def merged(items: tuple[RootSummary, ...], key: str) -> dict[str, int]:
-    """A summary mapping (name -> count) added up over the roots."""
-    table: dict[str, int] = {}
-    for item in items:
-        for name, value in (item.summary.get(key) or {}).items():
-            table[name] = table.get(name, 0) + value
-    return table
+def merged(whole: dict[str, Any], key: str) -> dict[str, int]:
+    """A summary mapping (name -> count)."""
+    return dict(whole.get(key) or {})

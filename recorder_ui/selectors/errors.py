@@ -23,12 +23,12 @@ def error_list() -> ErrorList:
 
 def _error_list() -> ErrorList:
     # The unreadable files come through a partial index of their own (models.py: entry_unreadable); the count
-    # of recorded errors from the roots' summaries.
+    # of recorded errors from the catalog's summary.
     return ErrorList(
         errors=tuple(
             RecordingEntry.objects.exclude(parse_error="")
             .order_by("root__name", "path")
             .values("pk", "path", "parse_error", "size", "root__name")
         ),
-        recorded_errors=catalog.total(catalog.roots(), "recorded_errors"),
+        recorded_errors=catalog.total(catalog.state().whole, "recorded_errors"),
     )

@@ -52,8 +52,9 @@ def _bars(rows: list[dict[str, Any]], key: str, param: str) -> tuple[Bar, ...]:
 
 def overview() -> Overview:
     """Totals, token charts, problems and index freshness for the overview page."""
-    items = catalog.roots()
-    totals = _cached("overview", {}, lambda: _overview_totals(items))
+    kept = catalog.state()
+    items = kept.roots
+    totals = _cached("overview", {}, lambda: _overview_totals(kept.whole))
     roots = tuple(
         {
             "name": item.name,
@@ -67,14 +68,14 @@ def overview() -> Overview:
     return dataclasses.replace(totals, roots=roots, refresh=indexer.refresh_state())
 
 
-def _overview_totals(items: tuple[catalog.RootSummary, ...]) -> Overview:
-    """From the roots' summaries and the kept test counts: no pass over the recordings."""
+def _overview_totals(whole: dict[str, Any]) -> Overview:
+    """From the catalog's summary and the kept test counts: no pass over the recordings."""
     suites = sorted(
-        ({"suite": k[0], "tokens": v[1]} for k, v in catalog.added(items, "suites").items()),
+        ({"suite": k[0], "tokens": v[1]} for k, v in catalog.added(whole, "suites").items()),
         key=lambda r: (-r["tokens"], r["suite"]),
     )
     models = sorted(
-        ({"model": k[0], "tokens": v[1]} for k, v in catalog.added(items, "models").items()),
+        ({"model": k[0], "tokens": v[1]} for k, v in catalog.added(whole, "models").items()),
         key=lambda r: (-r["tokens"], r["model"]),
     )[:15]
     tests: dict[str, list[int]] = {}
@@ -88,13 +89,13 @@ def _overview_totals(items: tuple[catalog.RootSummary, ...]) -> Overview:
         if tokens > 0
     )
     return Overview(
-        recordings=catalog.total(items, "recordings"),
+        recordings=catalog.total(whole, "recordings"),
         tests=len(tests),
         suites=len(suites),
-        tokens=catalog.total(items, "tokens"),
-        missing_usage=catalog.total(items, "missing"),
-        parse_errors=catalog.total(items, "parse_errors"),
-        errors=catalog.total(items, "errors"),
+        tokens=catalog.total(whole, "tokens"),
+        missing_usage=catalog.total(whole, "missing"),
+        parse_errors=catalog.total(whole, "parse_errors"),
+        errors=catalog.total(whole, "errors"),
         by_suite=_bars([s for s in suites if s["tokens"]], "suite", "suite"),
         by_model=_bars(models, "model", "model"),
         top_tests=top_tests,

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from django.db import connection
 
-from recorder_ui.domain import copies, lifecycle, providers
+from recorder_ui.domain import lifecycle, providers
 from recorder_ui.indexer import aggregates
 from recorder_ui.models import RecordingEntry
 from recorder_ui.selectors import catalog
@@ -81,32 +81,22 @@ def missing_usage_list() -> MissingUsage:
 
 
 def _missing_usage_list() -> MissingUsage:
-    """The groups, their counts and the streams to list from the roots' summaries: the page costs the same
+    """The groups, their counts and the streams to list from the catalog's summary: the page costs the same
     whatever the catalog's size."""
-    items = catalog.roots()
-    counted = catalog.added(items, "missing_groups", width=5)  # (fate, test file, provider, host, model)
-    # The streams listed: each group's first ROWS_PER_GROUP files, taken from the roots in name order out of the
-    # few each root's summary names, so the page reads as many rows whatever the number of roots. A file that
-    # several roots hold with the same bytes (ten checkouts of one repository) is one row with the other
-    # roots beside it, not the same file listed five times.
-    named: dict[tuple[str, ...], list[int]] = {}
-    for item in items:
-        for *key, pks in item.summary.get("missing_examples") or ():
-            named.setdefault(tuple(key), []).extend(pks)
-    every = [pk for pks in named.values() for pk in pks]
-    names = {item.pk: item.name for item in items}  # not joined: the rows come by id, from one table
-    light = {
-        pk: (path, sha, names.get(root_id, ""))
-        for pk, path, sha, root_id in RecordingEntry.objects.filter(pk__in=every).values_list(
-            "pk", "path", "sha256", "root_id"
-        )
-    }
+    kept = catalog.state()
+    counted = catalog.added(kept.whole, "missing_groups", width=5)  # (fate, test file, provider, host, model)
+    # The streams listed: each group's first ROWS_PER_GROUP files, which the index run chose out of the few each
+    # root's summary names (indexer/whole.py), so the page reads as many rows whatever the number of roots. A
+    # file that several roots hold with the same bytes (ten checkouts of one repository) is one row with the
+    # other roots beside it, not the same file listed five times.
+    names = {item.pk: item.name for item in kept.roots}  # not joined: the rows come by id, from one table
     wanted: dict[tuple[str, ...], list[int]] = {}
     also_in: dict[int, list[dict[str, Any]]] = {}
-    for key, pks in named.items():
-        files = copies.by_file((pk for pk in pks if pk in light), lambda pk: light[pk][:2], limit=ROWS_PER_GROUP)
-        wanted[key] = [first for first, _ in files]
-        also_in.update((first, [{"root": light[pk][2], "pk": pk} for pk in later]) for first, later in files if later)
+    for *key, files in kept.whole.get("missing_files") or ():
+        wanted[tuple(key)] = [first for first, _ in files]
+        also_in.update(
+            (first, [{"root": names.get(root, ""), "pk": pk} for root, pk in later]) for first, later in files if later
+        )
     found = {
         row["pk"]: row
         for row in RecordingEntry.objects.filter(pk__in=[pk for pks in wanted.values() for pk in pks]).values(
@@ -154,13 +144,13 @@ def _missing_usage_list() -> MissingUsage:
                 ),  # fmt: skip
             )
         )
-    fates = dict.fromkeys(lifecycle.FATES, 0) | catalog.merged(items, "fates")
+    fates = dict.fromkeys(lifecycle.FATES, 0) | catalog.merged(kept.whole, "fates")
     return MissingUsage(
         groups=tuple(built),
-        total=catalog.total(items, "missing"),
+        total=catalog.total(kept.whole, "missing"),
         by_provider=tuple(sorted(by_provider.items(), key=lambda item: (-item[1], item[0]))),
         test_files=len({key[1] for key in counted if key[1]}),
-        with_variant=catalog.total(items, "with_variant"),
+        with_variant=catalog.total(kept.whole, "with_variant"),
         fates=fates,
         fate_labels=dict(lifecycle.FATES),
     )

@@ -151,27 +151,27 @@ def _filtered(
     return qs
 
 
-def _options(items: tuple[catalog.RootSummary, ...]) -> dict[str, tuple[str, ...]]:
-    """The filters' choices, from the roots' summaries."""
+def _options(kept: catalog.State) -> dict[str, tuple[str, ...]]:
+    """The filters' choices, from the catalog's summary."""
 
     def keys(table: str) -> tuple[str, ...]:
-        return tuple(sorted(catalog.firsts(items, table) - {""}))
+        return tuple(sorted(catalog.firsts(kept.whole, table) - {""}))
 
     return {
-        "root": tuple(item.name for item in items),
+        "root": tuple(item.name for item in kept.roots),
         "suite": keys("suites"),
         "test_file": keys("test_files"),
         "kind": keys("kinds"),
-        "provider": tuple(sorted(catalog.firsts(items, "providers") - {""})),
+        "provider": tuple(sorted(catalog.firsts(kept.whole, "providers") - {""})),
         "model": keys("models"),
         "replay": REPLAY_STATUSES,
     }
 
 
-def _provider_labels(items: tuple[catalog.RootSummary, ...]) -> dict[str, str]:
+def _provider_labels(whole: dict[str, Any]) -> dict[str, str]:
     """Each provider's name with the hosts it was reached at, for the filter."""
     hosts: dict[str, list[str]] = {}
-    for name, host in sorted(catalog.keys(items, "providers", width=2)):
+    for name, host in sorted(catalog.keys(whole, "providers", width=2)):
         if not name:
             continue
         if host and host != name:
@@ -196,12 +196,12 @@ def recording_page(*, params: dict[str, str]) -> RecordingPage:
     return _cached("recordings", params, lambda: _recording_page(params))
 
 
-def _counted(items: tuple[catalog.RootSummary, ...], params: dict[str, str]) -> int | None:
-    """The list's length without counting its rows: the roots' summaries for the whole list, the kept facets
+def _counted(whole: dict[str, Any], params: dict[str, str]) -> int | None:
+    """The list's length without counting its rows: the catalog's summary for the whole list, the kept facets
     (models.Facet) under any other filters; None under a search or a test id, which the database counts."""
     asked = {k for k in params if k not in ("sort", "page")}
     if not asked:
-        return catalog.total(items, "recordings")
+        return catalog.total(whole, "recordings")
     if asked & {"q", "test_id"}:
         return None
     facets = Facet.objects.filter(*_conditions(params, facets=True))
@@ -210,11 +210,11 @@ def _counted(items: tuple[catalog.RootSummary, ...], params: dict[str, str]) -> 
 
 def _recording_page(params: dict[str, str]) -> RecordingPage:
     sort = params.get("sort", "path") if params.get("sort") in SORTS else "path"
-    items = catalog.roots()
-    everything = catalog.total(items, "recordings")
+    kept = catalog.state()
+    everything = catalog.total(kept.whole, "recordings")
     query = params.get("q", "")
     # The filters' length without counting rows (None under a test id); under a search, the filters' alone.
-    filtered = _counted(items, {k: v for k, v in params.items() if k != "q"})
+    filtered = _counted(kept.whole, {k: v for k, v in params.items() if k != "q"})
     total = None if query else filtered
     # A search on SQLite: the text index counts its matches without reading a row; when the search is all
     # there is to the list, that count is its length.
@@ -241,7 +241,7 @@ def _recording_page(params: dict[str, str]) -> RecordingPage:
         rows = tuple(qs.filter(_after(sort, cursor)).values(*LIST_COLUMNS)[:PAGE_SIZE])
     else:
         rows = tuple(qs.values(*LIST_COLUMNS)[(number - 1) * PAGE_SIZE : number * PAGE_SIZE])
-    names = {item.pk: item.name for item in items}  # the roots read for the summaries, not read again
+    names = {item.pk: item.name for item in kept.roots}  # the roots read with the summary, not read again
     rows = tuple({**row, "root__name": names.get(row["root_id"], "")} for row in rows)
     if params.get("q") and rows:
         rows = _with_snippets(rows, params["q"])
@@ -255,8 +255,8 @@ def _recording_page(params: dict[str, str]) -> RecordingPage:
         query=params.get("q", ""),
         sort=sort,
         filters={k: params.get(k, "") for k in (*FILTERS, "test_id")},
-        options=_options(items),
-        provider_labels=_provider_labels(items),
+        options=_options(kept),
+        provider_labels=_provider_labels(kept.whole),
         prev_query=urlencode({**state, "page": number - 1}) if number > 1 else "",
         next_query=urlencode({**state, "page": number + 1, "after": after}) if number < pages and after else "",
         permalink=urlencode(state),

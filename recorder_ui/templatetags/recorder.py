@@ -157,3 +157,30 @@ def _reversed(name: str, prefix: str, urlconf: object) -> str:
 def nav_url(name: str) -> str:
     """{% url name %} for a URL without arguments, reversed once per process (script prefix and URLconf)."""
     return _reversed(name, get_script_prefix(), get_urlconf())
+
+
+@register.filter
+def beyond(items: Any, shown: int) -> int:
+    """How many of items a list that shows the first `shown` leaves out."""
+    return max(0, len(items) - int(shown)) if items else 0
+
+
+_MARK = 9_876_543_210  # a recording id no index reaches, reversed once and replaced by the real one
+
+
+@lru_cache(maxsize=64)
+def _around(name: str, prefix: str, urlconf: object) -> tuple[str, str]:
+    head, _mark, tail = reverse(name, args=[_MARK], urlconf=urlconf).rpartition(str(_MARK))
+    return head, tail
+
+
+@register.filter
+def recording_url(pk: Any) -> str:
+    """{% url 'recording_detail' pk %}, reversed once per process: a list of a hundred recordings (and their
+    copies in other roots) links each at the cost of joining three strings."""
+    try:
+        number = int(pk)
+    except (TypeError, ValueError):
+        return ""  # not a row id (no template passes one): no link rather than an error page
+    head, tail = _around("recording_detail", get_script_prefix(), get_urlconf())
+    return f"{head}{number}{tail}"

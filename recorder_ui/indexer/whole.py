@@ -1,0 +1,116 @@
+"""The whole catalog's summary: every root's summary (aggregates.summarise) added up, kept in one row
+(models.Catalog) by the index run, so that a page over the whole catalog reads and decodes one summary and
+lists the same few missing-usage streams whatever the number of roots.
+
+`write` runs inside the transaction of every index run that writes a root's rows and of every root drop,
+after the catalog lock (aggregates.lock_catalog), so two runs at once on two roots each add up what the other
+committed. `combine` is what both it and a reader use: a reader that finds the kept row not current (its
+`sources` differ from the roots' generations: a catalog no run has written since this code came) adds the
+roots' summaries up itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.db.models import TextField
+from django.db.models.functions import Cast
+
+from recorder_ui.domain import copies, jsontext
+from recorder_ui.indexer import aggregates
+from recorder_ui.models import Catalog, RecordingEntry, Root
+
+VERSION = 1  # of the whole summary's layout: a kept row of another version is not current
+KEY = 1  # the one row's id
+TOTALS = ("recordings", "tokens", "missing", "parse_errors", "errors", "recorded_errors", "with_variant")
+TABLES = {"suites": 1, "models": 1, "kinds": 1, "providers": 2, "test_files": 1, "missing_groups": 5}
+PER_ROOT = ("recordings", "cleanup")  # what pages show of each root apart (the overview, Cleanup)
+
+Files = Callable[[list[int]], dict[int, tuple[str, str]]]  # row ids -> (path, sha256) of those rows
+
+
+def combine(roots: Sequence[tuple[int, int, dict[str, Any]]], files: Files) -> dict[str, Any]:
+    """The roots' summaries, (root id, generation, summary) in the roots' name order, added up.
+
+    - the totals summed, the tables (rows of key columns, then counts) added up by key, the fates merged;
+    - `per_root`: each root's own recordings and Cleanup counts, by root id (as text: a JSON key);
+    - `missing_files`: per missing-usage group, the first aggregates.EXAMPLES files out of those each root's
+      summary names (roots in name order), a file several roots hold with the same path and bytes listed once:
+      [fate, test file, provider, host, model, [[row id, [[root id, row id of a copy], ...]], ...]];
+    - `sources`: [[root id, generation], ...] by root id, what it was added up from.
+    """
+    whole: dict[str, Any] = {
+        "version": VERSION,
+        "sources": sorted([pk, generation] for pk, generation, _ in roots),
+    }
+    for key in TOTALS:
+        whole[key] = sum(int(summary.get(key) or 0) for *_, summary in roots)
+    for key, width in TABLES.items():
+        table: dict[tuple[Any, ...], list[int]] = {}
+        for *_, summary in roots:
+            for row in summary.get(key) or ():
+                counts = table.setdefault(tuple(row[:width]), [0] * (len(row) - width))
+                for position, value in enumerate(row[width:]):
+                    counts[position] += value
+        whole[key] = [[*k, *v] for k, v in sorted(table.items())]
+    fates: dict[str, int] = {}
+    for *_, summary in roots:
+        for name, value in (summary.get("fates") or {}).items():
+            fates[name] = fates.get(name, 0) + value
+    whole["fates"] = fates
+    whole["per_root"] = {str(pk): {key: summary.get(key) for key in PER_ROOT} for pk, _, summary in roots}
+    named: dict[tuple[Any, ...], list[tuple[int, int]]] = {}  # group -> [(root id, row id)], roots in name order
+    for pk, _, summary in roots:
+        for *key, rows in summary.get("missing_examples") or ():
+            named.setdefault(tuple(key), []).extend((pk, row) for row in rows)
+    known = files([row for pairs in named.values() for _, row in pairs])
+    listed = []
+    for key, pairs in sorted(named.items()):
+        found = copies.by_file(
+            (pair for pair in pairs if pair[1] in known), lambda pair: known[pair[1]], limit=aggregates.EXAMPLES
+        )
+        listed.append([*key, [[first[1], [list(pair) for pair in later]] for first, later in found]])
+    whole["missing_files"] = listed
+    return whole
+
+
+def files_of(pks: list[int]) -> dict[int, tuple[str, str]]:
+    """(path, sha256) of the rows asked for, read in batches."""
+    found: dict[int, tuple[str, str]] = {}
+    ordered = sorted(set(pks))
+    for start in range(0, len(ordered), aggregates.IN_BATCH):
+        batch = ordered[start : start + aggregates.IN_BATCH]
+        found.update(
+            (pk, (path, sha))
+            for pk, path, sha in RecordingEntry.objects.filter(pk__in=batch).values_list("pk", "path", "sha256")
+        )
+    return found
+
+
+def summaries() -> list[tuple[int, int, dict[str, Any]]]:
+    """Every root's (id, generation, summary), in name order; the summaries decoded by orjson."""
+    text = Cast("summary", TextField())
+    return [
+        (pk, generation, decoded(summary))
+        for pk, generation, summary in Root.objects.order_by("name").values_list("pk", "generation", text)
+    ]
+
+
+def decoded(text: str | None) -> dict[str, Any]:
+    try:
+        value = jsontext.loads(text.encode()) if text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def write() -> None:
+    """Add up every root's summary as committed and written so far in this transaction, and keep it. Call it
+    under the catalog lock, after the run's root row is saved."""
+    Catalog.objects.update_or_create(pk=KEY, defaults={"summary": combine(summaries(), files_of)})
+
+
+def current(whole: dict[str, Any], sources: Sequence[tuple[int, int]]) -> bool:
+    """Whether a kept whole summary adds up exactly these (root id, generation) pairs."""
+    return whole.get("version") == VERSION and whole.get("sources") == sorted([pk, g] for pk, g in sources)
