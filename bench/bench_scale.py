@@ -1,16 +1,21 @@
-"""Scale benchmark: every page of the navigation at 1 root and at 10 roots of the corpus, in one run, and the
-load a gunicorn holds on the mixed workload against its own /healthz throughput.
+"""Scale benchmark: every page of the navigation at 1 root and at 10 roots of the corpus, side by side in one
+run, and the load a gunicorn holds on the mixed workload against its own /healthz throughput.
 
-The corpus is hard-linked into ten folders (distinct paths, no copy of the data) and indexed into one
-temporary database: first one root, whose pages are measured, then the other nine, and the pages again.
-Each page is fetched through Django's test client: "first" with every per-process cache emptied (as after
-an index run that changed rows), "kept" straight after. The load part starts gunicorn (2 workers x 4
-threads) on 127.0.0.1 over the 1-root index (as issue 13 measured it) and drives it with
-bench/load_test.py's clients: /healthz alone, then the mix, for SCALE_LOAD_SECONDS each. Targets (issue 13):
-every page at 10 roots at most 2 x its 1-root cost and under 150 ms; the mix at 40 % or more of /healthz.
+The corpus is hard-linked into ten folders (distinct paths, no copy of the data) and indexed into two
+temporary databases: one root into the first, all ten into the second. Each database is served by a child
+process of its own (Django's test client, so server time without the network), and the two are driven in
+lockstep: each page is fetched from one, then from the other, RUNS times, the order swapped every time, so a
+slow spell of this machine falls on both sides alike rather than on whichever half it happened in. Each
+fetch: "first" with every per-process cache emptied (as after an index run that changed rows), "kept"
+straight after. The load part starts gunicorn (2 workers x 4 threads) on 127.0.0.1 over the 1-root index (as
+issue 13 measured it) and drives it with bench/load_test.py's clients: /healthz alone, then the mix, for
+SCALE_LOAD_SECONDS each. Targets (issue 13): every page at 10 roots at most 2 x its 1-root cost and under
+150 ms; the mix at 40 % or more of /healthz.
 
 Run with RECORDER_UI_CORPUS set: `make bench`. SCALE_DATABASE_URL runs it on a throwaway PostgreSQL
-database instead of SQLite (it is migrated and filled: never point it at one you care about).
+database instead of SQLite: it is emptied, migrated and filled with the 10 roots, and a database of the same
+name with `_one` after it is created beside it for the 1 root and dropped at the end (never point it at one
+you care about).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 ROOTS = 10
-RUNS = 11  # pages of a few ms swing by as much again from fetch to fetch: a median of 11 holds still
+RUNS = int(os.environ.get("SCALE_RUNS", "11"))  # pages of a few ms swing by as much again fetch to fetch
 LOAD_SECONDS = os.environ.get("SCALE_LOAD_SECONDS", "15")
 DATABASE_URL = os.environ.get("SCALE_DATABASE_URL", "")
 
@@ -63,41 +68,141 @@ def _pages(test_id: str, pk: int, replay_hash: str) -> list[tuple[str, str]]:
     ]
 
 
-def _measure(client: object, url: str, clear: object) -> tuple[float, float]:
-    """(first, kept) in ms: the median of RUNS fetches after emptying the caches, and of RUNS straight after."""
-    first, kept = [], []
-    for _ in range(RUNS):
-        clear()  # type: ignore[operator]
-        started = time.perf_counter()
-        response = client.get(url)  # type: ignore[attr-defined]
-        first.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, (url, response.status_code)
-        started = time.perf_counter()
-        client.get(url)  # type: ignore[attr-defined]
-        kept.append((time.perf_counter() - started) * 1000)
-    return statistics.median(first), statistics.median(kept)
+def _twin(url: str) -> str:
+    path, _, query = url.partition("?")
+    twin = (path.rstrip("/") + ".json" if path != "/" else "/overview.json") + (f"?{query}" if query else "")
+    if path.startswith("/recordings/") and path[12:].rstrip("/").isdigit():
+        twin = path.rstrip("/") + ".json"
+    if path == "/test/":
+        twin = "/test.json?" + query
+    return twin
 
 
-def _table(
-    client: object, clear: object, test_id: str, pk: int, replay_hash: str
-) -> dict[str, tuple[float, float, float, float]]:
-    """label -> (html first, html kept, json first, json kept); 0 for a page with no JSON twin."""
-    found = {}
-    for label, url in _pages(test_id, pk, replay_hash):
-        if label in NO_TWIN:
-            found[label] = (*_measure(client, url, clear), 0.0, 0.0)
-            continue
-        path, _, query = url.partition("?")
-        twin = (path.rstrip("/") + ".json" if path != "/" else "/overview.json") + (f"?{query}" if query else "")
-        if path.startswith("/recordings/") and path[12:].rstrip("/").isdigit():
-            twin = path.rstrip("/") + ".json"
-        if path == "/test/":
-            twin = "/test.json?" + query
-        found[label] = (*_measure(client, url, clear), *_measure(client, twin, clear))
-    return found
+# -- the child: one database, served through Django's test client ---------------------------------------------
+
+
+def child() -> int:
+    """Answer the parent's requests, one JSON line each way: set up, index a root, name the pages, fetch one."""
+    import json
+
+    protocol = sys.stdout
+    sys.stdout = sys.stderr  # whatever else prints goes to the parent's stderr, not into the protocol
+    os.environ.update(RECORDER_UI_AUTO_REFRESH_SECONDS="0", DJANGO_SETTINGS_MODULE="recorder_ui.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from recorder_ui import indexer, selectors
+    from recorder_ui.models import RecordingEntry
+
+    settings.ALLOWED_HOSTS = ["*"]
+    client = Client()
+
+    def fetch(url: str) -> list[float]:
+        selectors.clear_caches(tests=True)
+        started = time.perf_counter()
+        response = client.get(url)
+        first = (time.perf_counter() - started) * 1000
+        if response.status_code != 200:
+            raise RuntimeError(f"{url}: {response.status_code}")
+        started = time.perf_counter()
+        client.get(url)
+        return [first, (time.perf_counter() - started) * 1000]
+
+    def pages() -> list[list[str]]:
+        # The same files in both databases: those of the first root, by path.
+        rows = RecordingEntry.objects.filter(root__name="checkout-0")
+        test_id = rows.exclude(test_id="").values_list("test_id", flat=True).order_by("test_id")[400]
+        pk = rows.order_by("path").values_list("pk", flat=True)[1500]
+        replay_hash = rows.exclude(replay_hash="").order_by("path").values_list("replay_hash", flat=True)[1500]
+        return [[label, url, "" if label in NO_TWIN else _twin(url)] for label, url in _pages(test_id, pk, replay_hash)]
+
+    def settle() -> None:
+        """PostgreSQL: vacuum and analyse what the index runs wrote, so that autovacuum, which would start on
+        those rows within the minute, does not take the second core in the middle of the measurements."""
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM (ANALYZE)")
+
+    for line in sys.stdin:
+        command, *args = json.loads(line)
+        if command == "setup":
+            call_command("migrate", verbosity=0)
+            if connection.vendor == "postgresql":  # a throwaway database, maybe of an earlier run: start empty
+                call_command("flush", interactive=False, verbosity=0)
+            answer: object = None
+        elif command == "index":
+            started = time.perf_counter()
+            indexer.index_recordings(root=Path(args[0]), name=args[1], jobs=indexer.default_jobs())
+            answer = time.perf_counter() - started
+        elif command == "settle":
+            settle()
+            answer = RecordingEntry.objects.count()
+        elif command == "pages":
+            answer = pages()
+        elif command == "fetch":
+            answer = fetch(args[0])
+        else:
+            break
+        protocol.write(json.dumps(answer) + "\n")
+        protocol.flush()
+    connection.close()
+    return 0
+
+
+class Side:
+    """A child process serving one database."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--child"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True
+        )
+
+    def call(self, *command: object) -> object:
+        import json
+
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps(command) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the child serving a database stopped at {command!r}")
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()  # our own child
+                self.process.wait()
+
+
+# -- the parent -------------------------------------------------------------------------------------------
+
+
+def _side_by_side(one: Side, ten: Side, first: str, second: str) -> tuple[list[float], list[float]]:
+    """([first, kept] ms at 1 root, the same at 10): medians of RUNS fetches, taken in turn, the order swapped
+    every time."""
+    found: dict[int, list[list[float]]] = {1: [], 10: []}
+    for n in range(RUNS):
+        order = ((one, first, 1), (ten, second, 10)) if n % 2 == 0 else ((ten, second, 10), (one, first, 1))
+        for side, url, key in order:
+            found[key].append(side.call("fetch", url))  # type: ignore[arg-type]
+    medians = {key: [statistics.median(f[0] for f in runs), statistics.median(f[1] for f in runs)]
+               for key, runs in found.items()}  # fmt: skip
+    return medians[1], medians[10]
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["--child"]:
+        return child()
     corpus = os.environ.get("RECORDER_UI_CORPUS")
     if not corpus or not Path(corpus).is_dir():
         print("bench_scale: set RECORDER_UI_CORPUS to the corpus folder", file=sys.stderr)
@@ -109,96 +214,96 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _one_url() -> str:
+    """SCALE_DATABASE_URL with `_one` after the database's name, created empty on the same server."""
+    import psycopg
+
+    head, _, name = DATABASE_URL.rpartition("/")
+    name, _, options = name.partition("?")
+    one = f"{name}_one"
+    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{one}"')
+        conn.execute(f'CREATE DATABASE "{one}"')
+    return f"{head}/{one}" + (f"?{options}" if options else "")
+
+
+def _drop(url: str) -> None:
+    import psycopg
+
+    one = url.rpartition("/")[2].partition("?")[0]
+    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{one}"')
+
+
 def run(corpus: Path, work: Path) -> int:
     roots = []
     for n in range(ROOTS):
         target = work / f"checkout-{n}"
         subprocess.run(["cp", "-al", str(corpus), str(target)], check=True)
         roots.append(target)
-    os.environ.update(RECORDER_UI_DB=str(work / "scale.sqlite3"), RECORDER_UI_AUTO_REFRESH_SECONDS="0",
-                      DJANGO_SETTINGS_MODULE="recorder_ui.settings")  # fmt: skip
-    if DATABASE_URL:
-        os.environ["DATABASE_URL"] = DATABASE_URL
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.test import Client
-
-    from recorder_ui import indexer, selectors
-    from recorder_ui.models import RecordingEntry
-
-    settings.ALLOWED_HOSTS = ["*"]
-    call_command("migrate", verbosity=0)
-    if DATABASE_URL:  # a throwaway database, maybe of an earlier run whose roots are gone: start empty
-        call_command("flush", interactive=False, verbosity=0)
-    client = Client()
-    started = time.perf_counter()
-    indexer.index_recordings(root=roots[0], name="checkout-0", jobs=indexer.default_jobs())
-    print(f"indexed 1 root in {time.perf_counter() - started:.1f} s")
-    heavy = RecordingEntry.objects.exclude(test_id="").values_list("test_id", flat=True).order_by("test_id")[400]
-    pk = RecordingEntry.objects.order_by("path").values_list("pk", flat=True)[1500]
-    replay_hash = (
-        RecordingEntry.objects.exclude(replay_hash="").order_by("path").values_list("replay_hash", flat=True)[1500]
-    )
-
-    def clear() -> None:
-        selectors.clear_caches(tests=True)
-
-    def settled() -> None:
-        """PostgreSQL: vacuum and analyse what the index run just wrote, so that autovacuum, which would start
-        on those rows within the minute, does not take the second core in the middle of the measurements."""
-        from django.db import connection
-
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("VACUUM (ANALYZE)")
-
-    settled()
-    one = _table(client, clear, heavy, pk, replay_hash)
-    ratio = _load(work)  # on the 1-root index, as issue 13 measured it
-    started = time.perf_counter()
-    for n, folder in enumerate(roots[1:], 1):
-        indexer.index_recordings(root=folder, name=f"checkout-{n}", jobs=indexer.default_jobs())
-    print(f"indexed 9 more roots in {time.perf_counter() - started:.1f} s ({RecordingEntry.objects.count()} rows)")
-    settled()
-    ten = _table(client, clear, heavy, pk, replay_hash)
+    base = {k: v for k, v in os.environ.items() if not k.startswith("RECORDER_UI_") and k != "DATABASE_URL"}
+    one_url = _one_url() if DATABASE_URL else ""
+    envs = []
+    for name, url in (("one", one_url), ("ten", DATABASE_URL)):
+        env = dict(base, RECORDER_UI_DB=str(work / f"{name}.sqlite3"))
+        if url:
+            env["DATABASE_URL"] = url
+        envs.append(env)
+    one, ten = Side(envs[0]), Side(envs[1])
+    try:
+        one.call("setup")
+        ten.call("setup")
+        print(f"indexed 1 root in {one.call('index', str(roots[0]), 'checkout-0'):.1f} s")
+        one.call("settle")
+        ratio = _load(work, envs[0])  # on the 1-root index, as issue 13 measured it, with nothing else running
+        started = time.perf_counter()
+        for n, folder in enumerate(roots):
+            ten.call("index", str(folder), f"checkout-{n}")
+        rows = ten.call("settle")
+        print(f"indexed 10 roots in {time.perf_counter() - started:.1f} s ({rows} rows)")
+        pages_one, pages_ten = one.call("pages"), ten.call("pages")
+        table = {}
+        for (label, url, twin), (_, url_ten, twin_ten) in zip(pages_one, pages_ten, strict=True):  # type: ignore[call-overload]
+            html = _side_by_side(one, ten, url, url_ten)
+            json_ = _side_by_side(one, ten, twin, twin_ten) if twin else ([0.0, 0.0], [0.0, 0.0])
+            table[label] = (html, json_)
+    finally:
+        one.close()
+        ten.close()
+        if one_url:
+            _drop(one_url)
     database = "PostgreSQL" if DATABASE_URL else "SQLite"
     print(
-        f"\n{database}, median of {RUNS}; ms: first fetch (caches emptied) / kept; target at 10 roots <= 2 x and <= 150"
+        f"\n{database}, median of {RUNS} fetches from each side in turn; ms: first fetch (caches emptied) / kept; "
+        "target at 10 roots <= 2 x and <= 150"
     )
     print(
         f"{'page':34} {'1 root html':>14} {'10 roots html':>14} {'grows':>6} "
         f"{'1 root json':>14} {'10 roots json':>14} {'grows':>6}"
     )
     missed = 0
-    for label in one:
-        a, b = one[label], ten[label]
-        grow_html, grow_json = b[0] / max(a[0], 0.01), b[2] / max(a[2], 0.01)
-        bad = grow_html > 2 or grow_json > 2 or b[0] > 150 or b[2] > 150
+    for label, ((a_html, b_html), (a_json, b_json)) in table.items():
+        grow_html, grow_json = b_html[0] / max(a_html[0], 0.01), b_json[0] / max(a_json[0], 0.01)
+        bad = grow_html > 2 or grow_json > 2 or b_html[0] > 150 or b_json[0] > 150
         missed += bad
-        print(f"{label:34} {a[0]:6.0f} / {a[1]:5.0f} {b[0]:6.0f} / {b[1]:5.0f} {grow_html:5.1f}x "
-              f"{a[2]:6.0f} / {a[3]:5.0f} {b[2]:6.0f} / {b[3]:5.0f} {grow_json:5.1f}x  "
+        print(f"{label:34} {a_html[0]:6.0f} / {a_html[1]:5.0f} {b_html[0]:6.0f} / {b_html[1]:5.0f} {grow_html:5.1f}x "
+              f"{a_json[0]:6.0f} / {a_json[1]:5.0f} {b_json[0]:6.0f} / {b_json[1]:5.0f} {grow_json:5.1f}x  "
               f"{'MISSED' if bad else 'ok'}")  # fmt: skip
-    print(f"{missed} of {len(one)} pages miss the scale target" if missed else "every page within the scale target")
+    print(f"{missed} of {len(table)} pages miss the scale target" if missed else "every page within the scale target")
     if ratio is not None:
         print(f"load on 1 root, mix / healthz: {ratio:.0%} (target >= 40%)  {'ok' if ratio >= 0.4 else 'MISSED'}")
     return 0 if ratio is not None else 1
 
 
-def _load(work: Path) -> float | None:
-    """The mix's throughput over /healthz's, same gunicorn, same clients."""
+def _load(work: Path, side: dict[str, str]) -> float | None:
+    """The mix's throughput over /healthz's, same gunicorn, same clients, over the database of `side`."""
     os.environ["LOAD_SECONDS"] = LOAD_SECONDS
     import load_test
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RECORDER_UI_") and k != "DATABASE_URL"}
-    env.update(DJANGO_SETTINGS_MODULE="recorder_ui.settings", RECORDER_UI_DB=str(work / "scale.sqlite3"),
-               RECORDER_UI_PRODUCTION="1", RECORDER_UI_SECRET_KEY="scale-test-" + "s" * 40,
-               RECORDER_UI_SSL_REDIRECT="0", RECORDER_UI_STATIC_ROOT=str(work / "static"),
-               RECORDER_UI_AUTO_REFRESH_SECONDS="0")  # fmt: skip
-    if DATABASE_URL:
-        env["DATABASE_URL"] = DATABASE_URL
+    env = dict(side)
+    env.update(DJANGO_SETTINGS_MODULE="recorder_ui.settings", RECORDER_UI_PRODUCTION="1",
+               RECORDER_UI_SECRET_KEY="scale-test-" + "s" * 40, RECORDER_UI_SSL_REDIRECT="0",
+               RECORDER_UI_STATIC_ROOT=str(work / "static"), RECORDER_UI_AUTO_REFRESH_SECONDS="0")  # fmt: skip
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
     )

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.http import Http404
 
-from recorder_ui import indexer, selectors
+from recorder_ui import indexer, search, selectors
 from recorder_ui.models import RecordingEntry
 from tests.builders import stream_recording, write
 
@@ -367,3 +367,44 @@ def test_a_broad_filter_under_the_path_sort_reads_its_rows_in_order_through_its_
         cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
         plan = " ".join(str(row[-1]) for row in cursor.fetchall())
     assert "entry_model_path" in plan and "SCAN" not in plan, plan
+
+
+def test_a_test_page_seeks_its_rows_in_one_root_and_probes_the_others(tmp_path: Path) -> None:
+    """Three checkouts hold the same test: the page lists the three roots and the chosen root's rows, read
+    through the (test id, root) index, on SQLite never by a pass over the test's rows in every root."""
+    from django.db import connection
+
+    test_id = "tests/integration/inference/test_t.py::test_t[<b>]"
+    for root in ("main", "pr-1", "rc"):
+        for n in range(3):
+            write(
+                tmp_path / root, "inference", stream_recording(test_id=test_id, text=f"{root} {n}"), name=f"t{n}.json"
+            )
+        for n in range(60):  # other tests' rows, as a root has hundreds of tests
+            other = stream_recording(test_id=f"{test_id[:-4]}{n}]", text=f"{root} {n}")
+            write(tmp_path / root, "inference", other, name=f"o{n}.json")
+        indexer.index_recordings(root=tmp_path / root, name=root)
+    search.settle()  # as after a bulk load: the planner's statistics
+    queries: list[tuple[str, Any]] = []
+
+    def capture(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        queries.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        detail = selectors.test_get(test_id=test_id, root="pr-1")
+    assert detail.roots == ("main", "pr-1", "rc") and detail.root == "pr-1" and detail.recordings == 3
+    assert sorted(detail.pk_by_path) == sorted(
+        RecordingEntry.objects.filter(root__name="pr-1", test_id=test_id).values_list("path", flat=True)
+    )
+    with pytest.raises(Http404):
+        selectors.test_get(test_id=test_id, root="elsewhere")
+    if connection.vendor != "sqlite":
+        return  # PostgreSQL's planner weighs the indexes by its own statistics
+    plans = []
+    with connection.cursor() as cursor:
+        for sql, params in queries:
+            if "recordingentry" in sql:
+                cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+                plans.append(" ".join(str(row[-1]) for row in cursor.fetchall()))
+    assert plans and all("entry_test_root (test_id=? AND root_id=?)" in plan for plan in plans), plans

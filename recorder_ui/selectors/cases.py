@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from django.db.models import Exists, OuterRef
 from django.http import Http404
 
 from recorder_ui import indexer
@@ -186,14 +187,15 @@ def test_get(*, test_id: str, root: str = "") -> TestDetail:
     """
     if not test_id:
         raise Http404("no such test")
-    roots = tuple(
-        RecordingEntry.objects.filter(test_id=test_id).values_list("root__name", flat=True).distinct().order_by()
-    )
-    roots = tuple(sorted(roots))
-    if not roots or (root and root not in roots):
+    # The roots that hold the test: one probe of the (test id, root) index per root, not a pass over the
+    # test's rows in every root.
+    held = Exists(RecordingEntry.objects.filter(root_id=OuterRef("pk"), test_id=test_id))
+    found = dict(Root.objects.filter(held).order_by("name").values_list("name", "pk"))
+    roots = tuple(found)
+    if not roots or (root and root not in found):
         raise Http404("no such test")
     root = root or roots[0]
-    rows = RecordingEntry.objects.filter(test_id=test_id, root__name=root).order_by("path")
+    rows = RecordingEntry.objects.filter(test_id=test_id, root_id=found[root]).order_by("path")
     key = (test_id, root, tuple(rows.values_list("pk", "sha256")))  # two columns: a hit builds no model objects
     cached = _tests.get(key)
     if cached is not None:
