@@ -51,6 +51,7 @@ def _pages(test_id: str, pk: int, replay_hash: str) -> list[tuple[str, str]]:
         ("recordings, chat+streamed+tools", "/recordings/?kind=chat&streaming=yes&tools=yes"),
         ("recordings, missing usage", "/recordings/?missing=yes"),
         ("recordings, searched 'weather'", f"/recordings/?{word}"),
+        ("recordings, searched 'the'", "/recordings/?q=the"),  # in 4 of 5 recordings
         ("recordings, by tokens", "/recordings/?sort=-tokens"),
         ("recordings, by size", "/recordings/?sort=-size"),
         ("recordings, with errors", "/recordings/?errors=yes"),

@@ -387,6 +387,41 @@ def test_a_walked_list_shows_the_rows_and_count_a_sorted_one_does(
         assert walked[0][0] * recording_list.BROAD > every  # this case does walk
 
 
+@pytest.mark.parametrize("params", [{"q": "weather"}, {"q": "weather", "sort": "-tokens"}, {"q": "weather rain"}])
+def test_a_search_with_more_matches_than_postgresql_counts_pages_through_every_one(
+    tmp_path: Path, db: None, client: Client, monkeypatch: pytest.MonkeyPatch, params: dict[str, str]
+) -> None:
+    """PostgreSQL counts a search's matches up to SEARCH_COUNT_LIMIT (here 10): past it the list says "more
+    than 10", numbers its pages as far as the rows go, and its next links still reach every match once, in
+    the order of the full count. SQLite counts them all."""
+    _walk_catalog(tmp_path)
+    from recorder_ui.selectors import recording_list
+
+    def pages(query: dict[str, str]) -> list[selectors.RecordingPage]:
+        seen = []
+        for _ in range(6):
+            selectors.clear_caches()
+            seen.append(selectors.recording_page(params=query))
+            if not seen[-1].next_query:
+                break
+            query = dict(parse_qsl(seen[-1].next_query))
+        return seen
+
+    exact = pages(dict(params))
+    assert exact[0].total_exact and exact[0].total > 50 and len(exact) > 1
+    monkeypatch.setattr(recording_list, "SEARCH_COUNT_LIMIT", 10)
+    capped = pages(dict(params))
+    assert [[r["pk"] for r in p.rows] for p in capped] == [[r["pk"] for r in p.rows] for p in exact]
+    body = client.get("/recordings/", params).content.decode()
+    if connection.vendor != "postgresql":
+        assert [(p.total, p.total_exact, p.pages) for p in capped] == [(p.total, True, p.pages) for p in exact]
+        return
+    assert all(p.total == 10 and not p.total_exact for p in capped)
+    assert [p.pages for p in capped] == [n + 1 for n in range(1, len(capped))] + [len(capped)]
+    assert "more than 10 recordings" in body and "page 1 of" not in body and 'rel="next"' in body
+    assert client.get("/recordings.json", params).json()["total_exact"] is False
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_sort_indexes_migration_makes_and_drops_the_postgres_only_index() -> None:
     """The "most tokens" sort needs total_tokens DESC NULLS LAST on PostgreSQL (migration 0013); SQLite takes
