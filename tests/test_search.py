@@ -268,7 +268,18 @@ def test_sqlite_has_the_fts5_table_and_its_triggers() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
         assert set(search.FTS_TRIGGERS) <= {row[0] for row in cursor.fetchall()}
+        cursor.execute("SELECT sql FROM sqlite_master WHERE name = %s", [search.FTS_TABLE])
+        assert "prefix='2 3'" in cursor.fetchone()[0]  # migration 0019: short prefixes read one list
     assert _migration().FTS_TRIGGERS == search.FTS_TRIGGER_SQL  # type: ignore[attr-defined]
+
+
+@pytest.mark.django_db
+def test_short_and_long_prefixes_find_the_same_rows_as_whole_words(hand: None) -> None:
+    """Two- and three-character prefixes come from the prefix index, longer ones from the terms: both match
+    every word they start."""
+    assert _found("th") == _found("the") == {"a", "b", "c", "e"}
+    assert _found("we") == {"a", "d", "e"} and _found("wea") == _found("weath") == {"a", "e"}  # Wetter: not "wea"
+    assert _found("ti") == {"b"} and _found("tit") == {"b"} and _found("Zü") == {"d"}
 
 
 @pytest.mark.django_db(transaction=True)
