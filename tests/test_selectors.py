@@ -408,3 +408,29 @@ def test_a_test_page_seeks_its_rows_in_one_root_and_probes_the_others(tmp_path: 
                 cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
                 plans.append(" ".join(str(row[-1]) for row in cursor.fetchall()))
     assert plans and all("entry_test_root (test_id=? AND root_id=?)" in plan for plan in plans), plans
+
+
+def test_many_side_calls_show_the_first_fifty_then_all_of_them_however_often_asked(tmp_path: Path, client: Any) -> None:
+    """A test with 53 safety checks: the page lists 50 with a "show all" link, `side=all` lists every one;
+    each way is rendered once per process and kept, and neither is ever served for the other."""
+    weather_test(tmp_path)
+    for n in range(51):
+        prompt = SAFETY + f" User: check <b>{n}</b>" + " more" * n
+        rec = chat(
+            test_id=WEATHER,
+            model="llama-guard3:1b",
+            text="safe",
+            tokens=10,
+            messages=[{"role": "user", "content": prompt}],
+        )
+        write(tmp_path, "agents", rec, name=f"check-{n:02d}.json")
+    indexer.index_recordings(root=tmp_path, name="main")
+    [group] = selectors.test_get(test_id=WEATHER).side_groups
+    assert len(group.calls) == 53
+    for _ in range(2):
+        for asked, rows, link in (({}, 50, True), ({"side": "all"}, 53, False), ({}, 50, True)):
+            body = client.get("/test/", {"id": WEATHER, **asked}).content.decode()
+            section = body[body.index('<section class="side">') :]
+            assert section.count("<tr><td>") == rows, asked
+            assert ("show all 53 safety checks" in section) is link
+            assert "<b>" not in body
