@@ -44,7 +44,7 @@ def state() -> State:
         Root.objects.order_by("name").values_list("pk", "generation", "name", "path", "last_indexed_at", "last_report")
     )
     sources = sorted([pk, generation] for pk, generation, *_ in found)
-    kept = _kept[0] if _kept else None  # one read of the list: another thread may replace it
+    kept = next(iter(_kept), None)  # one read: another thread may replace or empty the list meanwhile
     if kept is not None and kept[0] == sources:
         summary = kept[1]
     else:
