@@ -353,6 +353,9 @@ def _walk_catalog(tmp_path: Path) -> None:
     "params",
     [
         {"q": "weather"},
+        {"q": "wea"},
+        {"q": "wea", "sort": "-tokens"},
+        {"q": "in", "model": "gpt-4o"},
         {"q": "weather", "sort": "-tokens"},
         {"q": "weather", "sort": "test"},
         {"q": "weather", "kind": "chat", "tools": "yes"},
@@ -389,6 +392,8 @@ def test_a_walked_list_shows_the_rows_and_count_a_sorted_one_does(
         walked = pages(dict(params))
     if params == {"q": "weather"} and connection.vendor == "sqlite":
         assert any('+"recorder_ui_recordingentry"."id" IN' in q["sql"] for q in captured.captured_queries)
+    if params == {"q": "wea"} and connection.vendor == "sqlite":  # most rows match, and "wea" has its own list
+        assert any(f"EXISTS (SELECT 1 FROM {search.FTS_TABLE}" in q["sql"] for q in captured.captured_queries)
     monkeypatch.setattr(recording_list, "BROAD", 10**9)  # no list is broad: every match read, then sorted
     monkeypatch.setattr(search, "text_index_count", lambda query, **_: None)  # and counted row by row
     assert walked == pages(dict(params))

@@ -28,6 +28,7 @@ PAGE_SIZE = 50
 SEARCH_COUNT_LIMIT = 2000
 MAX_PAGE = 1_000_000  # a page number asked for beyond a lower-bound total goes no further
 BROAD = 20  # a filter that keeps more than 1 row in BROAD: walk the sort's index rather than the filter's
+DENSE = 2  # a search matching more than 1 row in DENSE: look each walked row up in the text index
 # Each sort's columns, descending or not; the row id breaks the last ties, so every row has one place.
 SORTS: dict[str, tuple[tuple[str, bool], ...]] = {
     "path": (("path", False),),
@@ -89,9 +90,11 @@ class RecordingPage:
     fate_labels: dict[str, str] = field(default_factory=lambda: dict(lifecycle.FATES))
 
 
-def search(queryset: QuerySet[RecordingEntry], query: str, *, walk: bool = False) -> QuerySet[RecordingEntry]:
+def search(
+    queryset: QuerySet[RecordingEntry], query: str, *, walk: bool = False, dense: bool = False
+) -> QuerySet[RecordingEntry]:
     """Full-text search over messages, assembled output and tool arguments (recorder_ui/search.py)."""
-    return search_backend.apply(queryset, query, walk=walk)
+    return search_backend.apply(queryset, query, walk=walk, dense=dense)
 
 
 def _equal(name: str, value: object, unindexed: bool) -> Q | Exact:
@@ -139,11 +142,17 @@ def _conditions(
 
 
 def _filtered(
-    params: dict[str, str], *, walk_sort: bool = False, walk_search: bool = False, sort: str = ""
+    params: dict[str, str],
+    *,
+    walk_sort: bool = False,
+    walk_search: bool = False,
+    dense_search: bool = False,
+    sort: str = "",
 ) -> QuerySet[RecordingEntry]:
     """The rows the filters keep. walk_sort (SQLite, a filter that keeps many rows): no filter's index but a
     (column, path) one under the path sort; walk_search (SQLite, a search that matches many rows): the text
-    index's matches tested along the sort's."""
+    index's matches tested along the sort's; dense_search (with it: most rows match): each row walked looked
+    up in the text index."""
     plain = walk_sort and connection.vendor == "sqlite"
     # The filters that apply (a value the list ignores, such as missing=no, is no filter), by _conditions' rules.
     asked = {name for name in FILTERS if params.get(name) and _conditions({name: params[name]}, facets=True)}
@@ -153,7 +162,7 @@ def _filtered(
     if params.get("test_id"):
         qs = qs.filter(test_id=params["test_id"])
     if params.get("q"):
-        qs = search(qs, params["q"], walk=walk_search)
+        qs = search(qs, params["q"], walk=walk_search, dense=dense_search)
     return qs
 
 
@@ -242,7 +251,9 @@ def _recording_page(params: dict[str, str]) -> RecordingPage:
             total, exact, walk = SEARCH_COUNT_LIMIT, False, True
     if total is None:  # the database counts: through the filter's or the text index's matches, never walking
         total = _filtered(params).count()
-    qs = _filtered(params, walk_sort=walk, walk_search=walk and bool(query), sort=sort)
+    # Most rows match (SQLite's count says so): each walked row is looked up rather than every match listed.
+    dense = walk and matched is not None and matched[0] * DENSE > everything
+    qs = _filtered(params, walk_sort=walk, walk_search=walk and bool(query), dense_search=dense, sort=sort)
     qs = qs.order_by(*_ordering(sort, searched=bool(query) and exact))
     # Pages: counted from the total; when the total is only a lower bound, as far as the rows go (one row more
     # than the page is read to tell whether another page follows).
