@@ -111,6 +111,16 @@ def write() -> None:
     Catalog.objects.update_or_create(pk=KEY, defaults={"summary": combine(summaries(), files_of)})
 
 
+def kept_is_current() -> bool:
+    """Whether the kept row adds up the roots as they are: its version and sources only, not the summary."""
+    found = Catalog.objects.filter(pk=KEY).values_list("summary__version", "summary__sources").first()
+    if found is None:
+        return False
+    version, sources = found
+    roots = Root.objects.values_list("pk", "generation")
+    return version == VERSION and sources == sorted([pk, generation] for pk, generation in roots)
+
+
 def current(whole: dict[str, Any], sources: Sequence[tuple[int, int]]) -> bool:
     """Whether a kept whole summary adds up exactly these (root id, generation) pairs."""
     return whole.get("version") == VERSION and whole.get("sources") == sorted([pk, g] for pk, g in sources)

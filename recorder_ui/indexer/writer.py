@@ -98,6 +98,10 @@ def index_recordings(
             seconds=time.perf_counter() - started,
         )  # fmt: skip
         Root.objects.filter(pk=existing.pk).update(last_indexed_at=timezone.now(), last_report=report.as_dict())
+        if not whole.kept_is_current():  # no run has written the catalog's summary since an upgrade: now
+            with transaction.atomic():
+                aggregates.lock_catalog()
+                whole.write()
         return report
 
     # A team's catalog holds several checkouts of one repository: a new file whose path and bytes another root's

@@ -23,6 +23,9 @@ def _remake(schema_editor, prefix):
         cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'recorder_ui_search'")
         if cursor.fetchone() is None:  # no FTS5 in this SQLite (0004 skipped it): search uses substrings
             return
+        cursor.execute("PRAGMA compile_options")
+        if not any(row[0] == "ENABLE_FTS5" for row in cursor.fetchall()):  # a file made by another SQLite
+            return
     # The triggers write into the table by name: dropping and making it again in one transaction leaves them
     # pointing at the new one.
     schema_editor.execute("DROP TABLE recorder_ui_search")

@@ -52,9 +52,10 @@ def _bars(rows: list[dict[str, Any]], key: str, param: str) -> tuple[Bar, ...]:
 
 def overview() -> Overview:
     """Totals, token charts, problems and index freshness for the overview page."""
-    kept = catalog.state()
-    items = kept.roots
-    totals = _cached("overview", {}, lambda: _overview_totals(kept.whole))
+    items = catalog.state().roots
+    # The totals read the summary again inside: a run that commits after `items` were read is then in them,
+    # never cached under the newer generation the cache's key reads (selectors/cache.py).
+    totals = _cached("overview", {}, lambda: _overview_totals(catalog.state().whole))
     roots = tuple(
         {
             "name": item.name,

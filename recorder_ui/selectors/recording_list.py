@@ -26,7 +26,7 @@ PAGE_SIZE = 50
 # index. Counting and sorting every match of a common word reads each match's row (0.19 s for "the" in 31,620
 # rows, where the text index alone cannot say); two thousand cost the same whatever the catalog's size.
 SEARCH_COUNT_LIMIT = 2000
-MAX_PAGE = 1_000_000  # a page number asked for beyond a lower-bound total goes no further
+MAX_PAGE = 1_000_000  # a page number "next" may carry past a lower-bound total, at most
 BROAD = 20  # a filter that keeps more than 1 row in BROAD: walk the sort's index rather than the filter's
 DENSE = 2  # a search matching more than 1 row in DENSE: look each walked row up in the text index
 # Each sort's columns, descending or not; the row id breaks the last ties, so every row has one place.
@@ -264,6 +264,10 @@ def _recording_page(params: dict[str, str]) -> RecordingPage:
         number = 1
     wanted = PAGE_SIZE + (0 if exact else 1)
     cursor = _cursor(params.get("after", ""), sort) if number > 1 else None
+    if not exact and cursor is None:
+        # A page asked for by number alone, past a lower-bound total: only the pages the count vouches for
+        # (2,000 matches fill 40); further pages are reached by "next", which starts past a row.
+        number = max(1, min(number, SEARCH_COUNT_LIMIT // PAGE_SIZE))
     if cursor is not None:  # the page after a row: walks the sort's order from that row, skipping none
         rows = tuple(qs.filter(_after(sort, cursor)).values(*LIST_COLUMNS)[:wanted])
     else:
