@@ -9,8 +9,9 @@ slow spell of this machine falls on both sides alike rather than on whichever ha
 fetch: "first" with every per-process cache emptied (as after an index run that changed rows), "kept"
 straight after. The load part starts gunicorn (2 workers x 4 threads) on 127.0.0.1 over the 1-root index (as
 issue 13 measured it) and drives it with bench/load_test.py's clients: /healthz alone, then the mix, for
-SCALE_LOAD_SECONDS each. Targets (issue 13): every page at 10 roots at most 2 x its 1-root cost and under
-150 ms; the mix at 40 % or more of /healthz.
+SCALE_LOAD_SECONDS each (15 by default; SCALE_RUNS sets the fetches per page and side, 11). Targets (issue
+13): every page at 10 roots at most 2 x its 1-root cost and under 150 ms; the mix at 40 % or more of
+/healthz.
 
 Run with RECORDER_UI_CORPUS set: `make bench`. SCALE_DATABASE_URL runs it on a throwaway PostgreSQL
 database instead of SQLite: it is emptied, migrated and filled with the 10 roots, and a database of the same
