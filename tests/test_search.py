@@ -239,9 +239,13 @@ def test_postgres_queries_use_the_gin_index() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_bulk_index_run_fills_the_text_index_and_keeps_its_triggers(tmp_path: Path) -> None:
+@pytest.mark.parametrize("batch", [500, 5])  # one statement at the end, or some while the parse goes on
+def test_a_bulk_index_run_fills_the_text_index_and_keeps_its_triggers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
     """The indexer adds a batch's text-index entries in one statement (SQLite); the index must end up exactly
     as the triggers would have left it, and the triggers must still be there for the next single change."""
+    monkeypatch.setattr(writer, "INSERT_BATCH", batch)
     for n in range(12):
         write(tmp_path, "inference", stream_recording(test_id=f"tests/integration/a.py::test_{n}", text=f"Fjord {n}"))
     indexer.index_recordings(root=tmp_path, name="main", jobs=2)

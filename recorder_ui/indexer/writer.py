@@ -141,7 +141,7 @@ def index_recordings(
         last_id = RecordingEntry.objects.aggregate(last=Max("pk"))["last"] or 0  # the rows this run adds: above it
         copier = Copier(_run_values(root_row.pk, now), known, found.files, str(real_root), limit, batch=INSERT_BATCH)
         # New rows go in batches as the parse goes on; their text-index entries follow in one statement.
-        with connection.cursor() as cursor, search.bulk_insert(cursor):
+        with connection.cursor() as cursor, search.bulk_insert(cursor) as index_text:
             for number, (rel, parsed) in enumerate(copier.resolve(cursor, parsed_files), 1):
                 if progress:
                     progress(number, len(to_parse))
@@ -171,6 +171,7 @@ def index_recordings(
                     if len(added) == INSERT_BATCH:
                         added_count += _store(added, _inserter(cursor, root_row.pk, now), failed)
                         added = []
+                        index_text()  # while the workers parse on: less left for the run's end
             if added:
                 added_count += _store(added, _inserter(cursor, root_row.pk, now), failed)
         touched = [
