@@ -218,25 +218,33 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _named(url: str, name: str) -> str:
+    """url with its database's name replaced by name."""
+    head, _, tail = url.rpartition("/")
+    return f"{head}/{name}" + tail[len(tail.partition("?")[0]) :]
+
+
+def _database(url: str) -> str:
+    return url.rpartition("/")[2].partition("?")[0]
+
+
 def _one_url() -> str:
     """SCALE_DATABASE_URL with `_one` after the database's name, created empty on the same server."""
-    import psycopg
-
-    head, _, name = DATABASE_URL.rpartition("/")
-    name, _, options = name.partition("?")
-    one = f"{name}_one"
-    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{one}"')
-        conn.execute(f'CREATE DATABASE "{one}"')
-    return f"{head}/{one}" + (f"?{options}" if options else "")
+    one = f"{_database(DATABASE_URL)}_one"
+    _admin(f'DROP DATABASE IF EXISTS "{one}"', f'CREATE DATABASE "{one}"')
+    return _named(DATABASE_URL, one)
 
 
 def _drop(url: str) -> None:
+    _admin(f'DROP DATABASE IF EXISTS "{_database(url)}"')
+
+
+def _admin(*statements: str) -> None:
     import psycopg
 
-    one = url.rpartition("/")[2].partition("?")[0]
     with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{one}"')
+        for statement in statements:
+            conn.execute(statement)  # type: ignore[arg-type]
 
 
 def run(corpus: Path, work: Path) -> int:

@@ -191,24 +191,24 @@ def _sqlite(
 ) -> QuerySet[RecordingEntry]:
     # FTS5 phrases joined: "a" AND "b c" AND "d"*. NOT needs a left side in FTS5, so exclusions are a second
     # match subtracted from the first.
-    if walk and dense and all(not t.negated and _one_list(t) for t in terms):
+    wanted = " AND ".join(_fts_phrase(t) for t in terms if not t.negated)
+    unwanted = " OR ".join(_fts_phrase(t) for t in terms if t.negated)
+    table = queryset.model._meta.db_table
+    if walk and dense and not unwanted and all(_one_list(t) for t in terms):
         # Most rows match ("the" in four of five): a lookup of each walked row (a seek in each list) costs the
         # page's rows, where listing every match first costs them all (25,480 at ten roots of the corpus).
-        table = queryset.model._meta.db_table
         sql = f"EXISTS (SELECT 1 FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s AND rowid = {table}.id)"  # noqa: S608
-        return queryset.filter(RawSQL(sql, (" AND ".join(_fts_phrase(t) for t in terms),), output_field=BooleanField()))
+        return queryset.filter(RawSQL(sql, (wanted,), output_field=BooleanField()))
     row_id = Func(F("pk"), template="+%(expressions)s", output_field=IntegerField()) if walk else F("pk")
 
     def matching(expression: str) -> Q:
         sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"  # noqa: S608 - fixed names
         return Q(In(row_id, RawSQL(sql, (expression,))))
 
-    wanted = [_fts_phrase(t) for t in terms if not t.negated]
-    unwanted = [_fts_phrase(t) for t in terms if t.negated]
     if wanted:
-        queryset = queryset.filter(matching(" AND ".join(wanted)))
+        queryset = queryset.filter(matching(wanted))
     if unwanted:
-        queryset = queryset.exclude(matching(" OR ".join(unwanted)))
+        queryset = queryset.exclude(matching(unwanted))
     return queryset
 
 

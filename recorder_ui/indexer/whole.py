@@ -123,12 +123,12 @@ def kept_is_current() -> bool:
     if roots in _seen_current:
         return True
     found = Catalog.objects.filter(pk=KEY).values_list("summary__version", "summary__sources").first()
-    if found is None or found != (VERSION, roots):
+    if found is None or not current(dict(zip(("version", "sources"), found, strict=True)), roots):
         return False
     _seen_current[:] = [roots]
     return True
 
 
-def current(whole: dict[str, Any], sources: Sequence[tuple[int, int]]) -> bool:
+def current(whole: dict[str, Any], sources: Sequence[Sequence[int]]) -> bool:
     """Whether a kept whole summary adds up exactly these (root id, generation) pairs."""
     return whole.get("version") == VERSION and whole.get("sources") == sorted([pk, g] for pk, g in sources)
