@@ -128,6 +128,29 @@ def test_a_test_in_two_roots_shows_one_root_at_a_time(weather: dict[str, Path], 
         selectors.test_get(test_id="")
 
 
+def test_a_stitched_test_is_kept_until_one_of_its_own_files_changes(weather: dict[str, Path], tmp_path: Path) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = selectors.test_get(test_id=WEATHER)
+    with CaptureQueriesContext(connection) as same_generation:
+        again = selectors.test_get(test_id=WEATHER)
+    assert again.stitched is first.stitched and len(same_generation) == 1  # the roots, with their generations
+    write(tmp_path, "agents", chat(test_id="tests/other.py::test_other", messages=[USER], text="Hi."), name="x.json")
+    indexer.index_recordings(root=tmp_path, name="main")  # another test's file: a new generation
+    with CaptureQueriesContext(connection) as other_file:
+        after_other = selectors.test_get(test_id=WEATHER)
+    assert after_other.stitched is first.stitched and len(other_file) == 2  # and the test's own (row, sha256)s
+    changed = chat(test_id=WEATHER, messages=[USER, asked("call_b"), result("call_b")], text="Stormy!",
+                   params={"parallel_tool_calls": True}, tokens=30)  # fmt: skip
+    write(tmp_path, "agents", changed, name="b2.json")
+    indexer.index_recordings(root=tmp_path, name="main")
+    rebuilt = selectors.test_get(test_id=WEATHER)
+    assert rebuilt.stitched is not first.stitched
+    [thread] = rebuilt.thread_views
+    assert [t.message.content for t in thread.steps[1].step.answer] == ["Stormy!"]
+
+
 def test_recording_links_a_tool_call_to_the_request_that_carries_its_result(weather: dict[str, Path]) -> None:
     step1 = RecordingEntry.objects.get(path__endswith="b1.json")
     step2 = RecordingEntry.objects.get(path__endswith="b2.json")

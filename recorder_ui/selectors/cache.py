@@ -62,6 +62,9 @@ _parsed: _Lru[tuple[object, ...], Recording] = _Lru(PARSE_CACHE_BYTES)
 # Stitched tests, weighed by the recordings they hold, not by tests: tests vary from 1 to 331 recordings.
 TEST_CACHE_RECORDINGS = 4000
 _tests: _Lru[tuple[object, ...], TestDetail] = _Lru(TEST_CACHE_RECORDINGS)
+# The same stitched tests by (test id, root, the root's generation): a kept test found with one query. They
+# are the objects _tests holds, so together they keep at most twice its recordings (mostly the same ones).
+_tests_now: _Lru[tuple[object, ...], TestDetail] = _Lru(TEST_CACHE_RECORDINGS)
 
 
 def clear_caches(*, tests: bool = False) -> None:
@@ -72,6 +75,7 @@ def clear_caches(*, tests: bool = False) -> None:
     catalog.forget()
     if tests:
         _tests.clear()
+        _tests_now.clear()
 
 
 def _generation() -> tuple[tuple[int, int], ...]:

@@ -19,7 +19,7 @@ from recorder_ui.domain import threads
 from recorder_ui.domain.model import Kind, Recording
 from recorder_ui.models import RecordingEntry, Root, TestSummary
 from recorder_ui.selectors import catalog
-from recorder_ui.selectors.cache import _cached, _tests
+from recorder_ui.selectors.cache import _cached, _tests, _tests_now
 from recorder_ui.selectors.common import _clean
 
 TEST_PAGE_SIZE = 100
@@ -190,21 +190,35 @@ def test_get(*, test_id: str, root: str = "") -> TestDetail:
     # The roots that hold the test: one probe of the (test id, root) index per root, not a pass over the
     # test's rows in every root.
     held = Exists(RecordingEntry.objects.filter(root_id=OuterRef("pk"), test_id=test_id))
-    found = dict(Root.objects.filter(held).order_by("name").values_list("name", "pk"))
+    found = {name: (pk, generation) for name, pk, generation in _holding(held)}
     roots = tuple(found)
     if not roots or (root and root not in found):
         raise Http404("no such test")
     root = root or roots[0]
-    rows = RecordingEntry.objects.filter(test_id=test_id, root_id=found[root]).order_by("path")
+    root_id, generation = found[root]
+    # While the root keeps its generation, so does each of its tests (a run that writes its rows draws a new
+    # one in the same transaction): then one query answers. After a run, the test's own (row, sha256) pairs
+    # say whether the kept test still holds, so a run that changed other files keeps it.
+    same = _tests_now.get((test_id, root, generation))
+    if same is not None:
+        return dataclasses.replace(same, roots=roots)
+    rows = RecordingEntry.objects.filter(test_id=test_id, root_id=root_id).order_by("path")
     key = (test_id, root, tuple(rows.values_list("pk", "sha256")))  # two columns: a hit builds no model objects
     cached = _tests.get(key)
     if cached is not None:
+        _tests_now.put((test_id, root, generation), cached, cached.recordings)
         return dataclasses.replace(cached, roots=roots)
     # Only the columns the page reads: the root's summary and report are JSON a row need not decode 331 times.
     entries = list(rows.only("pk", "path", "total_tokens", "missing_usage"))
     detail = _test_build(test_id, root, roots, entries)
     _tests.put(key, detail, detail.recordings)
+    _tests_now.put((test_id, root, generation), detail, detail.recordings)
     return detail
+
+
+def _holding(held: Exists) -> list[tuple[str, int, int]]:
+    """The roots that hold a test, with their ids and generations, by name."""
+    return list(Root.objects.filter(held).order_by("name").values_list("name", "pk", "generation"))
 
 
 def _freshness(rec: Recording) -> tuple[Any, ...]:
