@@ -331,6 +331,31 @@ def test_a_parsed_file_is_reused_until_it_changes_on_disk(tmp_path: Path, monkey
     assert gone.recording.kind == "invalid" and "No such file" in gone.recording.error
 
 
+def test_a_kept_recording_page_outlives_its_parsed_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Other files opened since push the parsed file out of its cache: the page, kept without the file's
+    whole JSON, is still served from one query and one stat, until the file changes."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from recorder_ui.selectors import cache
+
+    path = write(tmp_path, "inference", stream_recording(test_id="tests/integration/a.py::test_a", text="Riga"))
+    indexer.index_recordings(root=tmp_path, name="main")
+    entry = RecordingEntry.objects.get()
+    first = selectors.recording_get(pk=entry.pk)
+    assert first.recording.raw is None and first.recording.choices[0].content == "Riga"
+    cache._parsed.clear()
+    reads: list[str] = []
+    real = indexer.load_entry
+    monkeypatch.setattr(indexer, "load_entry", lambda e: reads.append(e.path) or real(e))
+    with CaptureQueriesContext(connection) as warm:
+        assert selectors.recording_get(pk=entry.pk) is first
+    assert reads == [] and len(warm) == 1  # the roots' generations
+    write(tmp_path, "inference", stream_recording(test_id="tests/integration/a.py::test_a", text="Vilnius"),
+          name=path.name)  # fmt: skip
+    assert selectors.recording_get(pk=entry.pk).recording.choices[0].content == "Vilnius" and len(reads) == 1
+
+
 def test_a_test_pages_batch_read_gives_what_each_file_read_alone_gives(tmp_path: Path) -> None:
     """The test page reads its files in one batch (the root resolved once, one folder handle): every row must
     come back as load_entry reads it, a vanished file, a non-UTF-8 name and a link out of the root included."""

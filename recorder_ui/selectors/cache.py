@@ -13,6 +13,7 @@ from recorder_ui.selectors import catalog
 
 if TYPE_CHECKING:
     from recorder_ui.selectors.cases import TestDetail
+    from recorder_ui.selectors.recording_detail import RecordingDetail
 
 
 class _Lru[K, V]:
@@ -59,6 +60,13 @@ _pages: _Lru[tuple[object, ...], Any] = _Lru(PAGE_CACHE_ENTRIES)
 PARSE_CACHE_BYTES = 8 * 1024 * 1024  # of files on disk; parsed, they take about four times as much
 _parsed: _Lru[tuple[object, ...], Recording] = _Lru(PARSE_CACHE_BYTES)
 
+# Recording pages as built (selectors/recording_detail.py), with the (root, path, size, mtime) of the file they
+# came from. Weighed by the bytes of the file and of the Raw tab's text: without the file's whole JSON a page
+# holds less than that (600 of the corpus's pages, weighing 16 MB, held 6.4 MB), so more pages are kept than
+# parsed files, and a team's browsing of several hundred recordings stays warm.
+DETAIL_CACHE_BYTES = 24 * 1024 * 1024
+_details: _Lru[tuple[object, ...], tuple[tuple[object, ...], RecordingDetail]] = _Lru(DETAIL_CACHE_BYTES)
+
 # Stitched tests, weighed by the recordings they hold, not by tests: tests vary from 1 to 331 recordings.
 TEST_CACHE_RECORDINGS = 4000
 _tests: _Lru[tuple[object, ...], TestDetail] = _Lru(TEST_CACHE_RECORDINGS)
@@ -68,10 +76,11 @@ _tests_now: _Lru[tuple[object, ...], TestDetail] = _Lru(TEST_CACHE_RECORDINGS)
 
 
 def clear_caches(*, tests: bool = False) -> None:
-    """Forget every kept page, parsed file and root summary of this process (and the stitched tests, with
-    tests=True)."""
+    """Forget every kept page (whole-index and recording pages), parsed file and root summary of this process
+    (and the stitched tests, with tests=True)."""
     _pages.clear()
     _parsed.clear()
+    _details.clear()
     catalog.forget()
     if tests:
         _tests.clear()

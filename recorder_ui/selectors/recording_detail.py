@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +15,7 @@ from recorder_ui import indexer, presenters
 from recorder_ui.domain import checks, jsontext, paths, replay, stream, threads
 from recorder_ui.domain.model import Chunk, Kind, Recording
 from recorder_ui.models import RecordingEntry
-from recorder_ui.selectors.cache import PARSE_CACHE_BYTES, _generation, _Lru, _parsed
+from recorder_ui.selectors.cache import PARSE_CACHE_BYTES, _details, _generation, _parsed
 from recorder_ui.selectors.common import ROOT_HEAVY
 from recorder_ui.selectors.lifecycle import SupersededRow, variants_of
 
@@ -68,14 +69,14 @@ def _load_keyed(entry: RecordingEntry) -> tuple[Recording, tuple[object, ...] | 
     return rec, key
 
 
-def _still_parsed(key: tuple[object, ...], rec: Recording) -> bool:
-    """Is the file as it was when rec was read (one stat), and rec still the parse cache's copy of it?"""
-    _, root, path, size, mtime_ns = key
+def _unchanged(stamp: tuple[object, ...]) -> bool:
+    """Is the file as it was when a page was built from it (one stat)?"""
+    root, path, size, mtime_ns = stamp
     try:
         now = os.stat(os.path.join(paths.unescape(str(root)), paths.unescape(str(path))))
     except (OSError, ValueError):
         return False
-    return (now.st_size, now.st_mtime_ns) == (size, mtime_ns) and _parsed.get(key) is rec
+    return (now.st_size, now.st_mtime_ns) == (size, mtime_ns)
 
 
 def _entry_or_404(pk: int) -> RecordingEntry:
@@ -92,10 +93,9 @@ def _pretty(value: Any) -> str:
 # Recording pages as built, kept for as long as no root's rows change and the file is as it was. Their rows
 # (the previous and next file, the variants, replay's file, where tool results went) come from the index,
 # which each index run that writes marks with a new generation, and the rest from the file, checked by one
-# stat. A page is reused only while its parsed file is still in the parse cache, so clear_caches() empties
-# this too. Weighed like the parse cache, by the bytes of the files; a warm page then costs no query but the
-# generation's.
-_details: _Lru[tuple[object, ...], tuple[tuple[object, ...], RecordingDetail]] = _Lru(PARSE_CACHE_BYTES)
+# stat. A kept page holds what it shows, not the file's whole JSON (the raw tab's text aside), so it weighs
+# less than a parsed file and more of them are kept (selectors/cache.py): a warm page then costs no query but
+# the generation's, whatever other files were opened since.
 
 
 def recording_get(*, pk: int, tab: str = "conversation") -> RecordingDetail:
@@ -103,11 +103,11 @@ def recording_get(*, pk: int, tab: str = "conversation") -> RecordingDetail:
     tab = tab if tab in TABS else "conversation"
     key = (pk, tab, _generation(), settings.RAW_VIEW_MAX_BYTES, settings.MAX_RECORDING_BYTES)
     kept = _details.get(key)
-    if kept is not None and _still_parsed(kept[0], kept[1].recording):
+    if kept is not None and _unchanged(kept[0]):
         return kept[1]
     detail, parsed_key = _recording_build(pk=pk, tab=tab)
     if parsed_key is not None:
-        _details.put(key, (parsed_key, detail), detail.entry["size"] + len(detail.raw_text))
+        _details.put(key, (parsed_key[1:], detail), detail.entry["size"] + len(detail.raw_text))
     return detail
 
 
@@ -127,7 +127,7 @@ def _recording_build(*, pk: int, tab: str) -> tuple[RecordingDetail, tuple[objec
     raw_text, raw_state = _raw_tab(entry) if tab == "raw" else ("", "")
     detail = RecordingDetail(
         entry=_entry_dict(entry),
-        recording=rec,
+        recording=dataclasses.replace(rec, raw=None),  # the page shows what was made of it: the kept page is lighter
         summary=presenters.recording_summary(rec),
         history=threads.pair_tool_results(rec.request_messages),
         answer=threads.pair_tool_results(rec.choices),
