@@ -413,6 +413,15 @@ def test_whole_index_pages_are_kept_until_an_index_run_changes_rows(
     urls = ["/recordings.json", "/recordings.json?q=reykjavik", "/tests.json", "/missing-usage.json", "/errors.json"]
     first = {url: client.get(url).json() for url in urls}
     assert first["/recordings.json"]["total"] == 1 and first["/recordings.json?q=reykjavik"]["total"] == 1
+    pages = ["/recordings/", "/recordings/?q=reykjavik", "/tests/", "/missing-usage/"]
+
+    def main(url: str) -> str:  # the page's own markup (the head carries a new CSP nonce each time)
+        markup = client.get(url).content.decode()
+        return markup[markup.index("<main") : markup.index("</main>")]
+
+    html = {url: main(url) for url in pages}  # kept with the page it shows
+    assert all("test_b" not in markup for markup in html.values()) and "test_a" in html["/recordings/"]
+    assert {url: main(url) for url in pages} == html
     for url in urls:
         with django_assert_max_num_queries(1):  # the roots' generations, and nothing else
             assert client.get(url).json() == first[url]
@@ -424,6 +433,8 @@ def test_whole_index_pages_are_kept_until_an_index_run_changes_rows(
     assert client.get("/recordings.json").json()["total"] == 2
     assert client.get("/recordings.json?q=reykjavik").json()["total"] == 2
     assert len([t for g in client.get("/tests.json").json()["groups"] for t in g["tests"]]) == 2
+    for url in pages[:3]:  # the markup follows the page it shows
+        assert "test_b" in main(url), url
     overview = client.get("/overview.json").json()
     assert overview["recordings"] == 2 and overview["roots"][0]["recordings"] == 2
 
