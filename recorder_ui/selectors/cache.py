@@ -76,15 +76,16 @@ _tests_now: _Lru[tuple[object, ...], TestDetail] = _Lru(TEST_CACHE_RECORDINGS)
 
 
 def clear_caches(*, tests: bool = False) -> None:
-    """Forget every kept page (whole-index and recording pages), parsed file and root summary of this process
-    (and the stitched tests, with tests=True)."""
+    """Forget what this process keeps, as after an index run that changed rows: every kept page (whole-index,
+    recording and test pages found by generation), parsed file and root summary; with tests=True the stitched
+    tests too."""
     _pages.clear()
     _parsed.clear()
     _details.clear()
+    _tests_now.clear()  # by generation: an index run that changed rows leaves none of them found
     catalog.forget()
     if tests:
         _tests.clear()
-        _tests_now.clear()
 
 
 def _generation() -> tuple[tuple[int, int], ...]:
