@@ -413,7 +413,7 @@ def test_whole_index_pages_are_kept_until_an_index_run_changes_rows(
     urls = ["/recordings.json", "/recordings.json?q=reykjavik", "/tests.json", "/missing-usage.json", "/errors.json"]
     first = {url: client.get(url).json() for url in urls}
     assert first["/recordings.json"]["total"] == 1 and first["/recordings.json?q=reykjavik"]["total"] == 1
-    pages = ["/recordings/", "/recordings/?q=reykjavik", "/tests/", "/missing-usage/"]
+    pages = ["/recordings/", "/recordings/?q=reykjavik", "/tests/", "/missing-usage/", "/cleanup/"]
 
     def main(url: str) -> str:  # the page's own markup (the head carries a new CSP nonce each time)
         markup = client.get(url).content.decode()
