@@ -356,6 +356,16 @@ def test_a_kept_recording_page_outlives_its_parsed_file(tmp_path: Path, monkeypa
     assert selectors.recording_get(pk=entry.pk).recording.choices[0].content == "Vilnius" and len(reads) == 1
 
 
+def test_a_kept_recording_page_follows_the_files_it_read_for_tool_results(weather: dict[str, Path]) -> None:
+    step1 = RecordingEntry.objects.get(path__endswith="b1.json")
+    step2 = RecordingEntry.objects.get(path__endswith="b2.json")
+    assert selectors.recording_get(pk=step1.pk).result_pks == {"call_b": step2.pk}
+    # The next step, re-recorded on disk (no index run yet) without that tool result: the link goes.
+    params = {"parallel_tool_calls": True}
+    weather["b2"].write_text(json.dumps(chat(test_id=WEATHER, messages=[USER, USER, USER], text="?", params=params)))
+    assert selectors.recording_get(pk=step1.pk).result_pks == {}
+
+
 def test_a_test_pages_batch_read_gives_what_each_file_read_alone_gives(tmp_path: Path) -> None:
     """The test page reads its files in one batch (the root resolved once, one folder handle): every row must
     come back as load_entry reads it, a vanished file, a non-UTF-8 name and a link out of the root included."""

@@ -60,19 +60,23 @@ _pages: _Lru[tuple[object, ...], Any] = _Lru(PAGE_CACHE_ENTRIES)
 PARSE_CACHE_BYTES = 8 * 1024 * 1024  # of files on disk; parsed, they take about four times as much
 _parsed: _Lru[tuple[object, ...], Recording] = _Lru(PARSE_CACHE_BYTES)
 
-# Recording pages as built (selectors/recording_detail.py), with the (root, path, size, mtime) of the file they
-# came from. Weighed by the bytes of the file and of the Raw tab's text: without the file's whole JSON a page
-# holds less than that (600 of the corpus's pages, weighing 16 MB, held 6.4 MB), so more pages are kept than
-# parsed files, and a team's browsing of several hundred recordings stays warm.
+# Recording pages as built (selectors/recording_detail.py), with the (root, path, size, mtime) of the files they
+# were made from: the recording's, and the later steps of its test read for its tool results. Weighed by the
+# bytes of the file and of the Raw tab's text: without the file's whole JSON a page holds less than that (600
+# of the corpus's pages, weighing 16 MB, held 6.4 MB), so more pages are kept than parsed files, and a team's
+# browsing of several hundred recordings stays warm.
 DETAIL_CACHE_BYTES = 24 * 1024 * 1024
-_details: _Lru[tuple[object, ...], tuple[tuple[object, ...], RecordingDetail]] = _Lru(DETAIL_CACHE_BYTES)
+_details: _Lru[tuple[object, ...], tuple[tuple[tuple[str, str, int, int], ...], RecordingDetail]] = _Lru(
+    DETAIL_CACHE_BYTES
+)
 
 # Stitched tests, weighed by the recordings they hold, not by tests: tests vary from 1 to 331 recordings.
 TEST_CACHE_RECORDINGS = 4000
 _tests: _Lru[tuple[object, ...], TestDetail] = _Lru(TEST_CACHE_RECORDINGS)
-# The same stitched tests by (test id, root, the root's generation): a kept test found with one query. They
-# are the objects _tests holds, so together they keep at most twice its recordings (mostly the same ones).
-_tests_now: _Lru[tuple[object, ...], TestDetail] = _Lru(TEST_CACHE_RECORDINGS)
+# For (test id, root, the root's generation), the key of the test in _tests: a kept test found with one query.
+# The keys are the tuples _tests holds (or held), so this adds little beyond its entries, counted.
+TEST_KEYS = 4000
+_tests_now: _Lru[tuple[object, ...], tuple[object, ...]] = _Lru(TEST_KEYS)
 
 
 def clear_caches(*, tests: bool = False) -> None:

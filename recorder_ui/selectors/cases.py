@@ -197,22 +197,24 @@ def test_get(*, test_id: str, root: str = "") -> TestDetail:
     root = root or roots[0]
     root_id, generation = found[root]
     # While the root keeps its generation, so does each of its tests (a run that writes its rows draws a new
-    # one in the same transaction): then one query answers. After a run, the test's own (row, sha256) pairs
-    # say whether the kept test still holds, so a run that changed other files keeps it.
-    same = _tests_now.get((test_id, root, generation))
+    # one in the same transaction): then the kept test's key is known without reading its rows, and one query
+    # answers. After a run, the test's own (row, sha256) pairs say whether the kept test still holds, so a run
+    # that changed other files keeps it.
+    now = (test_id, root, generation)
+    known = _tests_now.get(now)
+    same = _tests.get(known) if known is not None else None
     if same is not None:
         return dataclasses.replace(same, roots=roots)
     rows = RecordingEntry.objects.filter(test_id=test_id, root_id=root_id).order_by("path")
     key = (test_id, root, tuple(rows.values_list("pk", "sha256")))  # two columns: a hit builds no model objects
+    _tests_now.put(now, key, 1)
     cached = _tests.get(key)
     if cached is not None:
-        _tests_now.put((test_id, root, generation), cached, cached.recordings)
         return dataclasses.replace(cached, roots=roots)
     # Only the columns the page reads: the root's summary and report are JSON a row need not decode 331 times.
     entries = list(rows.only("pk", "path", "total_tokens", "missing_usage"))
     detail = _test_build(test_id, root, roots, entries)
     _tests.put(key, detail, detail.recordings)
-    _tests_now.put((test_id, root, generation), detail, detail.recordings)
     return detail
 
 

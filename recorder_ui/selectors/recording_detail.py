@@ -69,14 +69,18 @@ def _load_keyed(entry: RecordingEntry) -> tuple[Recording, tuple[object, ...] | 
     return rec, key
 
 
-def _unchanged(stamp: tuple[object, ...]) -> bool:
-    """Is the file as it was when a page was built from it (one stat)?"""
-    root, path, size, mtime_ns = stamp
+def _stamp(root: str, path: str) -> tuple[str, str, int, int]:
+    """(root, path, size, mtime_ns) of a file as it is now; size and mtime -1 when it is gone or unreachable."""
     try:
-        now = os.stat(os.path.join(paths.unescape(str(root)), paths.unescape(str(path))))
+        now = os.stat(os.path.join(paths.unescape(root), paths.unescape(path)))
     except (OSError, ValueError):
-        return False
-    return (now.st_size, now.st_mtime_ns) == (size, mtime_ns)
+        return root, path, -1, -1
+    return root, path, now.st_size, now.st_mtime_ns
+
+
+def _unchanged(stamps: tuple[tuple[str, str, int, int], ...]) -> bool:
+    """Are the files a page was built from as they were then (one stat each)?"""
+    return all(_stamp(root, path) == (root, path, size, mtime) for root, path, size, mtime in stamps)
 
 
 def _entry_or_404(pk: int) -> RecordingEntry:
@@ -105,9 +109,9 @@ def recording_get(*, pk: int, tab: str = "conversation") -> RecordingDetail:
     kept = _details.get(key)
     if kept is not None and _unchanged(kept[0]):
         return kept[1]
-    detail, parsed_key = _recording_build(pk=pk, tab=tab)
-    if parsed_key is not None:
-        _details.put(key, (parsed_key[1:], detail), detail.entry["size"] + len(detail.raw_text))
+    detail, stamps = _recording_build(pk=pk, tab=tab)
+    if stamps:
+        _details.put(key, (stamps, detail), detail.entry["size"] + len(detail.raw_text))
     return detail
 
 
@@ -125,6 +129,8 @@ def _recording_build(*, pk: int, tab: str) -> tuple[RecordingDetail, tuple[objec
     key = replay.key_for(rec) if rec.kind != Kind.INVALID else None
     superseded_by, supersedes = variants_of(entry)
     raw_text, raw_state = _raw_tab(entry) if tab == "raw" else ("", "")
+    # The files the page was made from: its own, and the later ones of the test read for its tool results.
+    results, read = _result_pks(entry, rec, test_rows) if tab == "conversation" else ({}, ())
     detail = RecordingDetail(
         entry=_entry_dict(entry),
         recording=dataclasses.replace(rec, raw=None),  # the page shows what was made of it: the kept page is lighter
@@ -144,13 +150,15 @@ def _recording_build(*, pk: int, tab: str) -> tuple[RecordingDetail, tuple[objec
         chunks=stream.chunk_rows(rec) if tab == "chunks" else (),
         raw_text=raw_text,
         raw_state=raw_state,
-        result_pks=_result_pks(entry, rec, test_rows) if tab == "conversation" else {},
+        result_pks=results,
         replay=key,
         replay_pk=_replay_pk(entry, key),
         superseded_by=superseded_by,
         supersedes=supersedes,
     )
-    return detail, parsed_key
+    if parsed_key is None:  # not kept: too large, or unreadable
+        return detail, ()
+    return detail, ((entry.root.path, entry.path, *parsed_key[3:]), *read)
 
 
 OWN_BOXES = ("missing-usage", "parse-error", "unreachable", "name-mismatch")  # findings with a box of their own
@@ -184,11 +192,14 @@ def _replay_pk(entry: RecordingEntry, key: replay.ReplayKey | None) -> int | Non
 RESULT_LOOKUPS = 8  # files read at most to find where a tool call's result went
 
 
-def _result_pks(entry: RecordingEntry, rec: Recording, test_rows: list[tuple[int, str, bool, int]]) -> dict[str, int]:
-    """The later recordings of the same test whose requests carry this answer's tool results."""
+def _result_pks(
+    entry: RecordingEntry, rec: Recording, test_rows: list[tuple[int, str, bool, int]]
+) -> tuple[dict[str, int], tuple[tuple[str, str, int, int], ...]]:
+    """The later recordings of the same test whose requests carry this answer's tool results, and the stamps
+    (_stamp) of the files read to find them, each taken before its read."""
     wanted = {call.id for choice in rec.choices for call in choice.tool_calls if call.id}
     if not wanted or not entry.test_id:
-        return {}
+        return {}, ()
     # The next step repeats this request's messages, then the answer, then one tool message per call.
     later = [
         (count, path, pk)
@@ -198,15 +209,17 @@ def _result_pks(entry: RecordingEntry, rec: Recording, test_rows: list[tuple[int
     pks = [pk for _, _, pk in sorted(later)[:RESULT_LOOKUPS]]
     candidates = RecordingEntry.objects.select_related("root").defer("search_text", *ROOT_HEAVY).in_bulk(pks)
     found: dict[str, int] = {}
+    read = []
     for pk in pks:
         if pk not in candidates:
             continue  # removed since
+        read.append(_stamp(candidates[pk].root.path, candidates[pk].path))
         for message in _load(candidates[pk]).request_messages:
             if message.role == "tool" and message.tool_call_id in wanted:
                 found.setdefault(message.tool_call_id, pk)
         if len(found) == len(wanted):
             break
-    return found
+    return found, tuple(read)
 
 
 def _raw_tab(entry: RecordingEntry) -> tuple[str, str]:
