@@ -337,6 +337,28 @@ def test_recording_links_are_the_reversed_url_under_any_script_prefix() -> None:
         set_script_prefix("/")
 
 
+def test_keep_renders_a_fragment_once_per_object_escaped_and_not_one_too_large(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from django.template import Context, Template
+
+    from recorder_ui.templatetags import recorder as tags
+
+    page = Template('{% load recorder %}{% keep obj "t" %}{% for x in obj %}{{ x }};{% endfor %}{% endkeep %}')
+    obj = ["<b>"]
+    assert page.render(Context({"obj": obj})) == "&lt;b&gt;;"
+    obj.append("more")  # the same object: its fragment was rendered once, and is given again as it was
+    assert page.render(Context({"obj": obj})) == "&lt;b&gt;;"
+    other = ["<b>", "more"]
+    assert page.render(Context({"obj": other})) == "&lt;b&gt;;more;"
+    assert page.render(Context({"obj": []})) == ""  # empty: rendered every time, never kept
+    monkeypatch.setattr(tags, "KEPT_MARKUP_BYTES", 400)  # a fragment over a quarter of the whole is not kept
+    big = ["x" * 200]
+    assert page.render(Context({"obj": big})) == "x" * 200 + ";"
+    big.append("y")
+    assert page.render(Context({"obj": big})) == "x" * 200 + ";y;"
+
+
 def test_a_non_web_image_url_is_text_not_a_link(client: Client, tmp_path: Path) -> None:
     from tests.builders import stream_recording, write
 

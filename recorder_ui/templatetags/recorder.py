@@ -5,6 +5,7 @@ back markup the template itself rendered (autoescaped) for the same object befor
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -111,9 +112,11 @@ def clip(value: Any, limit: int) -> str:
 # Markup a page renders from an object kept between requests (a recording page's detail, reused while its
 # file and the index are unchanged): the same object gives the same markup, so it is rendered once per
 # process. The markup is this template's own output, autoescaped as ever; a fragment holds its object, so
-# an id is never mistaken for another's. Weighed by characters.
-KEPT_MARKUP_CHARS = 8 * 1024 * 1024
-_kept: _Lru[tuple[int, str, str], tuple[object, SafeString]] = _Lru(KEPT_MARKUP_CHARS)
+# an id is never mistaken for another's. Weighed by the memory the string takes (an arrow or an ellipsis in
+# it makes every character two bytes); a fragment over a quarter of the whole is rendered every time rather
+# than push every other one out.
+KEPT_MARKUP_BYTES = 16 * 1024 * 1024
+_kept: _Lru[tuple[int, str, str], tuple[object, SafeString]] = _Lru(KEPT_MARKUP_BYTES)
 
 
 class KeepNode(template.Node):
@@ -129,7 +132,9 @@ class KeepNode(template.Node):
         if hit is not None and hit[0] is obj:
             return hit[1]
         markup = SafeString(self.nodelist.render(context))
-        _kept.put(key, (obj, markup), len(markup))
+        weight = sys.getsizeof(markup)
+        if weight <= KEPT_MARKUP_BYTES // 4:
+            _kept.put(key, (obj, markup), weight)
         return markup
 
 
