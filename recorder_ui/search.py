@@ -238,6 +238,20 @@ def document_ready(connection: BaseDatabaseWrapper) -> bool:
         return cursor.fetchone() is not None
 
 
+def document_copied(connection: BaseDatabaseWrapper) -> bool:
+    """Whether this PostgreSQL database keeps the stored document by a trigger (migration 0020), so that a
+    row written with a document keeps it: a copied row brings its source's instead of having it computed."""
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attgenerated FROM pg_attribute WHERE attrelid = %s::regclass AND attname = %s AND NOT attisdropped",
+            [RecordingEntry._meta.db_table, PG_COLUMN],
+        )
+        row = cursor.fetchone()
+    return row is not None and row[0] in ("", b"")
+
+
 def fts5_ready(connection: BaseDatabaseWrapper) -> bool:
     """Whether this SQLite database has the FTS5 table (migration 0004 skips it when FTS5 is missing)."""
     with connection.cursor() as cursor:

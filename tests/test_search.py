@@ -321,6 +321,7 @@ def test_the_search_migration_reverses_and_reapplies() -> None:
         call_command("migrate", "recorder_ui", verbosity=0)
     assert state()[0]
     assert _found('"largest moon"') == {"b"}  # the index was filled from the rows already there
+    assert search.document_copied(connection) == (connection.vendor == "postgresql")  # 0020's trigger is back
 
 
 @pytest.mark.django_db
@@ -493,3 +494,35 @@ def test_a_second_checkouts_copied_rows_are_searchable_like_parsed_ones(tmp_path
                 [Root.objects.get(name="release").pk],
             )
             assert cursor.fetchone()[0] == odd
+
+
+@pytest.mark.django_db
+def test_postgres_keeps_a_rows_given_document_and_computes_a_missing_or_stale_one(hand: None) -> None:
+    """Migration 0020: a trigger keeps the stored document. A row written with one (a copy, bringing its
+    source's) keeps it; one written without gets it computed; a changed search text gets it computed again."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    assert search.document_copied(connection)
+    root = Root.objects.get(name="hand")
+
+    def words(pk: int) -> str:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {search.PG_COLUMN}::text FROM recorder_ui_recordingentry WHERE id = %s", [pk])
+            return cursor.fetchone()[0]
+
+    a = RecordingEntry.objects.get(path="a.json")
+    assert "'paris'" in words(a.pk)  # computed when the row came without one
+    columns = ", ".join(f.column for f in RecordingEntry._meta.concrete_fields if f.column not in ("id", "path"))
+    with connection.cursor() as cursor:  # as a copy writes it: with a document of its own
+        cursor.execute(
+            f"INSERT INTO recorder_ui_recordingentry (path, {columns}, {search.PG_COLUMN}) "  # noqa: S608
+            f"SELECT 'copy.json', {columns}, %s::tsvector FROM recorder_ui_recordingentry WHERE id = %s RETURNING id",
+            ["'kept':1", a.pk],
+        )
+        (copy,) = cursor.fetchone()
+    assert words(copy) == "'kept':1"
+    RecordingEntry.objects.filter(pk=copy).update(size=2)  # the text unchanged: the document stays
+    assert words(copy) == "'kept':1"
+    RecordingEntry.objects.filter(pk=copy).update(search_text="Fjord of Oslo")
+    assert words(copy) == "'fjord':1 'of':2 'oslo':3"
+    assert {Path(e.path).stem for e in selectors.search(RecordingEntry.objects.filter(root=root), "fjord")} == {"copy"}
