@@ -44,8 +44,9 @@ class Copied(dict[str, object]):
 class Copier:
     """Writes the rows of the files whose bytes another root's row has (the parse gives that row's id for them)
     as copies of those rows, a batch at a time: on SQLite one SELECT of their columns, one prepared INSERT of
-    them as the database gave them; on PostgreSQL one INSERT ... SELECT in the server. A copy is made only while the row is still the file's (its path, bytes and code): one
-    another run changed or dropped since the look-up is not, and the file is parsed here instead."""
+    them as the database gave them; on PostgreSQL one INSERT ... SELECT in the server. A copy is made only
+    while the row is still the file's (its path, bytes and code): one another run changed or dropped since the
+    look-up is not, and the file is parsed here instead."""
 
     def __init__(
         self,
