@@ -230,26 +230,24 @@ def _substrings(queryset: QuerySet[RecordingEntry], words: tuple[str, ...]) -> Q
 
 def document_ready(connection: BaseDatabaseWrapper) -> bool:
     """Whether this PostgreSQL database has the stored document (migration 0016; not before it is applied)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT 1 FROM pg_attribute WHERE attrelid = %s::regclass AND attname = %s AND NOT attisdropped",
-            [RecordingEntry._meta.db_table, PG_COLUMN],
-        )
-        return cursor.fetchone() is not None
+    return _document_column(connection) is not None
 
 
 def document_copied(connection: BaseDatabaseWrapper) -> bool:
     """Whether this PostgreSQL database keeps the stored document by a trigger (migration 0020), so that a
     row written with a document keeps it: a copied row brings its source's instead of having it computed."""
-    if connection.vendor != "postgresql":
-        return False
+    return connection.vendor == "postgresql" and _document_column(connection) in ("", b"")
+
+
+def _document_column(connection: BaseDatabaseWrapper) -> str | bytes | None:
+    """The stored document column's `attgenerated` ("s" while generated, "" for a plain one); None without it."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT attgenerated FROM pg_attribute WHERE attrelid = %s::regclass AND attname = %s AND NOT attisdropped",
             [RecordingEntry._meta.db_table, PG_COLUMN],
         )
         row = cursor.fetchone()
-    return row is not None and row[0] in ("", b"")
+    return None if row is None else row[0]
 
 
 def fts5_ready(connection: BaseDatabaseWrapper) -> bool:
