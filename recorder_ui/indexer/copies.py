@@ -113,35 +113,8 @@ class Copier:
             yield from self._copy(cursor, pending)
 
     def _copy(self, cursor: CursorWrapper, pending: list[tuple[str, int, str]]) -> Iterator[tuple[str, Parsed | None]]:
-        if self.in_server:
-            yield from self._copy_in_server(cursor, pending)
-            return
-        cursor.execute(
-            f"{self.select}({', '.join(['%s'] * len(pending))})", [parser_version(), *(pk for _, pk, _ in pending)]
-        )
-        rows = {row[0]: row for row in cursor.fetchall()}
-        batch, done, again = [], [], []
-        for rel, pk, digest in pending:
-            row = rows.get(pk)
-            if row is None or row[1] != rel or row[2] != digest:  # no longer the file's: changed, gone, other code
-                again.append(rel)
-                continue
-            batch.append((*self.head, rel, digest, *self.stamps[rel], *row[3:]))
-            done.append((rel, (Copied(test_id=row[3 + self.test_id]), digest, str(row[3 + self.error]))))
-        cursor.executemany(self.insert, batch)
-        self.copied += len(done)
-        yield from done
-        for rel in again:
-            yield rel, _parse_file(self.real_root, rel, self.limit)
-
-    def _copy_in_server(
-        self, cursor: CursorWrapper, pending: list[tuple[str, int, str]]
-    ) -> Iterator[tuple[str, Parsed | None]]:
-        """_copy on PostgreSQL: the rows still the files' (the same path, bytes and code) are copied by the server,
-        which gives back the path, test id and error of each copy; the others are parsed here."""
-        columns = list(zip(*((pk, rel, digest, *self.stamps[rel]) for rel, pk, digest in pending), strict=True))
-        cursor.execute(self.in_server, [*self.head, *(list(c) for c in columns), parser_version()])
-        written = {path: (test_id, error) for path, test_id, error in cursor.fetchall()}
+        """Copy the pending rows still the files' (the same path, bytes and code); parse the others here."""
+        written = (self._written_in_server if self.in_server else self._written)(cursor, pending)
         self.copied += len(written)
         again = []
         for rel, _, digest in pending:
@@ -152,3 +125,27 @@ class Copier:
                 again.append(rel)
         for rel in again:
             yield rel, _parse_file(self.real_root, rel, self.limit)
+
+    def _written(self, cursor: CursorWrapper, pending: list[tuple[str, int, str]]) -> dict[str, tuple[object, object]]:
+        """The copies written, by path: (test id, error). The source rows read, then written back as they came."""
+        cursor.execute(
+            f"{self.select}({', '.join(['%s'] * len(pending))})", [parser_version(), *(pk for _, pk, _ in pending)]
+        )
+        rows = {row[0]: row for row in cursor.fetchall()}
+        batch, written = [], {}
+        for rel, pk, digest in pending:
+            row = rows.get(pk)
+            if row is None or row[1] != rel or row[2] != digest:  # no longer the file's: changed, gone, other code
+                continue
+            batch.append((*self.head, rel, digest, *self.stamps[rel], *row[3:]))
+            written[rel] = (row[3 + self.test_id], row[3 + self.error])
+        cursor.executemany(self.insert, batch)
+        return written
+
+    def _written_in_server(
+        self, cursor: CursorWrapper, pending: list[tuple[str, int, str]]
+    ) -> dict[str, tuple[object, object]]:
+        """_written on PostgreSQL: one INSERT ... SELECT, which gives back the path, test id and error of each copy."""
+        columns = list(zip(*((pk, rel, digest, *self.stamps[rel]) for rel, pk, digest in pending), strict=True))
+        cursor.execute(self.in_server, [*self.head, *(list(c) for c in columns), parser_version()])
+        return {path: (test_id, error) for path, test_id, error in cursor.fetchall()}
