@@ -49,27 +49,30 @@ class RecordingDetail:
     supersedes: tuple[SupersededRow, ...] = ()
 
 
+Stamp = tuple[str, str, int, int]  # (root, path, size, mtime_ns) of a file, as _stamp gives it
+
+
 def _load(entry: RecordingEntry) -> Recording:
-    return _load_keyed(entry)[0]
+    return _load_stamped(entry)[0]
 
 
-def _load_keyed(entry: RecordingEntry) -> tuple[Recording, tuple[object, ...] | None]:
-    """The parsed file, through the parse cache, and its key there (None when it is not kept)."""
-    try:
-        now = os.stat(os.path.join(paths.unescape(entry.root.path), paths.unescape(entry.path)))
-    except (OSError, ValueError):
-        return indexer.load_entry(entry), None  # gone or unreachable: the safe read says which, never cached
-    key = (entry.pk, entry.root.path, entry.path, now.st_size, now.st_mtime_ns)
+def _load_stamped(entry: RecordingEntry) -> tuple[Recording, Stamp, bool]:
+    """The parsed file, through the parse cache; the file's stamp, taken before it was read; and whether the
+    parsed file is kept (not when it is gone, unreadable or too large), which a page built from it may be too."""
+    stamp = _stamp(entry.root.path, entry.path)
+    if stamp[2] < 0:
+        return indexer.load_entry(entry), stamp, False  # gone or unreachable: the safe read says which
+    key = (entry.pk, *stamp)
     rec = _parsed.get(key)
     if rec is None:
         rec = indexer.load_entry(entry)
-        if rec.kind == Kind.INVALID or now.st_size > PARSE_CACHE_BYTES // 4:
-            return rec, None
-        _parsed.put(key, rec, now.st_size)
-    return rec, key
+        if rec.kind == Kind.INVALID or stamp[2] > PARSE_CACHE_BYTES // 4:
+            return rec, stamp, False
+        _parsed.put(key, rec, stamp[2])
+    return rec, stamp, True
 
 
-def _stamp(root: str, path: str) -> tuple[str, str, int, int]:
+def _stamp(root: str, path: str) -> Stamp:
     """(root, path, size, mtime_ns) of a file as it is now; size and mtime -1 when it is gone or unreachable."""
     try:
         now = os.stat(os.path.join(paths.unescape(root), paths.unescape(path)))
@@ -78,9 +81,9 @@ def _stamp(root: str, path: str) -> tuple[str, str, int, int]:
     return root, path, now.st_size, now.st_mtime_ns
 
 
-def _unchanged(stamps: tuple[tuple[str, str, int, int], ...]) -> bool:
+def _unchanged(stamps: tuple[Stamp, ...]) -> bool:
     """Are the files a page was built from as they were then (one stat each)?"""
-    return all(_stamp(root, path) == (root, path, size, mtime) for root, path, size, mtime in stamps)
+    return all(_stamp(stamp[0], stamp[1]) == stamp for stamp in stamps)
 
 
 def _entry_or_404(pk: int) -> RecordingEntry:
@@ -115,9 +118,9 @@ def recording_get(*, pk: int, tab: str = "conversation") -> RecordingDetail:
     return detail
 
 
-def _recording_build(*, pk: int, tab: str) -> tuple[RecordingDetail, tuple[object, ...] | None]:
+def _recording_build(*, pk: int, tab: str) -> tuple[RecordingDetail, tuple[Stamp, ...]]:
     entry = _entry_or_404(pk)
-    rec, parsed_key = _load_keyed(entry)
+    rec, stamp, kept = _load_stamped(entry)
     test_rows = _test_rows(entry)
     siblings = [row[0] for row in test_rows]
     position = siblings.index(entry.pk) if entry.pk in siblings else -1
@@ -156,9 +159,7 @@ def _recording_build(*, pk: int, tab: str) -> tuple[RecordingDetail, tuple[objec
         superseded_by=superseded_by,
         supersedes=supersedes,
     )
-    if parsed_key is None:  # not kept: too large, or unreadable
-        return detail, ()
-    return detail, ((entry.root.path, entry.path, *parsed_key[3:]), *read)
+    return detail, (stamp, *read) if kept else ()  # a page from a file not kept is not kept either
 
 
 OWN_BOXES = ("missing-usage", "parse-error", "unreachable", "name-mismatch")  # findings with a box of their own
@@ -194,7 +195,7 @@ RESULT_LOOKUPS = 8  # files read at most to find where a tool call's result went
 
 def _result_pks(
     entry: RecordingEntry, rec: Recording, test_rows: list[tuple[int, str, bool, int]]
-) -> tuple[dict[str, int], tuple[tuple[str, str, int, int], ...]]:
+) -> tuple[dict[str, int], tuple[Stamp, ...]]:
     """The later recordings of the same test whose requests carry this answer's tool results, and the stamps
     (_stamp) of the files read to find them, each taken before its read."""
     wanted = {call.id for choice in rec.choices for call in choice.tool_calls if call.id}
@@ -213,8 +214,9 @@ def _result_pks(
     for pk in pks:
         if pk not in candidates:
             continue  # removed since
-        read.append(_stamp(candidates[pk].root.path, candidates[pk].path))
-        for message in _load(candidates[pk]).request_messages:
+        later, stamp, _ = _load_stamped(candidates[pk])
+        read.append(stamp)
+        for message in later.request_messages:
             if message.role == "tool" and message.tool_call_id in wanted:
                 found.setdefault(message.tool_call_id, pk)
         if len(found) == len(wanted):
