@@ -120,14 +120,14 @@ _kept: _Lru[tuple[int, str, str], tuple[object, SafeString]] = _Lru(KEPT_MARKUP_
 
 
 class KeepNode(template.Node):
-    def __init__(self, nodelist: template.NodeList, obj: FilterExpression, name: str) -> None:
+    def __init__(self, nodelist: template.NodeList, obj: FilterExpression, name: FilterExpression) -> None:
         self.nodelist, self.obj, self.name = nodelist, obj, name
 
     def render(self, context: template.Context) -> SafeString:
         obj = self.obj.resolve(context)
         if not obj or isinstance(obj, str | int | float | bool):  # an empty tuple, a constant: shared, never kept
             return SafeString(self.nodelist.render(context))
-        key = (id(obj), self.name, get_script_prefix())
+        key = (id(obj), str(self.name.resolve(context)), get_script_prefix())
         hit = _kept.get(key)
         if hit is not None and hit[0] is obj:
             return hit[1]
@@ -140,17 +140,18 @@ class KeepNode(template.Node):
 
 @register.tag
 def keep(parser: template.base.Parser, token: template.base.Token) -> KeepNode:
-    """{% keep obj "name" %}...{% endkeep %}: the markup inside, rendered once per kept obj.
+    """{% keep obj "name" %}...{% endkeep %}: the markup inside, rendered once per kept obj and name (a quoted
+    name, or a value naming the way the fragment shows obj, e.g. `show_all|yesno:"all,some"`).
 
     Only for a fragment that shows nothing but obj (no user, token or request in it), and for an obj built
     for one page (a selector's dataclass or tuple, never a constant): that is the promise the template makes
     by writing the tag. Empty objects and plain values are rendered every time."""
     bits = token.split_contents()
     if len(bits) != 3:
-        raise template.TemplateSyntaxError("keep takes an object and a quoted name")
+        raise template.TemplateSyntaxError("keep takes an object and a name")
     nodelist = parser.parse(("endkeep",))
     parser.delete_first_token()
-    return KeepNode(nodelist, parser.compile_filter(bits[1]), bits[2].strip("\"'"))
+    return KeepNode(nodelist, parser.compile_filter(bits[1]), parser.compile_filter(bits[2]))
 
 
 @lru_cache(maxsize=64)
