@@ -11,13 +11,12 @@ does not use it.
 from __future__ import annotations
 
 import gc
-import os
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import _corpus
 import msgspec
 import orjson
 
@@ -107,9 +106,8 @@ def best(decode: Callable[[bytes], object], files: list[bytes], passes: int = 5)
 
 
 def main() -> int:
-    corpus = os.environ.get("RECORDER_UI_CORPUS")
-    if not corpus or not Path(corpus).is_dir():
-        print("bench_decode: set RECORDER_UI_CORPUS to the corpus folder", file=sys.stderr)
+    corpus = _corpus.corpus("bench_decode")
+    if corpus is None:
         return 2
     files = [path.read_bytes() for path in sorted(Path(corpus).rglob("*.json"))]
     streams = [data for data in files if b'"is_streaming": true' in data and b"ChatCompletionChunk" in data]

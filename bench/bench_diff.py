@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _corpus import on_corpus
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 CHANGED = 300
@@ -29,15 +31,7 @@ def git(repo: Path, *args: str) -> None:
 
 
 def main() -> int:
-    corpus = os.environ.get("RECORDER_UI_CORPUS")
-    if not corpus or not Path(corpus).is_dir():
-        print("bench_diff: set RECORDER_UI_CORPUS to the corpus folder", file=sys.stderr)
-        return 2
-    work = Path(tempfile.mkdtemp(prefix="recorder-ui-diff-"))
-    try:
-        return run(Path(corpus), work / "repo")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    return on_corpus("bench_diff", lambda corpus, work: run(corpus, work / "repo"))
 
 
 def run(corpus: Path, repo: Path) -> int:

@@ -12,24 +12,17 @@ import resource
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from _corpus import on_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
-    corpus = os.environ.get("RECORDER_UI_CORPUS")
-    if not corpus or not Path(corpus).is_dir():
-        print("bench_index: set RECORDER_UI_CORPUS to the corpus folder", file=sys.stderr)
-        return 2
-    work = Path(tempfile.mkdtemp(prefix="recorder-ui-bench-"))
-    try:
-        return run(Path(corpus), work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    return on_corpus("bench_index", run)
 
 
 def floor(files: list[Path]) -> tuple[float, float]:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode
+
+from _corpus import on_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -32,11 +33,10 @@ LARGEST = "tests/integration/responses/recordings/0ea735928993b5a2de3a444256136d
 
 
 def main() -> int:
-    corpus = os.environ.get("RECORDER_UI_CORPUS")
-    if not corpus or not Path(corpus).is_dir():
-        print("bench_pages: set RECORDER_UI_CORPUS to the corpus folder", file=sys.stderr)
-        return 2
-    work = Path(tempfile.mkdtemp(prefix="recorder-ui-pages-"))
+    return on_corpus("bench_pages", run)
+
+
+def run(corpus: Path, work: Path) -> int:
     os.environ["RECORDER_UI_DB"] = str(work / "pages.sqlite3")
     os.environ["RECORDER_UI_AUTO_REFRESH_SECONDS"] = "0"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recorder_ui.settings")

@@ -22,14 +22,14 @@ you care about).
 from __future__ import annotations
 
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode
+
+from _corpus import on_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -207,15 +207,7 @@ def _side_by_side(one: Side, ten: Side, first: str, second: str) -> tuple[list[f
 def main() -> int:
     if sys.argv[1:2] == ["--child"]:
         return child()
-    corpus = os.environ.get("RECORDER_UI_CORPUS")
-    if not corpus or not Path(corpus).is_dir():
-        print("bench_scale: set RECORDER_UI_CORPUS to the corpus folder", file=sys.stderr)
-        return 2
-    work = Path(tempfile.mkdtemp(prefix="recorder-ui-scale-"))
-    try:
-        return run(Path(corpus), work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    return on_corpus("bench_scale", run)
 
 
 def _named(url: str, name: str) -> str:

@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import _corpus
+
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = int(os.environ.get("LOAD_CLIENTS", "50"))
 DURATION = float(os.environ.get("LOAD_SECONDS", "30"))
@@ -231,10 +233,10 @@ def _server_timing(folder: Path) -> None:
 
 
 def main() -> int:
-    corpus = os.environ.get("RECORDER_UI_CORPUS")
-    if not corpus or not Path(corpus).is_dir():
-        print("load_test: set RECORDER_UI_CORPUS to the corpus folder", file=sys.stderr)
+    found = _corpus.corpus("load_test")
+    if found is None:
         return 2
+    corpus = str(found)
     work = Path(tempfile.mkdtemp(prefix="recorder-ui-load-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECORDER_UI_") and k != "DATABASE_URL"}
     env.update(DJANGO_SETTINGS_MODULE="recorder_ui.settings", RECORDER_UI_DB=str(work / "load.sqlite3"),
