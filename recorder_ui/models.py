@@ -52,6 +52,9 @@ class RecordingEntry(models.Model):
     path = models.CharField(max_length=2048)  # relative to the root, with forward slashes
     size = models.BigIntegerField()
     mtime_ns = models.BigIntegerField()
+    # The inode's change time: a rewrite that keeps the size and puts the mtime back (cp -p, rsync -t, touch -r)
+    # still moves it, as git's index relies on. 0 for rows written before it was kept: such a file is hashed again.
+    ctime_ns = models.BigIntegerField(default=0)
     sha256 = models.CharField(max_length=64)
 
     test_id = models.TextField(blank=True)  # "" for no test (null or absent in the file)

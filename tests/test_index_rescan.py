@@ -1,4 +1,4 @@
-"""The no-change re-scan: a process keeps each root's (size, mtime_ns) stamps by generation, so a re-scan that
+"""The no-change re-scan: a process keeps each root's (size, mtime_ns, ctime_ns) stamps by generation, so a re-scan that
 finds nothing changed reads no row, and any run that writes rows (this process's or another's) is noticed."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The indexer: one row per file, incremental by (size, mtime), read-only on the recordings."""
+"""The indexer: one row per file, incremental by (size, mtime, ctime), read-only on the recordings."""
 
 from __future__ import annotations
 
@@ -98,6 +98,42 @@ def test_touched_but_identical_file_is_not_reparsed(tree: Path) -> None:
     report = indexer.index_recordings(root=tree, name="main")
     assert (report.added, report.updated, report.unchanged) == (0, 0, 4)
     assert RecordingEntry.objects.get(path=path.relative_to(tree).as_posix()).mtime_ns == path.stat().st_mtime_ns
+
+
+def test_a_rewrite_that_keeps_size_and_mtime_is_found_by_its_ctime(tree: Path) -> None:
+    """cp -p, rsync -t and touch -r put the mtime back; the size may stay; the ctime still moves."""
+    indexer.index_recordings(root=tree, name="main")
+    row = RecordingEntry.objects.get(search_text__contains="Paris is the capital.")
+    path = tree / row.path
+    before = path.stat()
+    text = path.read_text()
+    assert '"gpt-4o-mini"' in text
+    path.write_text(text.replace('"gpt-4o-mini"', '"gpt-4o-mino"'))  # other bytes, the same size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert after.st_ctime_ns != row.ctime_ns  # what the row kept, and what the new bytes now carry
+    report = indexer.index_recordings(root=tree, name="main")
+    assert (report.added, report.updated, report.removed) == (0, 1, 0)
+    assert RecordingEntry.objects.get(pk=row.pk).model == "gpt-4o-mino"
+    assert RecordingEntry.objects.get(pk=row.pk).ctime_ns == after.st_ctime_ns
+
+
+def test_rows_without_a_ctime_are_hashed_again_once_not_parsed(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows written before migration 0021 have ctime 0: the next run reads and hashes each file, keeps its ctime
+    and parses none; the run after reads nothing."""
+    indexer.index_recordings(root=tree, name="main")
+    RecordingEntry.objects.update(ctime_ns=0)
+    Root.objects.filter(name="main").update(generation=777)  # as the migration leaves them: kept stamps stale
+    parsed: list[str] = []
+    real = loader.parse
+    monkeypatch.setattr(loader, "parse", lambda data, *, path: parsed.append(path) or real(data, path=path))
+    report = indexer.index_recordings(root=tree, name="main")
+    assert (report.added, report.updated, report.removed, report.unchanged) == (0, 0, 0, 4)
+    assert parsed == []
+    ctimes = dict(RecordingEntry.objects.values_list("path", "ctime_ns"))
+    assert ctimes == {rel: (tree / rel).stat().st_ctime_ns for rel in ctimes}
+    assert not indexer.index_recordings(root=tree, name="main").changed
 
 
 def test_full_reindex_rereads_every_file(tree: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from urllib.parse import urlencode
@@ -484,6 +485,13 @@ def test_recording_page_is_kept_until_its_file_or_the_index_changes(
     write(tmp_path, "inference", stream_recording(test_id=test_id, text="Vilnius and more"), name=path.name)
     assert "Vilnius and more" in client.get(f"/recordings/{pk}/").content.decode()
     assert client.get(f"/recordings/{pk}/raw/", headers={"HX-Request": "true"}).content.decode() != tab
+    # Rewritten again with the same size and its mtime put back (cp -p, rsync -t): the ctime tells.
+    before = path.stat()
+    assert '"Viln"' in path.read_text()  # the first of the stream's chunks
+    path.write_text(path.read_text().replace('"Viln"', '"Kaun"'))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert "Kaunius and more" in client.get(f"/recordings/{pk}/").content.decode()
     # Another recording of the test, indexed: the page links it.
     write(tmp_path, "inference", stream_recording(test_id=test_id, text="Tallinn"), name="zzzz.json")
     indexer.index_recordings(root=tmp_path, name="t")

@@ -13,6 +13,7 @@ from django.db.backends.utils import CursorWrapper
 from recorder_ui import search
 from recorder_ui.domain.model import Kind, Recording
 from recorder_ui.indexer.pool import Elsewhere, Parsed, _parse_file
+from recorder_ui.indexer.roots import Stamp
 from recorder_ui.indexer.values import entry_values, parser_version
 from recorder_ui.models import RecordingEntry, Root
 
@@ -52,21 +53,21 @@ class Copier:
         self,
         fixed: dict[str, object],
         known: dict[str, int],
-        stamps: dict[str, tuple[int, int]],
+        stamps: dict[str, Stamp],
         real_root: str,
         limit: int,
         *,
         batch: int,
     ) -> None:
         """fixed: the values of the run's own columns (the root, the time, the aggregates' defaults); known: the
-        root's rows by path; stamps: (size, mtime_ns) by path."""
+        root's rows by path; stamps: (size, mtime_ns, ctime_ns) by path."""
         self.known, self.stamps = known, stamps
         self.real_root, self.limit, self.batch = real_root, limit, batch
         self.copied = 0
         # The source rows' columns as the database gives them, written back by one prepared statement (an INSERT
         # ... SELECT from the same table costs SQLite a temporary table per row: three times as long).
         table, quote, parsed = RecordingEntry._meta.db_table, connection.ops.quote_name, parsed_columns()
-        own = ("path", "sha256", "size", "mtime_ns")
+        own = ("path", "sha256", "size", "mtime_ns", "ctime_ns")
         fields = {f.attname: f for f in RecordingEntry._meta.concrete_fields if not f.primary_key}
         if fields.keys() != {*fixed, *own, *parsed}:
             raise KeyError("the copy does not fill every column")  # a new column neither the parse nor this fills
@@ -85,10 +86,10 @@ class Copier:
             typed = [f"CAST(%s AS {fields[n].db_type(connection)})" for n in fixed]
             self.in_server = (
                 f"INSERT INTO {table} ({', '.join([*names, *doc])}) "  # noqa: S608 - fixed names
-                f"SELECT {', '.join(typed)}, v.path, v.sha256, v.size, v.mtime_ns, "
+                f"SELECT {', '.join(typed)}, v.path, v.sha256, v.size, v.mtime_ns, v.ctime_ns, "
                 f"{', '.join(f's.{c}' for c in [*copied, *doc])} "
-                "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[], %s::bigint[]) "
-                "AS v(id, path, sha256, size, mtime_ns) "
+                "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[]) "
+                "AS v(id, path, sha256, size, mtime_ns, ctime_ns) "
                 f"JOIN {table} s ON s.id = v.id AND s.path = v.path AND s.sha256 = v.sha256 "
                 f"WHERE s.parsed_by = %s RETURNING {quote(fields['path'].column)}, "
                 f"{quote(fields['test_id'].column)}, {quote(fields['parse_error'].column)}"

@@ -12,12 +12,14 @@ from django.conf import settings
 from recorder_ui.domain import paths
 from recorder_ui.indexer.report import FileError
 
+Stamp = tuple[int, int, int]  # (size, mtime_ns, ctime_ns) of a file: a change to any of them makes the file read again
+
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache"})
 
 
 @dataclass(slots=True)
 class _Scan:
-    files: dict[str, tuple[int, int]] = field(default_factory=dict)  # relative path -> (size, mtime_ns)
+    files: dict[str, Stamp] = field(default_factory=dict)  # relative path -> (size, mtime_ns, ctime_ns)
     skipped: list[FileError] = field(default_factory=list)
 
 
@@ -96,7 +98,7 @@ def scan(root: Path) -> _Scan:
             if not stat.S_ISREG(st.st_mode):
                 continue
             if inside or _looks_like_recording_folder(rel):
-                result.files[paths.escape(rel)] = (st.st_size, st.st_mtime_ns)
+                result.files[paths.escape(rel)] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     if not whole_tree and not result.files:
         # A root with no recordings/ folder at all (a plain folder of recordings): take every *.json in it.
         return _scan_flat(real_root, result.skipped)
@@ -121,7 +123,7 @@ def _scan_flat(real_root: Path, skipped: list[FileError]) -> _Scan:
                 result.skipped.append(FileError(paths.escape(rel), f"cannot stat: {exc.strerror or exc}"))
                 continue
             if stat.S_ISREG(st.st_mode):
-                result.files[paths.escape(rel)] = (st.st_size, st.st_mtime_ns)
+                result.files[paths.escape(rel)] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     return result
 
 

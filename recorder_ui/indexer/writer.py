@@ -24,7 +24,7 @@ from recorder_ui.indexer.copies import Copied, Copier, rows_elsewhere
 from recorder_ui.indexer.files import _read
 from recorder_ui.indexer.pool import _parse_all
 from recorder_ui.indexer.report import FileError, IndexReport, one_line
-from recorder_ui.indexer.roots import RootError, configured_roots, root_name_for, root_path, scan
+from recorder_ui.indexer.roots import RootError, Stamp, configured_roots, root_name_for, root_path, scan
 from recorder_ui.indexer.values import entry_values
 from recorder_ui.models import RecordingEntry, Root, new_generation
 
@@ -145,7 +145,7 @@ def index_recordings(
             for number, (rel, parsed) in enumerate(copier.resolve(cursor, parsed_files), 1):
                 if progress:
                     progress(number, len(to_parse))
-                size, mtime = found.files[rel]
+                size, mtime, ctime = found.files[rel]
                 if parsed is None:
                     vanished += 1
                     if rel in known:
@@ -163,7 +163,7 @@ def index_recordings(
                 if isinstance(values, Copied):
                     added_count += 1
                     continue
-                row = {"path": rel, "size": size, "mtime_ns": mtime, "sha256": digest, **values}
+                row = {"path": rel, "size": size, "mtime_ns": mtime, "ctime_ns": ctime, "sha256": digest, **values}
                 if rel in known:
                     updated.append({"pk": known[rel], **row})
                 else:
@@ -175,9 +175,10 @@ def index_recordings(
             if added:
                 added_count += _store(added, _inserter(cursor, root_row.pk, now), failed)
         touched = [
-            RecordingEntry(pk=known[rel], size=found.files[rel][0], mtime_ns=found.files[rel][1])
+            RecordingEntry(pk=known[rel], size=size, mtime_ns=mtime, ctime_ns=ctime)
             for rel in touched_paths
             if rel in known
+            for size, mtime, ctime in (found.files[rel],)
         ]
         for start in range(0, len(updated), UPDATE_BATCH):
             batch = updated[start : start + UPDATE_BATCH]
@@ -186,7 +187,7 @@ def index_recordings(
                 tests.update(RecordingEntry.objects.filter(pk__in=pks).values_list("test_id", flat=True))
             _store(batch, _updater(root_row.pk, now), failed)
         if touched:
-            RecordingEntry.objects.bulk_update(touched, ["size", "mtime_ns"], batch_size=500)
+            RecordingEntry.objects.bulk_update(touched, ["size", "mtime_ns", "ctime_ns"], batch_size=500)
         # A run that only added rows (a new root's, say) adds their counts to the tests'.
         only_added = tests is not None and not updated and not gone
         if tests is not None and len(tests) > TESTS_RECOUNT_ALL:
@@ -214,19 +215,21 @@ def index_recordings(
     return dataclasses.replace(report, seconds=time.perf_counter() - started)  # the commit and the settling too
 
 
-# The (size, mtime_ns) of each row of a root as one generation of it left them, kept by this process between runs
-# (a running server re-scans every few seconds): a re-scan that finds nothing changed then reads no row. Every run
-# that writes a root's rows draws it a new generation, in the same transaction, so a kept map is never stale.
-_stamps: dict[tuple[str, int], tuple[int, dict[str, tuple[int, int]]]] = {}
+# The (size, mtime_ns, ctime_ns) of each row of a root as one generation of it left them, kept by this process
+# between runs (a running server re-scans every few seconds): a re-scan that finds nothing changed then reads no
+# row. Every run that writes a root's rows draws it a new generation, in the same transaction, so a kept map is
+# never stale.
+_stamps: dict[tuple[str, int], tuple[int, dict[str, Stamp]]] = {}
 
 
-def _known_stamps(existing: Root) -> dict[str, tuple[int, int]]:
-    """path -> (size, mtime_ns) of the root's rows; the caller only reads it."""
+def _known_stamps(existing: Root) -> dict[str, Stamp]:
+    """path -> (size, mtime_ns, ctime_ns) of the root's rows; the caller only reads it."""
     key = (str(connection.settings_dict["NAME"]), existing.pk)
     kept = _stamps.get(key)
     if kept is not None and kept[0] == existing.generation:
         return kept[1]
-    found = {path: (size, mtime) for path, size, mtime in existing.entries.values_list("path", "size", "mtime_ns")}
+    rows = existing.entries.values_list("path", "size", "mtime_ns", "ctime_ns")
+    found = {path: (size, mtime, ctime) for path, size, mtime, ctime in rows}
     _stamps[key] = (existing.generation, found)
     return found
 
@@ -297,7 +300,7 @@ def _error_row(row: dict[str, object], reason: str) -> dict[str, object]:
     """The row of a file whose values the database refused: where it is, and why, and nothing else."""
     blank = entry_values(Recording(path=str(row["path"]), kind=Kind.INVALID, error=reason), rel_path=str(row["path"]))
     blank["parsed_by"] = ""  # not what the parse gave: never copied to another root
-    return {k: row[k] for k in ("pk", "path", "size", "mtime_ns", "sha256") if k in row} | blank
+    return {k: row[k] for k in ("pk", "path", "size", "mtime_ns", "ctime_ns", "sha256") if k in row} | blank
 
 
 def _run_values(root_id: int, now: object) -> dict[str, object]:

@@ -54,19 +54,19 @@ class _Lru[K, V]:
 PAGE_CACHE_ENTRIES = 256
 _pages: _Lru[tuple[object, ...], Any] = _Lru(PAGE_CACHE_ENTRIES)
 
-# Parsed files, keyed by the file's size and mtime as they are now (one stat per request), so a changed or
+# Parsed files, keyed by the file's size, mtime and ctime as they are now (one stat per request), so a changed or
 # vanished file is read again at once, as it would be without the cache. Weighed by the bytes of the files;
 # unreadable files are not kept.
 PARSE_CACHE_BYTES = 8 * 1024 * 1024  # of files on disk; parsed, they take about four times as much
 _parsed: _Lru[tuple[object, ...], Recording] = _Lru(PARSE_CACHE_BYTES)
 
-# Recording pages as built (selectors/recording_detail.py), with the (root, path, size, mtime) of the files they
+# Recording pages as built (selectors/recording_detail.py), with the (root, path, size, mtime, ctime) of the files they
 # were made from: the recording's, and the later steps of its test read for its tool results. Weighed by the
 # bytes of the file and of the Raw tab's text: without the file's whole JSON a page holds less than that (600
 # of the corpus's pages, weighing 16 MB, held 6.4 MB), so more pages are kept than parsed files, and a team's
 # browsing of several hundred recordings stays warm.
 DETAIL_CACHE_BYTES = 24 * 1024 * 1024
-_details: _Lru[tuple[object, ...], tuple[tuple[tuple[str, str, int, int], ...], RecordingDetail]] = _Lru(
+_details: _Lru[tuple[object, ...], tuple[tuple[tuple[str, str, int, int, int], ...], RecordingDetail]] = _Lru(
     DETAIL_CACHE_BYTES
 )
 

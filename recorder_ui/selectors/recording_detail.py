@@ -49,7 +49,7 @@ class RecordingDetail:
     supersedes: tuple[SupersededRow, ...] = ()
 
 
-Stamp = tuple[str, str, int, int]  # (root, path, size, mtime_ns) of a file, as _stamp gives it
+Stamp = tuple[str, str, int, int, int]  # (root, path, size, mtime_ns, ctime_ns) of a file, as _stamp gives it
 
 
 def _load(entry: RecordingEntry) -> Recording:
@@ -73,12 +73,12 @@ def _load_stamped(entry: RecordingEntry) -> tuple[Recording, Stamp, bool]:
 
 
 def _stamp(root: str, path: str) -> Stamp:
-    """(root, path, size, mtime_ns) of a file as it is now; size and mtime -1 when it is gone or unreachable."""
+    """(root, path, size, mtime_ns, ctime_ns) of a file as it is now; all three -1 when it is gone or unreachable."""
     try:
         now = os.stat(os.path.join(paths.unescape(root), paths.unescape(path)))
     except (OSError, ValueError):
-        return root, path, -1, -1
-    return root, path, now.st_size, now.st_mtime_ns
+        return root, path, -1, -1, -1
+    return root, path, now.st_size, now.st_mtime_ns, now.st_ctime_ns
 
 
 def _unchanged(stamps: tuple[Stamp, ...]) -> bool:

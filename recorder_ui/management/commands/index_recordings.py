@@ -14,7 +14,7 @@ from recorder_ui import indexer
 
 class Command(BaseCommand):
     help = (
-        "Index recording files incrementally: new, changed and deleted files are found by size and mtime; "
+        "Index recording files incrementally: new, changed and deleted files are found by size, mtime and ctime; "
         "unchanged files are not read again. Without PATH, every configured root (RECORDINGS_DIR or "
         "RECORDER_UI_ROOTS) is indexed."
     )
