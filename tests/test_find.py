@@ -184,6 +184,48 @@ def test_a_tool_miss_is_found_by_the_hash_of_its_logged_kwargs(tree: dict[str, s
     assert [c.differs for c in missed.candidates] == [("kwargs",)]
 
 
+GENAI_TEST = (
+    "tests/integration/responses/test_basic.py::test_basic[txt=vertexai/publishers/google/models/gemini-2.0-flash]"
+)
+GENAI_MODEL = "publishers/google/models/gemini-2.0-flash"
+
+
+def _genai(prompt: str) -> dict[str, Any]:
+    """A Google genai recording as the recorder writes it (format doc 4.10): a vertexai:// URL, raw dicts."""
+    return {
+        "test_id": GENAI_TEST,
+        "request": {"method": "POST", "url": "vertexai:///generate_content", "headers": {},
+                    "endpoint": "/generate_content", "model": GENAI_MODEL,
+                    "provider_metadata": {"provider": "vertexai"},
+                    "body": {"model": GENAI_MODEL, "contents": [{"role": "user", "parts": [{"text": prompt}]}]}},
+        "response": {"is_streaming": False, "body": {
+            "candidates": [{"content": {"role": "model", "parts": [{"text": "Paris."}]}, "finish_reason": "STOP"}],
+            "usage_metadata": {"prompt_token_count": 9, "candidates_token_count": 2, "total_token_count": 11}}},
+    }  # fmt: skip
+
+
+def _genai_log(digest: str) -> str:
+    return (
+        f"E   RuntimeError: Recording not found for genai request hash: {digest}\n"
+        f"E   Model: {GENAI_MODEL} | Endpoint: /generate_content\n"
+        f"FAILED {GENAI_TEST} - RuntimeError: Recording not found for genai request hash: {digest}\n"
+    )
+
+
+def test_a_genai_miss_is_found_and_its_test_named(tmp_path: Path) -> None:
+    """The recorder's genai message (`genai request hash`, `Model: ... | Endpoint: ...`) is a miss like any other."""
+    key = _put(tmp_path, "responses", _genai("What is the capital of France?"))
+    indexer.index_recordings(root=tmp_path, name="main")
+    [item] = selectors.find_misses(text=_genai_log(key)).misses
+    assert item.resolved and [c.replay_hash for c in item.found] == [key]
+    other = replay.key_of(_genai("What is the capital of Peru?"), "x.json").hash
+    [missed] = selectors.find_misses(text=_genai_log(other)).misses
+    assert not missed.resolved and missed.candidates_of == "the test"
+    [candidate] = missed.candidates
+    assert candidate.replay_hash == key
+    assert "endpoint (the URL's path)" not in candidate.differs and "body.model" not in candidate.differs
+
+
 def test_a_paste_reads_a_bounded_number_of_files(tree: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     from recorder_ui.selectors import find
 

@@ -2,6 +2,8 @@
 
 The recorder raises, in replay mode, one of (format doc 9.3 for the hashes):
 - `Recording not found for request hash: <64 hex>` then `Model: <model> | Request: <METHOD> <url>` (inference);
+- `Recording not found for genai request hash: <64 hex>` then `Model: <model> | Endpoint: <path>` (Google genai,
+  whose requests the recorder stores with the URL `vertexai://<path>` and hashes as inference);
 - `Recording not found for <provider>.<tool> | Request: {kwargs}` (tool runtime: no hash shown, but the kwargs
   are Python's repr of a dict, so the hash can be computed again);
 - `Recording not found for rerank request | URL: <url>` and `Recording not found for httpx [stream ]POST <url>`
@@ -32,8 +34,10 @@ HASH = "hash"  # a hash or prefix typed in, with nothing else known
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _LINE_PREFIX = re.compile(r"^(?:\d{4}-\d\d-\d\dT[\d:.]+Z\s+|##\[\w+\]|E\s+|>\s+)+")
-_HASH_MISS = re.compile(r"Recording not found for request hash:\s*([0-9a-fA-F]*)")
+_HASH_MISS = re.compile(r"Recording not found for (?:genai )?request hash:\s*([0-9a-fA-F]*)")
 _MODEL_REQUEST = re.compile(r"Model: ([^|\n]{0,500}?) \| Request: ([A-Za-z]{1,10}) ([^\s'\"\\]{1,4000})")
+_MODEL_ENDPOINT = re.compile(r"Model: ([^|\n]{0,500}?) \| Endpoint: (/[^\s'\"\\]{0,400})")  # genai
+GENAI_URL = "vertexai://"  # + the endpoint: the URL the recorder stores for a genai request
 _TOOL_MISS = re.compile(r"Recording not found for ([^\s.|]{1,200})\.([^\s|]{1,200}) \| Request: (.*)")
 _RERANK_MISS = re.compile(r"Recording not found for rerank request \| URL: ([^\s'\"\\]{1,4000})")
 _HTTPX_MISS = re.compile(r"Recording not found for httpx (?:stream )?POST ([^\s'\"\\]{1,4000})")
@@ -260,6 +264,10 @@ def _inference(digits: str, rest: str, lines: list[str], number: int) -> Miss | 
         request = _MODEL_REQUEST.search(candidate)
         if request is not None:
             model, method, url = request.group(1).strip(), request.group(2).upper(), request.group(3)
+            break
+        genai = _MODEL_ENDPOINT.search(candidate)
+        if genai is not None:
+            model, method, url = genai.group(1).strip(), "POST", GENAI_URL + genai.group(2)
             break
     return Miss(
         INFERENCE, digits, prefix, model, method, url, line=number, source="the recorder's message", notes=notes

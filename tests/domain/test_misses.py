@@ -253,3 +253,41 @@ def test_summary_lines_cut_before_the_hash_pair_with_the_misses_in_order() -> No
     assert (first.test_id, second.test_id) == (T1, other) and "same place of the summary" in first.notes[-1]
     lone = misses.parse(log.replace(f"FAILED {other} - RuntimeError: Recording not found...\n", "")).misses
     assert [m.test_id for m in lone] == ["", ""]  # two misses, one summary line: no guess
+
+
+GENAI_TEST = "tests/integration/responses/test_basic_responses.py::test_response_non_streaming_basic[txt=vertexai/publishers/google/models/gemini-2.0-flash]"
+
+
+def test_a_genai_miss_gives_its_model_and_endpoint_as_the_stored_url() -> None:
+    """Google genai misses say `genai request hash` and `Model: ... | Endpoint: ...`; the recorder stores the
+    request's URL as vertexai:// + the endpoint, so candidates match on that path."""
+    log = (
+        f"E   RuntimeError: Recording not found for genai request hash: {H3}\n"
+        "E   Model: publishers/google/models/gemini-2.0-flash | Endpoint: /generate_content_stream\n"
+        f"{RUN}\n"
+        f"FAILED {GENAI_TEST} - RuntimeError: Recording not found for genai request hash: {H3}\n"
+    )
+    [miss] = misses.parse(log).misses
+    assert (miss.kind, miss.hash, miss.test_id) == (misses.INFERENCE, H3, GENAI_TEST)
+    assert miss.model == "publishers/google/models/gemini-2.0-flash"
+    assert (miss.method, miss.url, miss.url_path) == (
+        "POST",
+        "vertexai:///generate_content_stream",
+        "/generate_content_stream",
+    )
+
+
+def test_a_genai_miss_among_other_kinds_is_one_of_them() -> None:
+    log = (
+        f"E   RuntimeError: Recording not found for request hash: {H1}\n"
+        "E   Model: gpt-4o | Request: POST https://api.openai.com/v1/v1/chat/completions\n"
+        f"E   RuntimeError: Recording not found for genai request hash: {H2}\n"
+        "E   Model: publishers/google/models/gemini-2.0-flash | Endpoint: /generate_content\n"
+        "E   RuntimeError: Recording not found for tavily-search.web_search | Request: {'query': 'llama'}\n"
+    )
+    found = misses.parse(log).misses
+    assert [(m.kind, m.hash[:8], m.url_path) for m in found[:2]] == [
+        (misses.INFERENCE, H1[:8], "/v1/v1/chat/completions"),
+        (misses.INFERENCE, H2[:8], "/generate_content"),
+    ]
+    assert len(found) == 3 and found[2].kind == misses.TOOL
