@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -163,6 +164,45 @@ def test_cleanup_page_and_its_twin(tree: dict[str, Path], client: Client) -> Non
         .startswith('<div id="cleanup-results">')
     )
     assert sum(1 for _ in tree["current"].parent.iterdir()) == len(tree)  # nothing deleted, nothing written
+
+
+def test_cleanup_commands_remove_exactly_the_files_listed(tmp_path: Path, client: Client) -> None:
+    """git reads `[12]` in a path as a pattern and the shell needs a name's very bytes: each command, run, removes
+    the listed files and nothing else, and the certain verdicts get a command apart from the inferred ones."""
+    root = tmp_path / "checkout"
+    old = stream_recording(test_id=TID.format("usage"), text="Old.", usage=False)
+    new = stream_recording(test_id=TID.format("usage"), text="New.", usage=True)
+    odd = os.fsdecode(b"old[12] \xe9 'q'.json")  # a pattern, a byte that is not UTF-8, a space and quotes
+    write(root, AREA, old, name=odd)
+    write(root, AREA, new, name=current_name(new))
+    for decoy in (b"old1 \xe9 'q'.json", b"old2 \xe9 'q'.json"):  # what old[12] matches as a pattern
+        write(root, AREA, new, name=os.fsdecode(decoy))
+    stale = stream_recording(test_id=TID.format("stale"), text="Stale.")
+    stale["request"]["body"]["temperature"] = 0.123456789
+    write(root, AREA, stale, name=H(_canon(stale, stale["request"]["body"])) + ".json")  # older rule: unreachable
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    subprocess.run([*git, "init", "-q", str(root)], check=True, env=env)
+    subprocess.run([*git, "-C", str(root), "add", "."], check=True, env=env)
+    subprocess.run([*git, "-C", str(root), "commit", "-qm", "r"], check=True, env=env)
+    indexer.index_recordings(root=root, name="checkout")
+    data = client.get("/cleanup.json").json()
+    assert data["counts"]["superseded"] == 1 and data["counts"]["unreachable"] == 1
+    by_reason = data["commands_by_reason"]
+    assert list(by_reason) == ["unreachable", "superseded"] and sum(map(len, by_reason.values())) == 2
+    assert all(" --literal-pathspecs rm -- " in c for c in data["commands"])
+    folder = root / "tests" / "integration" / AREA / "recordings"
+    before = set(os.listdir(os.fsencode(folder)))
+    [superseded] = by_reason["superseded"]
+    subprocess.run(["bash", "-c", superseded], check=True, env=env, capture_output=True)
+    assert before - set(os.listdir(os.fsencode(folder))) == {b"old[12] \xe9 'q'.json"}
+    [unreachable] = by_reason["unreachable"]
+    subprocess.run(["bash", "-c", unreachable], check=True, env=env, capture_output=True)
+    left = set(os.listdir(os.fsencode(folder)))
+    assert len(before - left) == 2 and {b"old1 \xe9 'q'.json", b"old2 \xe9 'q'.json"} <= left
+    page = client.get("/cleanup/").content.decode()
+    assert 'data-reason="unreachable"' in page and 'data-reason="superseded"' in page
+    assert "unreachable: certain" in page and "superseded: an inference, check first" in page
 
 
 def test_the_recording_page_says_how_replay_finds_it(tree: dict[str, Path], client: Client) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from dataclasses import dataclass
 from typing import Any
@@ -9,7 +10,7 @@ from urllib.parse import urlencode
 
 from django.db.models import Q
 
-from recorder_ui.domain import lifecycle, replay
+from recorder_ui.domain import lifecycle, paths, replay
 from recorder_ui.models import RecordingEntry
 from recorder_ui.selectors import catalog
 from recorder_ui.selectors.cache import _cached
@@ -74,7 +75,9 @@ class Cleanup:
     total: int
     size: int
     paths: tuple[str, ...]  # the selection, relative to its root
-    commands: tuple[str, ...]  # `git -C ROOT rm -- ...`, one per root of the selection
+    commands: tuple[str, ...]  # `git -C ROOT --literal-pathspecs rm -- ...` for the whole selection
+    # The same, a set per reason, in REASONS' order: the certain (unreachable) apart from the inferred (superseded)
+    commands_by_reason: dict[str, tuple[str, ...]]
     filter_links: dict[str, str]
     root: str  # the root shown
     roots: tuple[tuple[str, int, str], ...] = ()  # every root: (name, files for the reasons asked, its query)
@@ -132,6 +135,11 @@ def _cleanup(params: dict[str, str]) -> Cleanup:
         size=sum(row["size"] for row in selection),
         paths=tuple(row["path"] for row in selection),
         commands=_commands(selection),
+        commands_by_reason={
+            reason: _commands([row for row in selection if row["reason"] == reason])
+            for reason in REASONS
+            if any(row["reason"] == reason for row in selection)
+        },
         filter_links={r: urlencode({**params, "reason": r}) for r in REASONS}
         | {"default": urlencode({k: v for k, v in params.items() if k != "reason"})},
         root=root,
@@ -156,7 +164,8 @@ def _why(reason: str, row: dict[str, Any]) -> str:
 def _commands(rows: list[dict[str, Any]], per_command: int = 200) -> tuple[str, ...]:
     """`git rm` for the selection, run in each root's folder; long selections split into several commands.
 
-    Paths are as the index stores them: a name that is not UTF-8 shows its bytes escaped (domain/paths.py).
+    Each path is given to git as itself (`--literal-pathspecs`: a name such as `old[12].json` is no pattern that
+    also removes old1.json and old2.json) and to the shell as its very bytes (shell_path).
     """
     by_root: dict[str, list[str]] = {}
     for row in rows:
@@ -164,6 +173,27 @@ def _commands(rows: list[dict[str, Any]], per_command: int = 200) -> tuple[str, 
     commands = []
     for root, files in sorted(by_root.items()):
         for start in range(0, len(files), per_command):
-            chunk = " ".join(shlex.quote(f) for f in files[start : start + per_command])
-            commands.append(f"git -C {shlex.quote(root)} rm -- {chunk}")
+            chunk = " ".join(shell_path(f) for f in files[start : start + per_command])
+            commands.append(f"git -C {shell_path(root)} --literal-pathspecs rm -- {chunk}")
     return tuple(commands)
+
+
+def shell_path(stored: str) -> str:
+    """A path as the index stores it (domain/paths.py's escaped form), quoted for a POSIX shell so that it names
+    that very file: single quotes for a printable UTF-8 name; for any other (bytes that are not UTF-8, a
+    newline, a control character), `$'...'` with those bytes as \\xNN, which bash, zsh, ksh and POSIX.1-2024
+    shells read back to the same bytes."""
+    name = paths.unescape(stored)
+    if name.isprintable():
+        return shlex.quote(name)
+    raw = os.fsencode(name)
+    out = []
+    for byte in raw:
+        char = chr(byte)
+        if char in "\\'":
+            out.append("\\" + char)
+        elif 0x20 <= byte < 0x7F:
+            out.append(char)
+        else:
+            out.append(f"\\x{byte:02x}")
+    return "$'" + "".join(out) + "'"
