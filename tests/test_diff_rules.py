@@ -20,7 +20,7 @@ import orjson
 import pytest
 
 from recorder_ui import diffing
-from recorder_ui.domain import diff, rawdiff
+from recorder_ui.domain import diff, rawdiff, worddiff
 from tests.builders import stream_recording
 
 AREA = "tests/integration/inference/recordings"
@@ -56,7 +56,7 @@ def rerecord(tmp_path: Path) -> Callable[[Files, Files], diffing.DiffReport]:
     """Commit `before`, then `after` (files not named are deleted), and diff the two commits."""
 
     def run(before: Files, after: Files) -> diffing.DiffReport:
-        repo = tmp_path / "repo"
+        repo = tmp_path / f"repo{len(list(tmp_path.iterdir()))}"  # a test may re-record more than once
         repo.mkdir()
         _git(repo, "init", "-q", "-b", "main")
         _commit(repo, before, "before")
@@ -153,6 +153,92 @@ def test_another_response_field_is_a_response_change(rerecord: Any) -> None:
     found = _only(rerecord({_name("tier"): old}, {_name("tier"): new}))
     assert found.categories == ("response-changed",)
     assert found.response_fields == ("body[].service_tier",)
+
+
+def _chat_answer(test: str) -> dict[str, Any]:
+    """A non-streamed chat completion with one tool call, as the recorder writes it."""
+    rec = stream_recording(test_id=TID.format(test), text="")
+    rec["request"]["body"]["stream"] = False
+    message = {
+        "role": "assistant",
+        "content": "Checking.",
+        "refusal": None,
+        "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}
+        ],
+    }
+    rec["response"] = {
+        "is_streaming": False,
+        "body": {
+            "__type__": "openai.types.chat.chat_completion.ChatCompletion",
+            "__data__": {
+                "id": "rec-1",
+                "object": "chat.completion",
+                "created": 1,
+                "model": "gpt-4o-mini",
+                "choices": [{"index": 0, "finish_reason": "tool_calls", "message": message}],
+                "usage": {
+                    "prompt_tokens": 10,
+                    "completion_tokens": 5,
+                    "total_tokens": 15,
+                    "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
+                },
+            },
+        },
+    }
+    return rec  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda d: d["choices"][0]["message"].__setitem__("role", "tool"), "body.choices[0].message.role"),
+        (lambda d: d["choices"][0]["message"]["tool_calls"][0].__setitem__("type", "custom"),
+         "body.choices[0].message.tool_calls[0].type"),
+        (lambda d: d["choices"][0]["message"].__setitem__("function_call", {"name": "f", "arguments": "{}"}),
+         "body.choices[0].message.function_call"),
+        (lambda d: d["usage"]["completion_tokens_details"].__setitem__("audio_tokens", 7),
+         "body.usage.completion_tokens_details.audio_tokens"),
+        (lambda d: d["choices"][0]["message"].__setitem__("thinking", "hidden"), "body.choices[0].message.thinking"),
+    ],
+)  # fmt: skip
+def test_a_change_no_category_reads_is_named_never_noise(rerecord: Any, change: Any, field: str) -> None:
+    """noise-only must be certain: a field the semantic categories do not compare still counts, by its path."""
+    old = _chat_answer("certain")
+    new = copy.deepcopy(old)
+    change(new["response"]["body"]["__data__"])
+    found = _only(rerecord({_name("certain"): old}, {_name("certain"): new}))
+    assert found.categories == ("response-changed",) and found.response_fields == (field,)
+
+
+def test_a_stream_change_no_category_reads_is_named_and_a_key_at_the_top_too(rerecord: Any) -> None:
+    old = stream_recording(test_id=TID.format("streamed"), text="Same answer.")
+    refused = copy.deepcopy(old)
+    refused["response"]["body"][1]["__data__"]["choices"][0]["delta"]["refusal"] = "No."
+    found = _only(rerecord({_name("s"): old}, {_name("s"): refused}))
+    assert found.categories == ("response-changed",) and found.response_fields == ("body[].choices[].delta.refusal",)
+    extra = copy.deepcopy(old)
+    extra["recorded_with"] = "a key no shape has"
+    found = _only(rerecord({_name("s"): old}, {_name("s"): extra}))
+    assert found.categories == ("response-changed",) and found.response_fields == ("recorded_with",)
+
+
+def test_noise_only_always_names_its_noise(rerecord: Any) -> None:
+    """Arguments written with other spaces, or a file written with other formatting: noise, and said which."""
+    old = _chat_answer("spacing")
+    new = copy.deepcopy(old)
+    new["response"]["body"]["__data__"]["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] = (
+        '{"city":"Oslo"}'
+    )
+    found = _only(rerecord({_name("spacing"): old}, {_name("spacing"): new}))
+    assert found.categories == ("noise-only",) and found.noise == (
+        "the spacing of tool-call arguments (the same JSON)",
+    )
+    reasoning_zero = copy.deepcopy(old)  # a count reported as null or as 0 is the same count
+    old["response"]["body"]["__data__"]["usage"]["completion_tokens_details"] = None
+    found = _only(rerecord({_name("zero"): old}, {_name("zero"): reasoning_zero}))
+    assert found.categories == ("response-changed",)
+    assert found.response_fields == ("body.usage.completion_tokens_details",) and found.usage_delta is None
 
 
 # 2. Listings compare as sets.
@@ -292,7 +378,7 @@ def test_the_word_diff_always_gives_back_both_texts(budget: int, monkeypatch: py
     """Whichever way the middle is matched (word by word, or lines first for long answers)."""
     import random
 
-    monkeypatch.setattr(diff, "_WORD_BUDGET", budget)
+    monkeypatch.setattr(worddiff, "_WORD_BUDGET", budget)
     words = ["alpha", "beta", "gamma", "Paris", ",", ".", "\n", "  ", "é"]
     rng = random.Random(7)
     for _ in range(300):

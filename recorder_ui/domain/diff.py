@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +10,7 @@ from recorder_ui.domain import pairing, paths, residue
 from recorder_ui.domain.model import Kind, Message, Recording, Usage
 from recorder_ui.domain.pairing import Pair
 from recorder_ui.domain.residue import Listing
+from recorder_ui.domain.worddiff import word_diff
 
 CATEGORIES = (
     # In order of precedence: a pair's `primary` is the first of its categories here. Unpaired files first,
@@ -101,84 +100,6 @@ class RecordingDiff:
 def pair(old: Sequence[Recording], new: Sequence[Recording]) -> tuple[Pair, ...]:
     """Pair old and new recordings (see pairing)."""
     return pairing.pair(old, new)
-
-
-_WORDS = re.compile(r"\s+|\w+|[^\w\s]")
-
-
-def word_diff(old: str, new: str) -> tuple[tuple[str, str], ...]:
-    """A word-level diff: ("=", text), ("-", removed), ("+", added) segments.
-
-    The common head and tail are set aside first, and a long middle is matched line by line before word by
-    word, so the cost follows the size of the change rather than of the answer.
-    """
-    a, b = _WORDS.findall(old), _WORDS.findall(new)
-    head = 0
-    while head < len(a) and head < len(b) and a[head] == b[head]:
-        head += 1
-    tail = 0
-    while tail < len(a) - head and tail < len(b) - head and a[-1 - tail] == b[-1 - tail]:
-        tail += 1
-    segments: list[tuple[str, str]] = [("=", "".join(a[:head]))] if head else []
-    middle_a, middle_b = a[head : len(a) - tail], b[head : len(b) - tail]
-    if len(middle_a) * len(middle_b) > _WORD_BUDGET:
-        segments += _line_then_word_diff("".join(middle_a), "".join(middle_b))
-    else:
-        segments += _token_diff(middle_a, middle_b)
-    if tail:
-        segments.append(("=", "".join(a[len(a) - tail :])))
-    return _merge(segments)
-
-
-_WORD_BUDGET = 400_000  # tokens x tokens beyond which lines are matched first
-
-
-def _token_diff(a: list[str], b: list[str]) -> list[tuple[str, str]]:
-    segments: list[tuple[str, str]] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if op == "equal":
-            segments.append(("=", "".join(a[i1:i2])))
-            continue
-        if i2 > i1:
-            segments.append(("-", "".join(a[i1:i2])))
-        if j2 > j1:
-            segments.append(("+", "".join(b[j1:j2])))
-    return segments
-
-
-def _line_then_word_diff(old: str, new: str) -> list[tuple[str, str]]:
-    """Lines matched first; words only inside a replaced block small enough, else the block as a whole."""
-    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
-    if len(a) * len(b) > _WORD_BUDGET:  # repetitive text line by line would be quadratic: show it replaced
-        return [("-", old), ("+", new)]
-    segments: list[tuple[str, str]] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        before, after = "".join(a[i1:i2]), "".join(b[j1:j2])
-        if op == "equal":
-            segments.append(("=", before))
-            continue
-        words_a, words_b = _WORDS.findall(before), _WORDS.findall(after)
-        if op == "replace" and len(words_a) * len(words_b) <= _WORD_BUDGET:
-            segments += _token_diff(words_a, words_b)
-            continue
-        if before:
-            segments.append(("-", before))
-        if after:
-            segments.append(("+", after))
-    return segments
-
-
-def _merge(segments: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    """Neighbouring segments of the same kind joined; empty ones dropped."""
-    merged: list[tuple[str, str]] = []
-    for op, text in segments:
-        if not text:
-            continue
-        if merged and merged[-1][0] == op:
-            merged[-1] = (op, merged[-1][1] + text)
-        else:
-            merged.append((op, text))
-    return tuple(merged)
 
 
 def json_diff(old: Any, new: Any, path: str = "") -> tuple[FieldChange, ...]:
@@ -310,18 +231,22 @@ def _compare_pair(
         found.add("usage-added")
     elif old.usage is not None and new.usage is None:
         found.add("usage-removed")
-    elif old.usage is not None and new.usage is not None and old.usage != new.usage:
+    elif old.usage is not None and new.usage is not None and _counts(old.usage) != _counts(new.usage):
         found.add("usage-changed")
-        delta = {
-            name: (getattr(new.usage, name) or 0) - (getattr(old.usage, name) or 0)
-            for name in ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens")
-        }
+        delta = {name: (getattr(new.usage, name) or 0) - (getattr(old.usage, name) or 0) for name in _COUNTS}
     fields = residue.request_changes(old.raw, new.raw)
     if fields:
         found.add("request-changed")
     if old.model != new.model:
         found.add("model-changed")
     noise = _noise(old, new, listing)
+    shown = response_fields if answer else ()
+    if not found:  # noise-only must be certain: anything else the files differ in is named
+        shown = residue.unexplained_changes(old.raw, new.raw, listing=listed)
+        if shown:
+            found.add("response-changed")
+        elif not noise:
+            noise = (_unnamed_noise(old, new),)
     return RecordingDiff(
         key=key,
         old_path=old.path,
@@ -330,7 +255,7 @@ def _compare_pair(
         pairing=how,
         categories=tuple(c for c in CATEGORIES if c in found) or ("noise-only",),
         request_fields=fields,
-        response_fields=response_fields if answer else (),
+        response_fields=shown,
         text=text,
         tool_changes=tool_changes,
         finish_old=finish_old,
@@ -347,6 +272,14 @@ def _compare_pair(
     )
 
 
+_COUNTS = ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens")
+
+
+def _counts(usage: Usage) -> tuple[int, ...]:
+    """The counts as numbers: a detail reported as null or left out is 0, as it is in the totals."""
+    return tuple(getattr(usage, name) or 0 for name in _COUNTS)
+
+
 def _text_diffs(old: Recording, new: Recording) -> tuple[TextDiff, ...]:
     text: list[TextDiff] = []
     for index in range(max(len(old.choices), len(new.choices))):
@@ -357,6 +290,19 @@ def _text_diffs(old: Recording, new: Recording) -> tuple[TextDiff, ...]:
         if a != b or ra != rb:
             text.append(TextDiff(choice=index, segments=word_diff(a, b) if a != b else word_diff(ra, rb)))
     return tuple(text)
+
+
+def _unnamed_noise(old: Recording, new: Recording) -> str:
+    """What differs when no noise field does and nothing else counts: the pair is noise-only, and says why."""
+    if old.raw == new.raw:
+        return "nothing in the JSON: only the file's formatting or name"
+    if [c.arguments for ch in old.choices for c in ch.tool_calls] != [
+        c.arguments for ch in new.choices for c in ch.tool_calls
+    ]:
+        return "the spacing of tool-call arguments (the same JSON)"
+    if old.streaming and new.streaming:
+        return "chunk boundaries (the same fields, carried by other chunks)"
+    return "the way values are written (the same values)"
 
 
 def _noise(old: Recording, new: Recording, listing: Listing) -> tuple[str, ...]:

@@ -235,6 +235,67 @@ def response_changes(old_raw: Any, new_raw: Any, *, answer: bool, listing: bool)
     return _collapse(paths)
 
 
+# In a stream, keys whose text the chunks spread over several deltas: joined per path before the streams compare,
+# so that chunk boundaries alone never count. And keys the tool-call category compares parsed (a call's JSON
+# written with other spaces is the same call).
+JOINED_KEYS = frozenset({"content", "text", "reasoning", "reasoning_content", "thinking", "refusal"})
+PARSED_KEYS = frozenset({"arguments", "partial_json"})
+FILE_KEYS = ("request", "test_id", "id_normalization_mapping")  # compared apart: the request, and 9.1's mapping
+
+
+def unexplained_changes(old_raw: Any, new_raw: Any, *, listing: bool) -> tuple[str, ...]:
+    """What `noise-only` must be sure of: the two files differ in nothing but the request (compared apart), the
+    noise of 9.1, ids, chunk boundaries and, for a listing, its entries (compared as a set apart). Every other
+    key is compared as recorded, at any depth and at the top of the file: a role, a refusal, a content block,
+    a usage detail beyond the five counts, a key no shape we know carries. The paths that differ."""
+    drop = NOISE_KEYS | PARSED_KEYS | (frozenset() if listing else ID_KEYS)
+    a, b = _rest(old_raw, listing), _rest(new_raw, listing)
+    paths: list[str] = []
+    body_a, body_b = a["response"].get("body"), b["response"].get("body")
+    if (
+        isinstance(body_a, list)
+        and isinstance(body_b, list)
+        and (a["response"].get("is_streaming") or b["response"].get("is_streaming"))
+    ):
+        a["response"] = {k: v for k, v in a["response"].items() if k != "body"}
+        b["response"] = {k: v for k, v in b["response"].items() if k != "body"}
+        old_leaves, new_leaves = _stream_leaves(body_a, drop), _stream_leaves(body_b, drop)
+        paths += sorted({f"response.{p}" for p, _ in old_leaves ^ new_leaves})
+    paths += list(leaf_paths(_strip(a, drop), _strip(b, drop)))
+    return _collapse([p.removeprefix("response.") for p in paths])
+
+
+def _rest(raw: Any, listing: bool) -> dict[str, Any]:
+    """A file without what is compared apart: its response (listing entries taken out), and any other key."""
+    rest = {k: v for k, v in raw.items() if k not in FILE_KEYS} if isinstance(raw, dict) else {}
+    rest["response"] = _without_listing(_response(raw)) if listing else _response(raw)
+    return rest
+
+
+def _stream_leaves(body: list[Any], drop: frozenset[str]) -> set[tuple[str, object]]:
+    """A stream's leaves as a set, each JOINED_KEYS path's text joined in the stream's order."""
+    joined: dict[str, list[str]] = {}
+    leaves: set[tuple[str, object]] = set()
+    for path, value in _raw_leaves(_strip(_sse_events(body), drop), "body"):
+        if isinstance(value, str) and path.rpartition(".")[2] in JOINED_KEYS:
+            joined.setdefault(path, []).append(value)
+        else:
+            leaves.add((path, jsontext.dumps(value, default=str)))
+    leaves.update((path, "".join(parts)) for path, parts in joined.items())  # str: never equal to a leaf's bytes
+    return leaves
+
+
+def _raw_leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _raw_leaves(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, list):
+        for v in value:
+            yield from _raw_leaves(v, f"{path}[]")
+    else:
+        yield path, value
+
+
 def _response(raw: Any) -> dict[str, Any]:
     response = raw.get("response") if isinstance(raw, dict) else None
     return dict(response) if isinstance(response, dict) else {"response": response}
