@@ -352,6 +352,44 @@ def test_equally_good_candidates_stay_unpaired_and_list_each_other(rerecord: Any
     assert {len(r["candidates"]) for r in rows} == {1, 2} and all(r["pairing"] is None for r in rows)
 
 
+def test_a_tie_partner_that_a_later_rule_pairs_is_no_partner_any_more(rerecord: Any) -> None:
+    """The old file ties for two new ones of its step (none chosen), then pairs as a renamed test: the two new
+    files are simply added, not ambiguous with a file that has its partner."""
+    first = [*THREE[:2], {"role": "user", "content": "In June"}]
+    second = [*THREE[:2], {"role": "user", "content": "In July"}]
+    before = {_name("old"): _chat("trip", THREE, "May.")}
+    renamed = _chat("trip", THREE, "May.")
+    renamed["test_id"] = TID.format("journey")
+    after = {_name("june"): _chat("trip", first, "June."), _name("july"): _chat("trip", second, "July."),
+             _name("renamed"): renamed}  # fmt: skip
+    report = rerecord(before, after)
+    [moved] = [d for d in report.diffs if d.pairing == "test renamed"]
+    added = [d for d in report.diffs if d.categories == ("added",)]
+    assert moved.old_path.endswith(_name("old")) and len(added) == 2
+    assert all(not d.ambiguous and d.candidates == () for d in added)
+
+
+def _session_call(host: str, prompt: str, model: str = "gpt-4o") -> dict[str, Any]:
+    """A call made outside any test (a session fixture's): a null test id, stored in common/."""
+    rec = stream_recording(test_id=None, text="Hi.", messages=[{"role": "user", "content": prompt}], model=model)
+    rec["request"]["url"] = f"https://{host}/v1/v1/chat/completions"
+    return rec
+
+
+def test_calls_outside_any_test_pair_only_with_the_same_server_and_never_by_step(rerecord: Any) -> None:
+    """A null test id is shared by every call outside a test: Azure's call is not OpenAI's, and two prompts to
+    the same server are two calls."""
+    before = {_name("azure"): _session_call("x.openai.azure.com", "Which planet?"),
+              _name("ollama"): _session_call("localhost:11434", "Trace one", model="llama3.2:3b")}  # fmt: skip
+    after = {_name("openai"): _session_call("api.openai.com", "Which planet?"),
+             _name("ollama2"): _session_call("localhost:11434", "Trace two", model="llama3.2:3b")}  # fmt: skip
+    report = rerecord(before, after)
+    assert sorted(d.categories[0] for d in report.diffs) == ["added", "added", "removed", "removed"]
+    again = {_name("azure2"): _session_call("x.openai.azure.com", "Which planet?")}
+    [same] = rerecord({_name("azure"): before[_name("azure")]}, again).diffs
+    assert same.pairing == "same request" and same.categories == ("noise-only",)
+
+
 # 4. A step recorded more than once.
 
 

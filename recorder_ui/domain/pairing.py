@@ -2,7 +2,8 @@
 
 Rules, in order; each sees only what the earlier ones left:
 1. `same path`: the file was rewritten in place.
-2. `same request`: same test id, shape, model and normalised messages (or prompt, input, query, kwargs).
+2. `same request`: same test id, shape, model and normalised messages (or prompt, input, query, kwargs); for a
+   call outside any test (a null test id) also the same provider host and endpoint. Such calls have no steps.
    `model changed`: the same, recorded with another model (the test id kept).
 3. `approximate`: the same step of the same test (same shape, the same role sequence and the same messages up
    to the last turn) whose last turn or parameters changed. A one-message request never pairs with a
@@ -68,33 +69,34 @@ def _extra(rec: Recording) -> dict[str, object]:
     return {k: v for k, v in rec.request_params.items() if k in ("input", "prompt", "query", "kwargs", "payload")}
 
 
+def _caller(rec: Recording) -> object:
+    """Who makes the call: its test; for a call outside any test (a null test id: session fixtures, model lists
+    in common/), which every such call shares, the server and endpoint it went to, so that Azure's and
+    OpenAI's, or Ollama's and vLLM's model lists, are never taken for each other."""
+    return rec.test_id if rec.test_id else ["no test", rec.provider, rec.endpoint]
+
+
 def request_key(rec: Recording) -> bytes:
     messages = [message_key(m) for m in rec.request_messages]
-    return _dumps([rec.test_id or "", str(rec.kind), rec.model, messages, _extra(rec)])
+    return _dumps([_caller(rec), str(rec.kind), rec.model, messages, _extra(rec)])
 
 
 def step_key(rec: Recording) -> Hashable:
     """The step of a test a request belongs to: its role sequence and every message before the last.
 
-    A call without messages (embeddings, model lists, tool runs) has no steps: it never pairs approximately.
+    A call without messages (embeddings, model lists, tool runs) has no steps, nor has a call outside any test
+    (a null test id): neither ever pairs approximately.
     """
     messages = rec.request_messages
-    if not messages:
+    if not messages or not rec.test_id:  # outside a test, calls share no steps: two prompts are two calls
         return ("no step", id(rec))
-    return _dumps(
-        [
-            rec.test_id or "",
-            str(rec.kind),
-            [m.role for m in messages],
-            [message_key(m) for m in messages[:-1]],
-        ]
-    )
+    return _dumps([rec.test_id, str(rec.kind), [m.role for m in messages], [message_key(m) for m in messages[:-1]]])
 
 
 def model_free_key(rec: Recording) -> bytes:
     """The request key without the model: the same call of the same test, recorded with another model."""
     messages = [message_key(m) for m in rec.request_messages]
-    return _dumps([rec.test_id or "", str(rec.kind), rec.endpoint, messages, _extra(rec)])
+    return _dumps([_caller(rec), str(rec.kind), rec.endpoint, messages, _extra(rec)])
 
 
 def content_key(rec: Recording) -> Hashable:
@@ -197,8 +199,9 @@ class _Pairer:
         return taken
 
     def rest(self) -> None:
+        left = {id(r) for r in [*self.old, *self.new]}  # a partner a later rule paired is no partner any more
         for rec, side in [*((r, "old") for r in self.old), *((r, "new") for r in self.new)]:
-            partners = tuple(sorted(self.by_id[p].path for p in self.partners.get(id(rec), ())))
+            partners = tuple(sorted(self.by_id[p].path for p in self.partners.get(id(rec), ()) if p in left))
             old, new = (rec, None) if side == "old" else (None, rec)
             self.pairs.append(Pair(old, new, "", ambiguous=bool(partners), candidates=partners))
 
