@@ -227,6 +227,21 @@ def test_reindex_button_and_health(client: Client, indexed: None) -> None:
     assert health["status"] == "ok" and health["recordings"] == 19
 
 
+def test_every_page_answers_head_as_it_answers_get(client: Client, indexed: None) -> None:
+    """Uptime checks, load balancers and link checkers send HEAD: the same status and headers, no body."""
+    pk = RecordingEntry.objects.order_by("pk").values_list("pk", flat=True).first()
+    test_id = RecordingEntry.objects.exclude(test_id="").values_list("test_id", flat=True).first()
+    urls = ["/", "/overview.json", "/recordings/", "/recordings.json", f"/recordings/{pk}/", f"/recordings/{pk}.json",
+            f"/recordings/{pk}/chunks/", f"/recordings/{pk}/raw/", "/tests/", "/tests.json",
+            f"/test/?{urlencode({'id': test_id})}", "/missing-usage/", "/cleanup/", "/find/", "/errors/",
+            "/healthz", "/reindex/status/"]  # fmt: skip
+    for url in urls:
+        got, head = client.get(url), client.head(url)
+        assert got.status_code == 200, url
+        assert head.status_code == 200 and head.content == b"", url
+        assert head["Content-Type"] == got["Content-Type"], url
+
+
 def test_recording_tabs_are_pages_and_htmx_swaps_only_the_tab(client: Client, indexed: None) -> None:
     entry = _entry("Oslo")
     for suffix, selected in (("", "Conversation"), ("chunks/", "Chunks"), ("raw/", "Raw")):

@@ -6,14 +6,14 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from recorder_ui import selectors
 from recorder_ui.views.common import HtmxHttpRequest, json_response, list_params, refresh_index, render_page, wants_json
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request", "Accept")
 def test_list(request: HtmxHttpRequest) -> HttpResponse:
     refresh_index()
@@ -23,7 +23,7 @@ def test_list(request: HtmxHttpRequest) -> HttpResponse:
     return render_page(request, "tests/list.html", "results", {"page": page})
 
 
-@require_GET
+@require_safe
 def test_list_json(request: HttpRequest) -> HttpResponse:
     return json_response(selectors.test_page(params=list_params(request)))
 
@@ -53,7 +53,7 @@ def _test_detail(request: HttpRequest) -> selectors.TestDetail:
     return selectors.test_get(test_id=request.GET.get("id", ""), root=request.GET.get("root", "")[:200])
 
 
-@require_GET
+@require_safe
 @vary_on_headers("Accept")
 def test_detail(request: HtmxHttpRequest) -> HttpResponse:
     detail = _test_detail(request)
@@ -66,6 +66,6 @@ def test_detail(request: HtmxHttpRequest) -> HttpResponse:
 SIDE_ROWS = 50  # side calls shown per kind before a "show all" link
 
 
-@require_GET
+@require_safe
 def test_detail_json(request: HttpRequest) -> HttpResponse:
     return json_response(_test_json(_test_detail(request)))

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from recorder_ui import selectors
 from recorder_ui.views.common import HtmxHttpRequest, json_response, list_params, render_page, wants_json
 
 
-@require_GET
+@require_safe
 @vary_on_headers("Accept", "HX-Request")
 def cleanup(request: HtmxHttpRequest) -> HttpResponse:
     data = selectors.cleanup(params=list_params(request))
@@ -21,6 +21,6 @@ def cleanup(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def cleanup_json(request: HttpRequest) -> HttpResponse:
     return json_response(selectors.cleanup(params=list_params(request)))

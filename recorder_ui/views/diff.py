@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from recorder_ui import diffing, selectors
@@ -23,7 +23,7 @@ def _diff_args(request: HttpRequest) -> dict[str, str]:
     }
 
 
-@require_GET
+@require_safe
 @vary_on_headers("Accept")
 def recording_diff(request: HtmxHttpRequest) -> HttpResponse:
     args = _diff_args(request)
@@ -49,7 +49,7 @@ def recording_diff(request: HtmxHttpRequest) -> HttpResponse:
     return render_any_text(request, "recordings/diff.html", context, status=status)
 
 
-@require_GET
+@require_safe
 def recording_diff_json(request: HttpRequest) -> HttpResponse:
     args = _diff_args(request)
     try:
@@ -64,7 +64,7 @@ def recording_diff_json(request: HttpRequest) -> HttpResponse:
     return HttpResponse(diffing.as_json(report), content_type="application/json")
 
 
-@require_GET
+@require_safe
 def recording_diff_pair(request: HtmxHttpRequest) -> HttpResponse:
     args = _diff_args(request)
     try:

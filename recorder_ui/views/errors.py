@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from recorder_ui import selectors
 from recorder_ui.views.common import HtmxHttpRequest, json_response, wants_json
 
 
-@require_GET
+@require_safe
 @vary_on_headers("Accept")
 def error_list(request: HtmxHttpRequest) -> HttpResponse:
     data = selectors.error_list()
@@ -20,7 +20,7 @@ def error_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "recordings/errors.html", {"data": data})
 
 
-@require_GET
+@require_safe
 def error_list_json(request: HttpRequest) -> HttpResponse:
     return json_response(selectors.error_list())
 

@@ -19,7 +19,7 @@ def _query(request: HttpRequest) -> str:
     return source.get("q", "")[: misses.MAX_INPUT_CHARS + 1]  # one more, so the answer can say it was cut
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @vary_on_headers("HX-Request", "Accept")
 def find(request: HtmxHttpRequest) -> HttpResponse:
     query = _query(request)
@@ -30,7 +30,7 @@ def find(request: HtmxHttpRequest) -> HttpResponse:
     return render_page(request, "find/find.html", "results", context)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def find_json(request: HttpRequest) -> HttpResponse:
     query = _query(request)
     return _json(selectors.find_misses(text=query) if query.strip() else None)

@@ -6,14 +6,14 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from recorder_ui import indexer, selectors
 from recorder_ui.views.common import HtmxHttpRequest, json_response, refresh_index, render_page, wants_json
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request", "Accept")
 def overview(request: HtmxHttpRequest) -> HttpResponse:
     refresh_index()
@@ -23,7 +23,7 @@ def overview(request: HtmxHttpRequest) -> HttpResponse:
     return render_page(request, "recordings/overview.html", "", {"data": data})
 
 
-@require_GET
+@require_safe
 def overview_json(request: HttpRequest) -> HttpResponse:
     return json_response(selectors.overview())
 
@@ -36,7 +36,7 @@ def reindex(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "recordings/overview.html#refresh", {"state": indexer.refresh_state(), "started": started})
 
 
-@require_GET
+@require_safe
 @never_cache
 def reindex_status(request: HtmxHttpRequest) -> HttpResponse:
     state = indexer.refresh_state()
@@ -46,7 +46,7 @@ def reindex_status(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @login_not_required
-@require_GET
+@require_safe
 @never_cache
 def healthz(request: HttpRequest) -> HttpResponse:
     try:

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from recorder_ui import selectors
@@ -14,7 +14,7 @@ from recorder_ui.domain import paths
 from recorder_ui.views.common import HtmxHttpRequest, json_response, list_params, refresh_index, render_page, wants_json
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request", "Accept")
 def recording_list(request: HtmxHttpRequest) -> HttpResponse:
     refresh_index()
@@ -24,7 +24,7 @@ def recording_list(request: HtmxHttpRequest) -> HttpResponse:
     return render_page(request, "recordings/list.html", "results", {"page": page})
 
 
-@require_GET
+@require_safe
 def recording_list_json(request: HttpRequest) -> HttpResponse:
     return json_response(selectors.recording_page(params=list_params(request)))
 
@@ -34,7 +34,7 @@ def _recording_tab(request: HtmxHttpRequest, pk: int, tab: str) -> HttpResponse:
     return render_page(request, "recordings/detail.html", "tabs", {"detail": detail})
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request", "Accept")
 def recording_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if wants_json(request):
@@ -48,12 +48,12 @@ def _detail_json(detail: selectors.RecordingDetail) -> dict[str, Any]:
             "superseded_by": detail.superseded_by, "supersedes": detail.supersedes}  # fmt: skip
 
 
-@require_GET
+@require_safe
 def recording_detail_json(request: HttpRequest, pk: int) -> HttpResponse:
     return json_response(_detail_json(selectors.recording_get(pk=pk)))
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request", "Accept")
 def recording_chunks(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The Chunks tab, loaded on demand: the whole page, the tab alone for htmx, or the rows as JSON."""
@@ -62,12 +62,12 @@ def recording_chunks(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _recording_tab(request, pk, "chunks")
 
 
-@require_GET
+@require_safe
 def recording_chunks_json(request: HttpRequest, pk: int) -> HttpResponse:
     return json_response({"chunks": selectors.recording_chunks(pk=pk)})
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request", "Accept")
 def recording_raw(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The Raw tab (pretty JSON, or a download link above the size cap); ?download=1 sends the file."""
@@ -78,7 +78,7 @@ def recording_raw(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _raw_file(pk, download=True)
 
 
-@require_GET
+@require_safe
 def recording_raw_json(request: HttpRequest, pk: int) -> HttpResponse:
     """The Raw tab's twin: the file itself, as recorded."""
     return _raw_file(pk, download=False)
