@@ -5,7 +5,7 @@
   // Rows with a link, in every table marked data-rows, skipping those hidden in a closed <details>.
   function rows() {
     return Array.from(document.querySelectorAll("table[data-rows] tbody tr"))
-      .filter((tr) => tr.querySelector("a") && tr.getClientRects().length > 0);
+      .filter((tr) => tr.querySelector("a") && (tr.checkVisibility ? tr.checkVisibility() : tr.getClientRects().length > 0));
   }
   function select(index) {
     const all = rows();
@@ -30,7 +30,8 @@
       select(selected + 1);
     } else if (event.key === "k") {
       select(selected - 1);
-    } else if (event.key === "Enter" && selected >= 0) {
+    } else if (event.key === "Enter" && selected >= 0 && !event.target.closest("a, button, summary, label, [tabindex]")) {
+      // Enter on a focused link or button is that link's or button's; on the page, it opens the selected row.
       const row = rows()[selected];
       const link = row && (row.querySelector("a[data-open]") || row.querySelector("a"));
       if (link) link.click();
@@ -47,6 +48,31 @@
         if (typeof params.delete === "function") params.delete(key); else delete params[key];
       }
     }
+  });
+  // The fate of a stream without usage is a filter only with "missing usage" ticked: shown, or hidden and not
+  // sent, as the box changes. In the capture phase, so that the form's request (htmx, on the box) sees it.
+  document.addEventListener("change", (event) => {
+    const box = event.target;
+    if (!box || box.name !== "missing" || !box.form) return;
+    const fate = box.form.querySelector("select[name=fate]");
+    if (!fate) return;
+    fate.hidden = fate.disabled = !box.checked;
+    if (!box.checked) fate.value = "";
+  }, true);
+  // Back and forward restore the page htmx kept, whose form controls hold the values they were rendered with,
+  // not the ones chosen since: set each control of the filter form from the URL restored.
+  document.addEventListener("htmx:historyRestore", () => {
+    const form = document.getElementById("filters");
+    if (!form) return;
+    const params = new URLSearchParams(window.location.search);
+    for (const control of form.elements) {
+      if (!control.name || control.type === "hidden" || control.type === "submit") continue;
+      if (control.type === "checkbox") control.checked = params.get(control.name) === control.value;
+      else control.value = params.get(control.name) || "";
+    }
+    const box = form.querySelector("input[name=missing]");
+    const fate = form.querySelector("select[name=fate]");
+    if (box && fate) fate.hidden = fate.disabled = !box.checked && !fate.value;
   });
   // A swap replaces the rows: start again from the top.
   document.addEventListener("htmx:afterSwap", () => { selected = -1; });

@@ -65,6 +65,59 @@ def test_filter_and_search_update_the_list_in_place(site: str, page: Any, consol
     assert console == []
 
 
+def test_a_click_after_typing_wins_and_back_restores_the_controls(
+    site: str, page: Any, console: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Leaving the search box for the pager used to send the form again (its change on blur), whose answer,
+    page 1, came back last; and Back showed the URL's results under controls reset to "all"."""
+    from recorder_ui import selectors
+
+    monkeypatch.setattr(selectors.recording_list, "PAGE_SIZE", 3)  # the live server runs in this process
+    page.goto(site + "/recordings/?sort=path")
+    page.fill("form.filters input[name=q]", "the")
+    expect(page).to_have_url(re.compile(r"q=the"))
+    expect(page.locator("#results p.count")).to_contain_text("page 1 of")
+    page.click("nav.pager a[rel=next]")  # the search box loses focus on the way
+    expect(page).to_have_url(re.compile(r"page=2"))
+    expect(page.locator("#results p.count")).to_contain_text("page 2 of")
+    page.wait_for_timeout(300)  # any late answer would have landed by now
+    expect(page.locator("#results p.count")).to_contain_text("page 2 of")
+    # Back and forward: the controls say what the results show.
+    page.goto(site + "/recordings/")
+    page.select_option("select[name=kind]", "chat")
+    expect(page).to_have_url(re.compile(r"kind=chat"))
+    page.select_option("select[name=streaming]", "yes")
+    expect(page).to_have_url(re.compile(r"streaming=yes"))
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"kind=chat$"))
+    expect(page.locator("select[name=kind]")).to_have_value("chat")
+    expect(page.locator("select[name=streaming]")).to_have_value("")
+    page.select_option("select[name=tools]", "no")  # a filter changed now keeps the kind
+    expect(page).to_have_url(re.compile(r"kind=chat.*tools=no|tools=no.*kind=chat"))
+    # The fate of a stream without usage follows the box: shown once ticked, dropped from the URL once not.
+    expect(page.locator("select[name=fate]")).to_be_hidden()
+    page.check("input[name=missing]")
+    expect(page).to_have_url(re.compile(r"missing=yes"))
+    expect(page.locator("select[name=fate]")).to_be_visible()
+    page.select_option("select[name=fate]", "live")
+    expect(page).to_have_url(re.compile(r"fate=live"))
+    page.uncheck("input[name=missing]")
+    expect(page).not_to_have_url(re.compile(r"missing=yes"))
+    assert "fate=" not in page.url
+    expect(page.locator("select[name=fate]")).to_be_hidden()
+    assert console == []
+
+
+def test_enter_on_a_focused_link_is_the_links_not_the_selected_rows(site: str, page: Any, console: list[str]) -> None:
+    page.goto(site + "/recordings/?sort=path")
+    page.keyboard.press("j")
+    reset = page.locator("form.filters a.reset")
+    reset.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/recordings/$"))
+    assert console == []
+
+
 def test_keyboard_moves_through_rows_and_opens_one(site: str, page: Any, console: list[str]) -> None:
     page.goto(site + "/recordings/?sort=path")
     page.keyboard.press("j")
