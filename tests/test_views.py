@@ -303,6 +303,23 @@ def test_missing_usage_page_says_how_to_fix_each_group(client: Client, indexed: 
     assert "Delete these old variants" in body
 
 
+def test_every_missing_usage_group_links_exactly_its_streams(client: Client, tmp_path: Path) -> None:
+    """A group of streams outside any test has no test file: its link asks for that, not for every test file."""
+    from tests.builders import stream_recording, write
+
+    for n in range(3):  # two outside any test (session fixtures), one in a test: same provider and model
+        test_id = None if n < 2 else "tests/integration/inference/test_chat.py::test_x[txt=openai/gpt-4o-mini]"
+        write(tmp_path, "inference", stream_recording(test_id=test_id, text=f"No usage {n}", usage=False))
+    indexer.index_recordings(root=tmp_path, name="t")
+    groups = client.get("/missing-usage.json").json()["groups"]
+    assert sorted(g["count"] for g in groups) == [1, 2]
+    for group in groups:
+        listed = client.get(f"/recordings.json?{group['list_query']}").json()
+        assert listed["total"] == group["count"] == len(listed["rows"]), group["list_query"]
+    page = client.get("/recordings/?test_file=-").content.decode()
+    assert re.search(r"<option value=\"-\" selected>\(no test\)</option>", page)
+
+
 def test_reindex_status_shows_progress_while_running(
     client: Client, indexed: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

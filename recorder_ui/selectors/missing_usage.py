@@ -11,7 +11,7 @@ from django.db import connection
 from recorder_ui.domain import lifecycle, providers
 from recorder_ui.indexer import aggregates
 from recorder_ui.models import RecordingEntry
-from recorder_ui.selectors import catalog
+from recorder_ui.selectors import catalog, recording_list
 from recorder_ui.selectors.cache import _cached
 
 CALLS = 500  # (root, test, messages) of the rows shown per statement of _variants_with_usage
@@ -140,7 +140,8 @@ def _missing_usage_list() -> MissingUsage:
                 requested=requested,
                 count=streams,
                 list_query=urlencode(
-                    {"missing": "yes", "fate": fate, "test_file": test_file, "model": model, "provider": filters[0]}
+                    {"missing": "yes", "fate": fate, "test_file": test_file or recording_list.NONE,
+                     "model": model or recording_list.NONE, "provider": filters[0]}
                 ),  # fmt: skip
             )
         )

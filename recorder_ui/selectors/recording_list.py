@@ -54,6 +54,10 @@ FILTERS = (
     "fate",
 )
 REPLAY_STATUSES = replay.STATUSES
+# A filter left empty means "any"; NONE asks for the rows that have no value there: a recording outside any test
+# has no test file (the Missing usage page links its "(no test)" groups so).
+NONE = "-"
+BLANKABLE = frozenset({"test_file", "model"})
 # Columns with an index of (column, path) (models.RecordingEntry): under the path sort an equal filter on one
 # takes its index, whose rows come in the sort's order; a walk of the path index would pass over every row
 # before the first matches, ten times as many at ten roots.
@@ -118,7 +122,11 @@ def _conditions(
             Q(**{name: value}) if facets else _equal(name, value, plain and not (path_sorted and name in PATH_ORDERED))
         )
 
-    found = [equal(name, params[name]) for name in ("suite", "test_file", "kind", "model") if params.get(name)]
+    found = [
+        equal(name, "" if name in BLANKABLE and params[name] == NONE else params[name])
+        for name in ("suite", "test_file", "kind", "model")
+        if params.get(name)
+    ]
     if params.get("provider"):  # a provider's name ("ollama"), or a host as older links give it
         found.append(Q(provider_name=params["provider"]) | Q(provider=params["provider"]))
     if params.get("fate") in lifecycle.FATES:  # a stream without usage, by what to do with it
@@ -175,7 +183,7 @@ def _options(kept: catalog.State) -> dict[str, tuple[str, ...]]:
     return {
         "root": tuple(item.name for item in kept.roots),
         "suite": keys("suites"),
-        "test_file": keys("test_files"),
+        "test_file": (*keys("test_files"), NONE),  # "(no test)": calls made outside any test
         "kind": keys("kinds"),
         "provider": tuple(sorted(catalog.firsts(kept.whole, "providers") - {""})),
         "model": keys("models"),
