@@ -140,8 +140,13 @@ def _missing_usage_list() -> MissingUsage:
                 requested=requested,
                 count=streams,
                 list_query=urlencode(
-                    {"missing": "yes", "fate": fate, "test_file": test_file or recording_list.NONE,
-                     "model": model or recording_list.NONE, "provider": filters[0]}
+                    {
+                        "missing": "yes",
+                        "fate": fate,
+                        "test_file": test_file or recording_list.NONE,
+                        "model": model or recording_list.NONE,
+                        "provider": filters[0],
+                    }
                 ),  # fmt: skip
             )
         )
