@@ -15,12 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from recorder_ui.domain import copies, misses, replay
+from recorder_ui.domain.folders import COMMON, for_test
+from recorder_ui.domain.folders import in_folders as in_folders  # re-exported: find and the tests ask it here
 from recorder_ui.domain.misses import Miss
 
 SAME = "same"
 DIFFERS = "differs"
 UNKNOWN = "unknown"  # the log does not show this part
-COMMON = "tests/integration/common/recordings/"
 
 # How a candidate's age is known, newest tier first.
 WORK_TREE = "work tree"  # untracked or changed since the last commit: newer than any commit
@@ -101,12 +102,8 @@ class FindReport:
 
 def lookup_folders(miss: Miss) -> tuple[str, ...]:
     """Where replay looks for the miss: the test file's recordings/ folder, then common/recordings/."""
-    if miss.test_id:
-        folder = posixpath.dirname(miss.test_id.partition("::")[0])
-        own = f"{folder}/recordings/" if folder else "recordings/"
-        return (own, COMMON) if own != COMMON else (COMMON,)
-    if miss.no_test:
-        return (COMMON,)
+    if miss.test_id or miss.no_test:
+        return for_test(miss.test_id)
     return ()
 
 
@@ -114,17 +111,6 @@ def looked_for(miss: Miss) -> str:
     if not miss.hash or miss.prefix:
         return ""
     return replay.looked_up_as({"request": {"url": miss.url}}, miss.hash)
-
-
-def in_folders(path: str, folders: tuple[str, ...]) -> bool | None:
-    """Is the file (relative to its root) in one of replay's folders? None when that cannot be told: the test is
-    unknown, or the root is the recordings folder itself. A root may sit above or inside a checkout, so the
-    folders are matched at their ends."""
-    folder = posixpath.dirname(path).strip("/")
-    if not folders or not folder:
-        return None
-    where = f"/{folder}/"
-    return any(where.endswith(f"/{f}") or f"/{f}".endswith(where) for f in folders)
 
 
 def hints(*, status: str, lineage: Any, mtime_ns: int = 0) -> tuple[Any, ...]:

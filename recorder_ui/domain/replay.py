@@ -15,6 +15,7 @@ carries another hash for its own request is never served. Statuses:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -26,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from recorder_ui.domain import folders
 from recorder_ui.domain.model import Recording
 
 CURRENT = "current"
@@ -392,6 +394,8 @@ def key_for(rec: Recording) -> ReplayKey:
     if last is not None and last[0] is rec:
         return last[1]
     key = key_of(rec.raw, rec.path.rsplit("/", 1)[-1])
+    if key.status == CURRENT and key.kind in ("inference", "http") and (note := folders.elsewhere(rec)):
+        key = dataclasses.replace(key, why=f"Replay looks this request up as {key.looked_up_as}, its name, {note}")
     _last = (rec, key)
     return key
 

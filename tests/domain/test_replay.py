@@ -261,3 +261,29 @@ def test_the_corpus_statuses_agree_with_the_doc_recipe(corpus: Path) -> None:
     # mismatches, docs/replay-keys.md explains 108 (tests/test_replay_research.py checks each count there).
     assert counts == {"current": 2715, "older-rule": 300, "mismatch": 145, "none": 2}
     assert explained == {replay.RULE_BEFORE_RENAME: 72, replay.RULE_SCORE_ATTRIBUTES: 26, replay.RULE_FILE_NUMBERS: 10}
+
+
+@pytest.mark.parametrize(
+    ("test_id", "folder", "found"),
+    [
+        (None, "tests/integration/common/recordings", True),  # outside a test: common/ is where replay looks
+        (None, "tests/integration/responses/recordings", False),  # ... and nowhere else
+        (TID, f"{TID.partition('::')[0].rsplit('/', 1)[0]}/recordings", True),  # beside its test
+        (TID, "tests/integration/common/recordings", True),  # the fallback
+        (TID, "tests/integration/agents/recordings", False),  # another test file's folder
+        (None, "", True),  # a root that is the recordings folder itself: cannot be told, so not said
+    ],
+)
+def test_a_current_name_outside_the_folders_replay_looks_in_is_said_so(
+    test_id: str | None, folder: str, found: bool
+) -> None:
+    from recorder_ui.domain import loader
+
+    raw = {**_chat(), "test_id": test_id}
+    name = f"{replay.key_of(raw, 'x.json').hash}.json"
+    rec = loader.parse(json.dumps(raw).encode(), path=f"{folder}/{name}" if folder else name)
+    key = replay.key_for(rec)
+    assert key.status == "current"  # the name is today's: what the file is called stays right
+    assert ("does not open this file where it is" not in key.why) is found, key.why
+    if not found:
+        assert "but only in tests/integration/" in key.why and "Move it there, or delete it." in key.why
