@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from recorder_ui import indexer
-from recorder_ui.domain import loader
+from recorder_ui.domain import loader, replay
 from recorder_ui.indexer import pool, writer
 from recorder_ui.models import RecordingEntry, Root
 from tests.builders import stream_recording, write
@@ -246,19 +246,21 @@ def test_missing_usage_links_variants_that_have_usage(corpus: Path) -> None:
                                    "request_key": example.request_key}])  # fmt: skip
     variant = RecordingEntry.objects.get(pk=found[(example.root_id, example.test_id, example.request_key)])
     assert variant.path.endswith("313ecfe661c7fafd3e6938d5a3b66aabdbe02bb183275bac85d65a5c3c345750.json")
-    # The split: 22 streams replay never serves (10 named by the rule before 2026-04-09, 12 by the raw body),
-    # 61 superseded by a variant recorded with usage (every parameter kept, include_usage added), 100 live.
-    assert data.fates == {"never-replayed": 22, "superseded": 61, "live": 100}
+    # The split: 26 streams replay never serves (10 named by the rule before 2026-04-09, 12 by the raw body, 4 with
+    # 12-hex names), 61 superseded by a variant recorded with usage (every parameter kept, include_usage added),
+    # 96 live.
+    assert data.fates == {"never-replayed": 26, "superseded": 61, "live": 96}
     never = [r for g in data.groups if g.fate == "never-replayed" for r in g.rows]
     assert {RecordingEntry.objects.get(pk=r["pk"]).replay_rule for r in never} == {
         "before 2026-04-09: no file_search placeholders",
         "no body normalisation",
+        replay.RULE_SHORT_FORM,
     }
     cleanup = selectors.cleanup(params={})
     # 157 superseded: one also carries an older rule's name (counted as unreachable, the certain reason), and
-    # one of the 145 names no rule explains is superseded too (counted there: it says more).
-    assert cleanup.counts == {"unreachable": 300, "superseded": 156, "name-mismatch": 144}
-    assert cleanup.total == 456 and len(cleanup.paths) == 456
+    # one of the 141 names no rule explains is superseded too (counted there: it says more).
+    assert cleanup.counts == {"unreachable": 304, "superseded": 156, "name-mismatch": 140}
+    assert cleanup.total == 460 and len(cleanup.paths) == 460
 
 
 @pytest.mark.django_db(transaction=True)

@@ -109,8 +109,9 @@ def name_mismatch(rec: Recording) -> Finding | None:
     return Finding(
         rule="name-mismatch",
         message=f"the file name does not match its request: replay looks this request up as {key.looked_up_as}. "
-        "The file was probably edited after recording (a test id or URL rewritten in place) or renamed by hand; "
-        "re-record the test to get a file replay can find, then delete this one.",
+        "The file was probably edited after recording (a test id or URL rewritten in place) or renamed by hand, "
+        "so it is not known to be dead: re-record the test to get a file replay can find, and check that nothing "
+        "needs this one before you delete it.",
     )
 
 

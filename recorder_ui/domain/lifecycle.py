@@ -149,7 +149,7 @@ SUPERSEDED = "superseded"
 LIVE = "live"
 FATES = {
     NEVER_REPLAYED: "never replayed: delete",
-    SUPERSEDED: "superseded by a variant with usage: delete the old one",
+    SUPERSEDED: "superseded by a variant with usage (an inference): delete the old one once no test sends it",
     LIVE: "live: the code does not ask for usage: fix it",
 }
 
@@ -188,5 +188,8 @@ def fate_message(fate: str, superseded_by: Superseded | None, reason: str) -> st
     if fate == NEVER_REPLAYED:
         return "never replayed: no test reaches this file (its name carries an older rule's hash); delete it. " + reason
     if fate == SUPERSEDED and superseded_by is not None:
-        return f"superseded by a variant with usage ({superseded_by.by}): delete this one. " + reason
+        return (
+            f"superseded by a variant with usage ({superseded_by.by}): delete this one once no test sends its request "
+            "(an inference from the files, not a certainty). " + reason
+        )
     return "live: " + reason

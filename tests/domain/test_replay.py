@@ -257,9 +257,10 @@ def test_the_corpus_statuses_agree_with_the_doc_recipe(corpus: Path) -> None:
         if key.status == "mismatch" and key.rule:
             explained[key.rule] = explained.get(key.rule, 0) + 1
     # The issue's measurement: 2,715 names carry today's hash, 288 the rule before 2026-04-09; of the rest,
-    # 12 reproduce from the raw body (an older rule still) and the 2 file-processor files have no hash. Of the 145
-    # mismatches, docs/replay-keys.md explains 108 (tests/test_replay_research.py checks each count there).
-    assert counts == {"current": 2715, "older-rule": 300, "mismatch": 145, "none": 2}
+    # 12 reproduce from the raw body (an older rule still), 4 have 12-hex names (dead: replay opens 64-hex names only)
+    # and the 2 file-processor files have no hash. Of the 141 mismatches, docs/replay-keys.md explains 108
+    # (tests/test_replay_research.py checks each count there).
+    assert counts == {"current": 2715, "older-rule": 304, "mismatch": 141, "none": 2}  # 4 12-hex names: older
     assert explained == {replay.RULE_BEFORE_RENAME: 72, replay.RULE_SCORE_ATTRIBUTES: 26, replay.RULE_FILE_NUMBERS: 10}
 
 
@@ -287,3 +288,10 @@ def test_a_current_name_outside_the_folders_replay_looks_in_is_said_so(
     assert ("does not open this file where it is" not in key.why) is found, key.why
     if not found:
         assert "but only in tests/integration/" in key.why and "Move it there, or delete it." in key.why
+
+
+def test_a_12_hex_name_is_dead_whatever_hash_it_carries() -> None:
+    """Today's replay opens `<64 hex>.json` and `models-<64 hex>-*.json` only: a 12-hex name is never opened."""
+    rec = _chat()
+    key = replay.key_of(rec, "0123456789ab.json")
+    assert (key.status, key.rule) == ("older-rule", replay.RULE_SHORT_FORM) and "no test reaches it" in key.why
