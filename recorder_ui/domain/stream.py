@@ -36,7 +36,7 @@ class _Call:
 class _Choice:
     """What the chunks of one choice index said so far."""
 
-    __slots__ = ("calls", "content", "finish", "index", "logprobs", "reasoning", "refusal", "role")
+    __slots__ = ("calls", "content", "finish", "ids", "index", "last", "logprobs", "reasoning", "refusal", "role")
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -44,7 +44,11 @@ class _Choice:
         self.content: list[str] = []
         self.reasoning: list[str] = []
         self.refusal: list[str] = []
-        self.calls: dict[int, _Call] = {}
+        # By (0, the fragment's index), or (1, its order) for calls whose fragments carry no index: the two never
+        # share a slot, so a stream that mixes them loses no call.
+        self.calls: dict[tuple[int, int], _Call] = {}
+        self.ids: dict[str, tuple[int, int]] = {}  # each call's id: its slot, for fragments without an index
+        self.last: tuple[int, int] | None = None  # the slot the last fragment went to
         self.finish = ""
         self.logprobs = False
 
@@ -239,19 +243,28 @@ def _add_fragment(state: _Choice, call: Any, path: tuple[str | int, ...]) -> Non
         raise WrongType(path, "an object", call)
     index = call.get("index")
     if index is None:
-        # No index: a new id starts a new call, anything else continues the last one.
+        # No index: a known id continues its call, a new id starts one, anything else continues the last one.
         new_id = call.get("id")
-        known = {c.id for c in state.calls.values()}
-        index = len(state.calls) if new_id and new_id not in known else max(state.calls, default=0)
+        if new_id and type(new_id) is str and new_id in state.ids:
+            slot = state.ids[new_id]
+        elif new_id or state.last is None:
+            slot = (1, len(state.calls))
+        else:
+            slot = state.last
     elif type(index) is not int:
         raise WrongType((*path, "index"), "a whole number", index)
-    entry = state.calls.get(index)
+    else:
+        slot = (0, index)
+    state.last = slot
+    entry = state.calls.get(slot)
     if entry is None:
-        entry = state.calls[index] = _Call(index)
+        entry = state.calls[slot] = _Call(index if index is not None else len(state.calls))
     # Keep the first non-empty id, type and name: later fragments repeat them (TGI "0", Bedrock type) or blank
     # them (null, WatsonX name ""), and never overwrite.
     if not entry.id:
         entry.id = _text(call.get("id"), (*path, "id"))
+        if entry.id:
+            state.ids.setdefault(entry.id, slot)
     if not entry.type:
         entry.type = _text(call.get("type"), (*path, "type"))
     function = call.get("function")

@@ -65,6 +65,32 @@ def test_vllm_null_first_arguments_and_watsonx_empty_names_do_not_overwrite() ->
     assert (call.id, call.name, call.parsed_arguments) == ("chatcmpl-tool-1", "lookup", {"q": "a"})
 
 
+def _unindexed(id: str | None, name: str | None = None, args: str | None = None) -> dict[str, Any]:
+    return {"id": id, "type": "function", "function": {"name": name, "arguments": args}}
+
+
+def test_fragments_without_an_index_and_with_one_never_share_a_call() -> None:
+    """Fragments without an index: a new id starts a call, a known id continues its own, no id the last one.
+    Beside indexed fragments they take slots of their own, so no call is merged into another or lost."""
+    [message] = stream.reassemble(_data(
+        chunk([delta(tool_calls=[frag(5, "call_a", "alpha", '{"x": 1}')])]),
+        chunk([delta(tool_calls=[_unindexed("call_b", "beta", '{"y"')])]),
+        chunk([delta(tool_calls=[_unindexed(None, None, ": 2}")])]),  # continues beta, the last one
+        chunk([delta(tool_calls=[frag(1, "call_c", "gamma", '{"z": 3}')])]),
+        chunk([delta(tool_calls=[_unindexed("call_b", None, "")])]),  # beta's id again: beta, not gamma
+    ))  # fmt: skip
+    calls = {c.name: (c.id, c.parsed_arguments, c.arguments_valid) for c in message.tool_calls}
+    assert calls == {"alpha": ("call_a", {"x": 1}, True), "beta": ("call_b", {"y": 2}, True),
+                     "gamma": ("call_c", {"z": 3}, True)}  # fmt: skip
+
+
+def test_many_fragments_without_an_index_each_start_their_call() -> None:
+    """Each fragment looks its id up once (it once gathered every call's id again: quadratic, 8 s for 20,000)."""
+    many = [chunk([delta(tool_calls=[_unindexed(f"x{n}", f"f{n}", "{}")])]) for n in range(5000)]
+    [message] = stream.reassemble(_data(*many))
+    assert [c.name for c in message.tool_calls] == [f"f{n}" for n in range(5000)]
+
+
 def test_tgi_repeats_id_zero_and_sends_no_finish_reason() -> None:
     [message] = stream.reassemble(_data(
         chunk([delta(role="assistant", tool_calls=[frag(0, "0", "calc", '{"a"', "function")])]),
