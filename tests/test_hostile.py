@@ -381,6 +381,10 @@ def test_values_no_column_holds_are_kept_and_flagged_not_clamped(tmp_path: Path,
         assert "1180591620717411303424" in page or "1,180,591,620,717,411,303,424" in page  # shown as recorded
         assert "<strong>In the index:</strong> usage prompt_tokens is 1180591620717411303424: beyond" in page
         assert client.get(f"/recordings/{entry.pk}.json").json()["usage"]["prompt_tokens"] == 2**70
+    negative = [n for n, f in tree.extreme.items() if f.endswith("usage.prompt_tokens=-1180591620717411303424")]
+    assert negative, "the sweep gives the usage chunk a negative count too"
+    for name in negative:  # no real count is negative: out of every total, and said so
+        assert rows[name].prompt_tokens is None and "no real count is negative" in rows[name].error
     lone = [n for n, f in tree.extreme.items() if f.startswith("test_id=") and "ud800" in f]
     assert lone and not rows[lone[0]].parse_error
     assert "\\ud800" in rows[lone[0]].test_id  # kept, as visible text

@@ -358,3 +358,15 @@ def test_parses_overlapping_in_two_threads_put_the_collectors_thresholds_back_wh
         assert seen["after first"] == pool.PARSE_GC_THRESHOLD
         assert gc.get_threshold() == pool.PARSE_GC_THRESHOLD
     assert gc.get_threshold() == before
+
+
+def test_a_negative_token_count_is_no_count_and_stays_out_of_totals(tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
+    rec = stream_recording(test_id=TEST_ID, text="Odd usage")
+    rec["response"]["body"][-1]["__data__"]["usage"].update(prompt_tokens=-101, total_tokens=-96)
+    write(tmp_path, "inference", rec)
+    write(tmp_path, "inference", stream_recording(test_id=TEST_ID, text="Fine usage"))
+    indexer.index_recordings(root=tmp_path, name="main")
+    odd = RecordingEntry.objects.get(search_text__contains="Odd usage")
+    assert odd.prompt_tokens is None and odd.total_tokens is None and odd.completion_tokens == 5
+    assert "usage prompt_tokens is -101, usage total_tokens is -96: no real count is negative" in odd.error
+    assert client.get("/overview.json").json()["tokens"] == 15  # the other recording's alone

@@ -162,16 +162,18 @@ def _replay_values(rec: Recording) -> dict[str, object]:
 def _fit_columns(values: dict[str, object]) -> list[str]:
     """Make values fit their columns, in place; what could not be kept as it is, in words."""
     notes = []
-    out_of_range = []
+    out_of_range, negative = [], []
     for name in TOKEN_COLUMNS:
         count = values[name]
-        if isinstance(count, int) and not -MAX_COUNT <= count <= MAX_COUNT:
-            out_of_range.append(f"usage {name} is {count}")
-            values[name] = None  # left out of every total: no real count is that large
+        if isinstance(count, int) and not 0 <= count <= MAX_COUNT:
+            (negative if count < 0 else out_of_range).append(f"usage {name} is {count}")
+            values[name] = None  # left out of every total: no real count is negative, or that large
     if out_of_range:
         notes.append(
             f"{', '.join(out_of_range)}: beyond any real count (over 2**40), so the index leaves it out of totals"
         )
+    if negative:
+        notes.append(f"{', '.join(negative)}: no real count is negative, so the index leaves it out of totals")
     test_id = str(values["test_id"])
     encoded = test_id.encode()
     if len(encoded) > TEST_ID_BYTES:
