@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import threading
 import time
 from dataclasses import dataclass
@@ -338,6 +339,10 @@ def _md_code(text: str) -> str:
     return f"{fence} {text} {fence}"
 
 
+def _cut(text: str, limit: int = 600) -> str:
+    return text if len(text) <= limit else text[:limit] + " … (cut)"
+
+
 def _md_block(text: str) -> str:
     fence = "```"
     while fence in text:
@@ -362,7 +367,9 @@ def as_markdown(report: DiffReport) -> str:
         changed = [d for t in file.tests for d in t.diffs if d.categories != ("noise-only",)]
         folded = sum(1 for t in file.tests for d in t.diffs if d.categories == ("noise-only",))
         summary = ", ".join(f"{k} {v}" for k, v in file.counts.items())
-        lines += ["", "<details>", f"<summary>{_md_code(file.test_file)}: {summary}</summary>", ""]
+        # Inside an HTML block Markdown is not read: the file name is escaped HTML there, not a code span.
+        name_html = html.escape(file.test_file.replace("\n", " "))
+        lines += ["", "<details>", f"<summary><code>{name_html}</code>: {html.escape(summary)}</summary>", ""]
         for d in changed:
             name = (
                 d.test_id.partition("::")[2] or d.test_id or paths.escape(d.new_path or d.old_path).rsplit("/", 1)[-1]
@@ -370,14 +377,14 @@ def as_markdown(report: DiffReport) -> str:
             lines.append(f"- **{', '.join(d.categories)}** {_md_code(name)}")
             body: list[str] = []
             if d.old_path != d.new_path:
-                old, new = paths.escape(d.old_path) or "-", paths.escape(d.new_path) or "-"
+                old, new = paths.escape(d.old_path) or "(none)", paths.escape(d.new_path) or "(none)"  # no "-" line
                 body.append(f"{old} -> {new} ({d.pairing or 'unpaired'})")
             body += _facts(d)
             for text in d.text:
                 old = "".join(t for op, t in text.segments if op != "+")
                 new = "".join(t for op, t in text.segments if op != "-")
-                body += [f"- {line}" for line in old[:600].splitlines()] + [
-                    f"+ {line}" for line in new[:600].splitlines()
+                body += [f"- {line}" for line in _cut(old).splitlines()] + [
+                    f"+ {line}" for line in _cut(new).splitlines()
                 ]
             for change in d.tool_changes[:10]:
                 body.append(f"{change.path}: {_short(change.old)} -> {_short(change.new)}")

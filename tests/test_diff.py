@@ -18,7 +18,7 @@ from django.test import Client
 
 from recorder_ui import diffing
 from recorder_ui.domain import diff, gitsource
-from tests.builders import chunk, stream_recording
+from tests.builders import chunk, stream_recording, write
 
 AREA = "tests/integration/inference/recordings"
 TID = "tests/integration/inference/test_chat.py::test_{}[txt=openai/gpt-4o-mini]"
@@ -293,3 +293,22 @@ def test_a_name_that_is_not_utf8_and_values_beyond_64_bits_diff_in_every_format(
     assert view is not None and f"HEAD:{AREA}/latin1-\\xe9-name.json" in view.raw
     shown = client.get("/diff/pair/", {"base": "HEAD~1", "head": "HEAD", "key": pair.key})
     assert shown.status_code == 200 and "After \\ud800." in shown.content.decode()
+
+
+def test_the_markdown_comment_keeps_markup_in_names_as_text(tmp_path: Path) -> None:
+    """The <summary> line sits in an HTML block, where Markdown's code spans do not apply: names are escaped
+    there. An added file's line must not read as a removed line of the diff block, and a long text says it is cut."""
+    test_id = "tests/integration/inference/test_<b>bold</b>`x`.py::test_one[</details><img src=x>]"
+    old_dir, new_dir = tmp_path / "old", tmp_path / "new"
+    write(old_dir, "inference", stream_recording(test_id=test_id, text="Short."), name="a.json")
+    write(new_dir, "inference", stream_recording(test_id=test_id, text="Long " * 200), name="a.json")
+    write(new_dir, "inference", stream_recording(test_id=test_id, text="Brand new"), name="b.json")
+    markdown = diffing.as_markdown(diffing.diff_folders(old=old_dir, new=new_dir))
+    [summary] = [line for line in markdown.splitlines() if line.startswith("<summary>")]
+    assert "<b>" not in summary and "&lt;b&gt;bold&lt;/b&gt;" in summary and summary.endswith("</summary>")
+    for line in markdown.splitlines():  # elsewhere the markup is inside code spans, which Markdown shows as text
+        assert "<img" not in line or (line.startswith("- **") and line.endswith("`")), line
+    lines = markdown.splitlines()
+    assert lines.count("</details>") == lines.count("<details>") == 1  # the test id's own stay in code spans
+    assert "(none) -> " in markdown and "\n  - -> " not in markdown
+    assert "… (cut)" in markdown
