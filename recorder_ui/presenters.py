@@ -123,3 +123,14 @@ def _compact(value: Any) -> str:
     if isinstance(value, str):
         return value
     return jsontext.dumps(value).decode()
+
+
+# Control characters a recording may hold (in its text, test id, model name...), as visible escapes for a terminal:
+# ESC sequences would clear the screen or set the title, a carriage return or backspace overwrite a line (hiding a
+# finding in a CI log). Newlines and tabs stay: the text formats are made of them.
+_TERMINAL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if chr(c) not in "\n\t"}
+
+
+def terminal_text(text: str) -> str:
+    """text with every control character but newline and tab written as \\xNN."""
+    return text.translate(_TERMINAL) if not text.isprintable() else text

@@ -120,3 +120,20 @@ def test_a_failure_of_the_database_itself_is_one_line_not_a_traceback(
         _run("index_recordings", str(tree), "--name", "main")
     assert str(failed.value) == "the index database failed: disk I/O error"
     assert not RecordingEntry.objects.exists()  # the run's transaction was rolled back whole
+
+
+def test_text_output_shows_a_recordings_control_characters_as_escapes(tmp_path: Path) -> None:
+    """A file's text could clear the terminal, set its title or overwrite a line (hiding a finding in a CI log)."""
+    evil = "\x1b[2J\x1b]0;owned\x07gone\rover\x08"
+    rec = stream_recording(test_id=f"tests/integration/a/test_a.py::test_{evil}", text=f"Hi {evil}", usage=False)
+    rec["request"]["body"]["model"] = f"gpt-{evil}"
+    path = write(tmp_path, "inference", rec, name="a" * 64 + ".json")
+    outputs = [_run("show_recording", str(path)), _run("check_recordings", str(tmp_path))]
+    diff_out = io.StringIO()
+    (tmp_path / "empty").mkdir()
+    call_command("diff_recordings", "--folders", str(tmp_path / "empty"), str(tmp_path), stdout=diff_out)
+    outputs.append(diff_out.getvalue())
+    for out in outputs:
+        assert not any(c in out for c in "\x1b\x07\r\x08"), out
+    for out in (outputs[0], outputs[2]):  # the lint's messages quote none of these values
+        assert "\\x1b[2J\\x1b]0;owned\\x07gone\\x0dover\\x08" in out

@@ -10,7 +10,7 @@ import orjson
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from recorder_ui import linting
+from recorder_ui import linting, presenters
 from recorder_ui.domain import checks, jsontext
 
 
@@ -42,7 +42,7 @@ class Command(BaseCommand):
         if options["format"] == "json":
             self.stdout.write(jsontext.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode())
         else:
-            self.stdout.write(report.as_text())
+            self.stdout.write(presenters.terminal_text(report.as_text()))
         failing = [rule for rule in fail_on if report.summary.get(rule)]
         if failing:
             self.stderr.write(f"failing: {', '.join(f'{rule} ({report.summary[rule]})' for rule in failing)}")

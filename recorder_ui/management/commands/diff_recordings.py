@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from recorder_ui import bundle, diffing
+from recorder_ui import bundle, diffing, presenters
 from recorder_ui.domain import diff, gitsource
 
 
@@ -44,7 +44,8 @@ class Command(BaseCommand):
             report = self._write_bundle(options)
         else:
             report = self._report(options)
-            render = {"text": diffing.as_text, "markdown": diffing.as_markdown}.get(options["format"])
+            # The text form goes to a terminal or a CI log: no control character of a recording reaches it as is.
+            render = {"text": _terminal_text, "markdown": diffing.as_markdown}.get(options["format"])
             self.stdout.write(render(report) if render else diffing.as_json(report).decode())
         failing = [c for c in fail_on if report.summary.counts.get(c)]
         if failing:
@@ -83,3 +84,7 @@ class Command(BaseCommand):
             replaced = "; the previous bundle was replaced" if written.replaced else ""
             self.stdout.write(f"wrote {output / bundle.INDEX} and {pages} ({written.folded} noise-only){replaced}")
         return loaded.report
+
+
+def _terminal_text(report: diffing.DiffReport) -> str:
+    return presenters.terminal_text(diffing.as_text(report))

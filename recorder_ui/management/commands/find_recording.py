@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from recorder_ui import selectors
+from recorder_ui import presenters, selectors
 from recorder_ui.domain import jsontext, miss_report, misses
 
 
@@ -39,7 +39,7 @@ class Command(BaseCommand):
         if options["format"] == "json":
             self.stdout.write(jsontext.dumps(report, option=orjson.OPT_INDENT_2, default=str).decode())
         else:
-            self.stdout.write(miss_report.as_text(report), ending="")
+            self.stdout.write(presenters.terminal_text(miss_report.as_text(report)), ending="")
         if report.index_empty:
             self.stderr.write("the index is empty: run `python manage.py index_recordings` first")
         if report.unresolved:

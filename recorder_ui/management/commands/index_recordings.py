@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
-from recorder_ui import indexer
+from recorder_ui import indexer, presenters
 
 
 class Command(BaseCommand):
@@ -66,11 +66,11 @@ class Command(BaseCommand):
                 f"in {report.seconds:.2f} s"
             )
             for failure in report.failed[: 20 if verbosity < 2 else None]:
-                self.stdout.write(f"  failed: {failure.path}: {failure.error}")
+                self.stdout.write(f"  failed: {failure.path}: {presenters.terminal_text(failure.error)}")
             if len(report.failed) > 20 and verbosity < 2:
                 self.stdout.write(f"  ... and {len(report.failed) - 20} more (-v 2 lists all)")
             for skip in report.skipped:
-                self.stdout.write(f"  skipped: {skip.path}: {skip.error}")
+                self.stdout.write(f"  skipped: {skip.path}: {presenters.terminal_text(skip.error)}")
 
 
 class _Bar:

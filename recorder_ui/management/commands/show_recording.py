@@ -29,4 +29,4 @@ class Command(BaseCommand):
         if options["format"] == "json":
             self.stdout.write(jsontext.dumps(data, option=orjson.OPT_INDENT_2).decode())
         else:
-            self.stdout.write(presenters.recording_text(data))
+            self.stdout.write(presenters.terminal_text(presenters.recording_text(data)))
