@@ -45,6 +45,9 @@ RECORDINGS_DIR = Path(env("RECORDINGS_DIR", str(BASE_DIR / "recordings"))).expan
 RECORDINGS_ROOTS = env("RECORDER_UI_ROOTS", "")
 # Files above this size are not parsed: they get a "too large" error instead, so memory stays bounded.
 MAX_RECORDING_BYTES = int(env("RECORDER_UI_MAX_RECORDING_BYTES", str(20 * 1024 * 1024)))
+# A form's body: Find takes a pasted CI log (`gh run view --log-failed` is often several MB) and reads its first
+# 200,000 characters; beyond this the page says the paste is too large, rather than Django's bare 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 32 * 1024 * 1024
 # The Raw tab offers a download instead of a pretty view above this size.
 RAW_VIEW_MAX_BYTES = int(env("RECORDER_UI_RAW_VIEW_MAX_BYTES", str(512 * 1024)))
 # How often (seconds) a page request may trigger a cheap stat re-scan of the roots; 0 turns it off.

@@ -294,6 +294,20 @@ def test_a_huge_paste_is_cut_and_said_so(client: Client, tree: dict[str, str]) -
     page = client.post("/find/", {"q": paste})
     body = page.content.decode()
     assert page.status_code == 200 and "cut at 200,000 characters" in body and "1 resolved to a file" in body
+    # A paste of several MB (gh run view --log-failed) is read and cut the same way, not refused.
+    big = _miss_log(tree["first"]) + ("log line " * 9 + "\n") * 40_000  # about 3.7 MB
+    assert len(big) > 2.5 * 2**20  # over Django's default limit of a form's body
+    page = client.post("/find/", {"q": big})
+    assert page.status_code == 200 and "1 resolved to a file" in page.content.decode()
+
+
+def test_a_paste_beyond_the_body_limit_is_said_so(client: Client, tree: dict[str, str], settings) -> None:  # type: ignore[no-untyped-def]
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    paste = _miss_log(tree["first"]) + "garbage line\n" * 200
+    page = client.post("/find/", {"q": paste})
+    assert page.status_code == 200 and "The paste is over" in page.content.decode()
+    twin = client.post("/find.json", {"q": paste})
+    assert twin.status_code == 413 and "The paste is over" in twin.json()["error"]
 
 
 def test_markup_in_a_test_id_and_in_the_paste_stays_text(client: Client, tree: dict[str, str]) -> None:

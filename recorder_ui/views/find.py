@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
@@ -13,9 +15,20 @@ from recorder_ui.views.common import HtmxHttpRequest, json_response, render_page
 ASK = "Give ?q=HASH (64 hex digits, or a prefix of at least 8), or POST a CI log as q."
 
 
-def _query(request: HttpRequest) -> str:
+def _too_large() -> str:
+    return (
+        f"The paste is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes: paste the failing part of the log "
+        f"(Find reads the first {misses.MAX_INPUT_CHARS:,} characters)."
+    )
+
+
+def _query(request: HttpRequest) -> str | None:
+    """The paste or hash asked about; None when the body is too large to read."""
     # A long paste comes by POST (the form); a hash also by GET, so a lookup can be linked.
-    source = request.POST if request.method == "POST" else request.GET
+    try:
+        source = request.POST if request.method == "POST" else request.GET
+    except RequestDataTooBig:
+        return None
     return source.get("q", "")[: misses.MAX_INPUT_CHARS + 1]  # one more, so the answer can say it was cut
 
 
@@ -23,6 +36,10 @@ def _query(request: HttpRequest) -> str:
 @vary_on_headers("HX-Request", "Accept")
 def find(request: HtmxHttpRequest) -> HttpResponse:
     query = _query(request)
+    if query is None:
+        if wants_json(request):
+            return json_response({"error": _too_large()}, status=413)
+        return render_page(request, "find/find.html", "results", {"too_large": _too_large(), "query": ""})
     report = selectors.find_misses(text=query) if query.strip() else None
     if wants_json(request):
         return _json(report)
@@ -33,6 +50,8 @@ def find(request: HtmxHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def find_json(request: HttpRequest) -> HttpResponse:
     query = _query(request)
+    if query is None:
+        return json_response({"error": _too_large()}, status=413)
     return _json(selectors.find_misses(text=query) if query.strip() else None)
 
 
