@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tracemalloc
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -458,3 +459,34 @@ def test_commands_on_hostile_files_never_print_a_traceback(tmp_path: Path) -> No
             )  # fmt: skip
             assert one.returncode == 0 and b"Traceback" not in one.stderr, (path, one.stderr[-2000:])
             one.stdout.decode("utf-8")
+
+
+def _strict(text: str) -> Any:
+    def refuse(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_the_raw_twin_is_json_whatever_the_file_holds(tmp_path: Path, client: Client) -> None:
+    """The file itself when it is strict JSON; what it holds, written as every twin writes it, when only Python's
+    reader takes it (NaN, huge integers); else an object with the error and the text. The download stays the file."""
+    tree = hostile.build(tmp_path, huge=False)
+    indexer.index_recordings(root=tree.root, name="hostile")
+    kinds = set()
+    for entry in RecordingEntry.objects.all():
+        response = client.get(f"/recordings/{entry.pk}/raw.json")
+        if response.status_code == 404:
+            continue  # a file the safe read refuses (a link out of the root): no twin to give
+        body = _strict(response.content.decode())
+        on_disk = (tree.root / paths.unescape(entry.path)).read_bytes()
+        if response.content == on_disk:
+            kinds.add("as it is")
+        elif isinstance(body, dict) and "error" in body and set(body) == {"path", "error", "text"}:
+            kinds.add("error")
+            assert body["error"].startswith("not valid JSON")
+        else:
+            kinds.add("rewritten")
+        download = client.get(f"/recordings/{entry.pk}/raw/", {"download": "1"})
+        assert b"".join(download) == on_disk
+    assert kinds == {"as it is", "error", "rewritten"}
