@@ -241,6 +241,30 @@ def test_noise_only_always_names_its_noise(rerecord: Any) -> None:
     assert found.response_fields == ("body.usage.completion_tokens_details",) and found.usage_delta is None
 
 
+def _embedding(test: str, vector: list[float], prompt_tokens: int) -> dict[str, Any]:
+    return {
+        "test_id": TID.format(test),
+        "request": {"method": "POST", "url": "https://api.openai.com/v1/v1/embeddings", "headers": {},
+                    "body": {"model": "text-embedding-3-small", "input": ["hello"]},
+                    "endpoint": "/v1/embeddings", "model": "text-embedding-3-small"},
+        "response": {"is_streaming": False, "body": {
+            "__type__": "openai.types.create_embedding_response.CreateEmbeddingResponse",
+            "__data__": {"data": [{"embedding": vector, "index": 0, "object": "embedding"}],
+                         "model": "text-embedding-3-small", "object": "list",
+                         "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens}}}},
+    }  # fmt: skip
+
+
+def test_an_embeddings_usage_alone_is_a_usage_change_and_its_result_names_the_field(rerecord: Any) -> None:
+    """Usage is compared by the usage categories in every shape: a usage change alone is not content-changed
+    (which --fail-on content-changed would fail on); a result that changed names what changed."""
+    old = _embedding("embed", [0.1, 0.2], 2)
+    found = _only(rerecord({_name("e"): old}, {_name("e"): _embedding("embed", [0.1, 0.2], 5)}))
+    assert found.categories == ("usage-changed",) and found.usage_delta["prompt_tokens"] == 3
+    found = _only(rerecord({_name("e"): old}, {_name("e"): _embedding("embed", [0.1, 0.7], 2)}))
+    assert found.categories == ("content-changed",) and found.response_fields == ("body.data[0].embedding[1]",)
+
+
 # 2. Listings compare as sets.
 
 

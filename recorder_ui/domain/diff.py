@@ -240,7 +240,7 @@ def _compare_pair(
     if old.model != new.model:
         found.add("model-changed")
     noise = _noise(old, new, listing)
-    shown = response_fields if answer else ()
+    shown = response_fields  # for shapes without an answer, what made content-changed
     if not found:  # noise-only must be certain: anything else the files differ in is named
         shown = residue.unexplained_changes(old.raw, new.raw, listing=listed)
         if shown:

@@ -70,6 +70,8 @@ ANSWER_KEYS = frozenset(
         "response",
     }
 )
+# Token usage, which the usage categories compare in every shape (an embedding's usage too).
+USAGE_KEYS = frozenset({"usage", "usage_metadata", "eval_count", "prompt_eval_count"})
 LISTING_IDS = ("id", "model", "name")
 # Subtrees the semantic categories do not read: inside them only noise is set aside, never answer keys
 # (logprobs carry "content" lists, citations carry "text").
@@ -220,7 +222,7 @@ def _sse_events(body: list[Any]) -> list[Any]:
 
 def response_changes(old_raw: Any, new_raw: Any, *, answer: bool, listing: bool) -> tuple[str, ...]:
     """Response fields outside the noise list (and, for answer shapes, outside the semantic categories) that differ."""
-    drop = NOISE_KEYS | (ANSWER_KEYS if answer else frozenset()) | (frozenset() if listing else ID_KEYS)
+    drop = NOISE_KEYS | (ANSWER_KEYS if answer else USAGE_KEYS) | (frozenset() if listing else ID_KEYS)
     a, b = _response(old_raw), _response(new_raw)
     if listing:
         a, b = _without_listing(a), _without_listing(b)
