@@ -102,6 +102,14 @@ def _diff_revisions(
         if cached and head_commit and now - cached[0] < CACHE_SECONDS:
             return cached[1], cached[2]
         changes = gitsource.changes(top, base=base_commit, head=head_commit or gitsource.WORKTREE, pathspec=subpath)
+        if (
+            subpath
+            and not changes
+            and not any(
+                gitsource.has_path(top, rev, subpath) for rev in (base_commit, head_commit or gitsource.WORKTREE)
+            )
+        ):  # a typo would otherwise read as "nothing changed", and pass a CI gate
+            raise gitsource.GitError(f"no path {subpath!r} in either revision")
         blobs: dict[str, tuple[bytes | None, bytes | None]] = {}
         old: list[Recording] = []
         new: list[Recording] = []

@@ -208,10 +208,18 @@ def test_command_formats_and_fail_on(repo: Path) -> None:
         _command("main", "rerecord", "--repo", str(repo), "--fail-on", "content-changed")
     assert failed.value.code == 1
     _command("main", "rerecord", "--repo", str(repo), "--fail-on", "model-changed")  # absent: exit 0
-    with pytest.raises(CommandError, match="unknown categories"):
+    with pytest.raises(CommandError, match="unknown categories") as error:
         _command("main", "--repo", str(repo), "--fail-on", "everything")
-    with pytest.raises(CommandError, match="unknown revision"):
+    assert error.value.returncode == 2  # 1 says the recordings failed a gate; 2 that the command could not run
+    with pytest.raises(CommandError, match="unknown revision") as error:
         _command("nope", "--repo", str(repo))
+    assert error.value.returncode == 2
+    with pytest.raises(CommandError, match="no path 'tests/integration/inferense' in either revision"):
+        _command("main", "rerecord", "--repo", str(repo), "--path", "tests/integration/inferense", "--fail-on", "added")
+    within = json.loads(
+        _command("main", "rerecord", "--repo", str(repo), "--path", "tests/integration", "--format", "json")
+    )
+    assert within["recordings"] == data["recordings"]
 
 
 def test_folder_mode(tmp_path: Path) -> None:

@@ -70,6 +70,17 @@ def resolve(repo: Path, rev: str) -> str:
         raise GitError(f"unknown revision {rev!r}") from None
 
 
+def has_path(repo: Path, rev: str, path: str) -> bool:
+    """Whether a file or folder at path exists in a commit (rev WORKTREE: in the working tree)."""
+    if rev == WORKTREE:
+        return os.path.lexists(os.path.join(repo, path))
+    try:
+        git(repo, "cat-file", "-e", f"{rev}:{path.rstrip('/')}")
+    except GitError:
+        return False
+    return True
+
+
 def branches(repo: Path) -> tuple[str, ...]:
     """Local and remote branch names, newest commit first."""
     out = git(repo, "for-each-ref", "--sort=-committerdate", "--format=%(refname:short)", "refs/heads", "refs/remotes")

@@ -35,9 +35,11 @@ class Command(BaseCommand):
         fail_on = [rule.strip() for rule in options["fail_on"].split(",") if rule.strip()]
         unknown = [rule for rule in fail_on if rule not in checks.ALL_RULES]
         if unknown:
-            raise CommandError(f"unknown rule(s) {', '.join(unknown)}; known rules: {', '.join(checks.ALL_RULES)}")
+            raise CommandError(
+                f"unknown rule(s) {', '.join(unknown)}; known rules: {', '.join(checks.ALL_RULES)}", returncode=2
+            )
         if not path.exists():
-            raise CommandError(f"{path} does not exist")
+            raise CommandError(f"{path} does not exist", returncode=2)
         report = linting.check_path(path=path, max_bytes=settings.MAX_RECORDING_BYTES)
         if options["format"] == "json":
             self.stdout.write(jsontext.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode())

@@ -16,7 +16,8 @@ class Command(BaseCommand):
     help = (
         "Compare the recordings of two git revisions (HEAD defaults to the working tree) and say what really "
         "changed: answers, tool calls, finish reasons, usage, requests, models; noise-only changes are counted "
-        "apart. Reads git without changing it. Exits 1 when a category named in --fail-on appears. "
+        "apart. Reads git without changing it. Exits 1 when a category named in --fail-on appears, 2 for an error "
+        "(a bad revision, path or option). "
         "--format html --output DIR writes a static review folder (index.html and one page per pair)."
     )
     requires_system_checks: list[str] = []
@@ -37,9 +38,10 @@ class Command(BaseCommand):
         fail_on = [c.strip() for c in options["fail_on"].split(",") if c.strip()]
         unknown = [c for c in fail_on if c not in diff.CATEGORIES]
         if unknown:
-            raise CommandError(f"unknown categories {', '.join(unknown)}; known: {', '.join(diff.CATEGORIES)}")
+            known = ", ".join(diff.CATEGORIES)
+            raise CommandError(f"unknown categories {', '.join(unknown)}; known: {known}", returncode=2)
         if (options["format"] == "html") != (options["output"] is not None):
-            raise CommandError("--format html needs --output DIR, and --output is only for --format html")
+            raise CommandError("--format html needs --output DIR, and --output is only for --format html", returncode=2)
         if options["format"] == "html":
             report = self._write_bundle(options)
         else:
@@ -61,7 +63,7 @@ class Command(BaseCommand):
                 repo=repo, base=options["base"], head=options["head"], subpath=options["path"]
             )
         except diffing.DiffError as exc:
-            raise CommandError(str(exc)) from exc
+            raise CommandError(str(exc), returncode=2) from exc
 
     def _write_bundle(self, options: dict[str, Any]) -> diffing.DiffReport:
         output: Path = options["output"]
@@ -78,7 +80,7 @@ class Command(BaseCommand):
             )
             written = bundle.write_bundle(loaded=loaded, output=output, protected=protected)
         except (diffing.DiffError, bundle.BundleError) as exc:
-            raise CommandError(str(exc)) from exc
+            raise CommandError(str(exc), returncode=2) from exc
         if options["verbosity"] >= 1:
             pages = f"{written.pages} pair page{'s' if written.pages != 1 else ''}"
             replaced = "; the previous bundle was replaced" if written.replaced else ""
