@@ -51,19 +51,27 @@ def default_repo() -> Path:
         raise DiffError(str(exc)) from None
 
 
-def repo_for(*, root: str = "") -> Path:
-    """The git repository of a named root of the catalog, or of RECORDINGS_DIR when none is named."""
+def scope_for(*, root: str = "") -> tuple[Path, str]:
+    """The git repository of a root (a named one of the catalog, or RECORDINGS_DIR), and the root's folder inside
+    it ("" when the root is the repository's top): a root inside a larger repository compares its own files."""
     if not root:
-        return default_repo()
-    from recorder_ui.models import Root
+        folder = Path(settings.RECORDINGS_DIR)
+    else:
+        from recorder_ui.models import Root
 
-    found = Root.objects.filter(name=root).values_list("path", flat=True).first()
-    if found is None:
-        raise DiffError(f"no root named {root!r}")
+        found = Root.objects.filter(name=root).values_list("path", flat=True).first()
+        if found is None:
+            raise DiffError(f"no root named {root!r}")
+        folder = Path(paths.unescape(found))
     try:
-        return gitsource.repo_root(Path(paths.unescape(found)))
+        top = gitsource.repo_root(folder)
     except gitsource.GitError as exc:
         raise DiffError(str(exc)) from None
+    try:
+        inside = folder.resolve().relative_to(top.resolve()).as_posix()
+    except (OSError, ValueError):
+        inside = ""
+    return top, "" if inside == "." else inside
 
 
 def _parse(data: bytes | None, path: str) -> Recording | None:

@@ -268,6 +268,30 @@ def test_diff_page_can_use_a_named_roots_repository(repo: Path, client: Client, 
 
 
 @pytest.mark.django_db
+def test_a_root_inside_a_larger_repository_compares_its_own_files(tmp_path: Path, client: Client) -> None:
+    """A root that is a folder of a repository (a checkout's tests/integration, or one of several sample trees)
+    compares its own files, not the whole repository's."""
+    from recorder_ui import indexer
+
+    repo = tmp_path / "monorepo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    for folder in ("one", "two"):
+        _write(repo / folder, _name(folder), stream_recording(test_id=TID.format(folder), text="Before."))
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "before")
+    for folder in ("one", "two"):
+        _write(repo / folder, _name(folder), stream_recording(test_id=TID.format(folder), text="After."))
+    indexer.index_recordings(root=repo / "one", name="one")
+    data = client.get("/diff.json", {"base": "HEAD", "root": "one"}).json()
+    assert [r["new_path"] for r in data["recordings"]] == [f"one/{AREA}/{_name('one')}"]
+    page = client.get("/diff/", {"base": "HEAD", "root": "one"}).content.decode()
+    assert "content-changed" in page and _name("two") not in page
+    whole = client.get("/diff.json", {"base": "HEAD", "root": "one", "path": "two"}).json()  # asked for: kept
+    assert [r["new_path"] for r in whole["recordings"]] == [f"two/{AREA}/{_name('two')}"]
+
+
+@pytest.mark.django_db
 def test_a_name_that_is_not_utf8_and_values_beyond_64_bits_diff_in_every_format(
     tmp_path: Path, client: Client, settings: Any
 ) -> None:

@@ -30,12 +30,12 @@ def recording_diff(request: HtmxHttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"args": args, "branches": (), "report": None, "error": ""}
     context["roots"] = selectors.root_names()
     try:
-        repo = diffing.repo_for(root=args["root"])
+        repo, scope = diffing.scope_for(root=args["root"])
         context["repo"] = str(repo)
         context["branches"] = gitsource.branches(repo)
         if args["base"]:
             context["report"] = diffing.diff_revisions(
-                repo=repo, base=args["base"], head=args["head"], subpath=args["path"]
+                repo=repo, base=args["base"], head=args["head"], subpath=args["path"] or scope
             )
     except (diffing.DiffError, gitsource.GitError) as exc:
         context["error"] = str(exc)
@@ -53,11 +53,9 @@ def recording_diff(request: HtmxHttpRequest) -> HttpResponse:
 def recording_diff_json(request: HttpRequest) -> HttpResponse:
     args = _diff_args(request)
     try:
+        repo, scope = diffing.scope_for(root=args["root"])
         report = diffing.diff_revisions(
-            repo=diffing.repo_for(root=args["root"]),
-            base=args["base"] or "HEAD",
-            head=args["head"],
-            subpath=args["path"],
+            repo=repo, base=args["base"] or "HEAD", head=args["head"], subpath=args["path"] or scope
         )
     except diffing.DiffError as exc:
         return json_response({"error": str(exc)}, status=400)
@@ -68,12 +66,13 @@ def recording_diff_json(request: HttpRequest) -> HttpResponse:
 def recording_diff_pair(request: HtmxHttpRequest) -> HttpResponse:
     args = _diff_args(request)
     try:
+        repo, scope = diffing.scope_for(root=args["root"])
         view = diffing.pair_view(
-            repo=diffing.repo_for(root=args["root"]),
+            repo=repo,
             base=args["base"],
             head=args["head"],
             key=request.GET.get("key", ""),
-            subpath=args["path"],
+            subpath=args["path"] or scope,
         )
     except diffing.DiffError as exc:
         return render_any_text(
