@@ -137,3 +137,12 @@ def test_text_output_shows_a_recordings_control_characters_as_escapes(tmp_path: 
         assert not any(c in out for c in "\x1b\x07\r\x08"), out
     for out in (outputs[0], outputs[2]):  # the lint's messages quote none of these values
         assert "\\x1b[2J\\x1b]0;owned\\x07gone\\x0dover\\x08" in out
+
+
+@pytest.mark.django_db
+def test_a_roots_name_must_be_printable_and_fit_every_link(tree: Path) -> None:
+    for bad in ("r" * 201, "main\x1b[2J", "tab\there"):
+        with pytest.raises(CommandError, match="a root's name must be 1 to 200 printable characters"):
+            _run("index_recordings", str(tree), "--name", bad)
+    _run("index_recordings", str(tree), "--name", "r" * 200)
+    assert RecordingEntry.objects.filter(root__name="r" * 200).exists()

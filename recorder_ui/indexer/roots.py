@@ -44,9 +44,19 @@ def configured_roots() -> list[tuple[str, Path]]:
     return roots
 
 
+NAME_LIMIT = 200  # Root.name's length
+
+
 def root_name_for(path: Path) -> str:
-    """A default display name for a root: its folder name."""
-    return path.expanduser().resolve().name or "recordings"
+    """A default display name for a root: its folder name, in printable form and cut to fit."""
+    return paths.escape(path.expanduser().resolve().name or "recordings")[:NAME_LIMIT]
+
+
+def check_name(name: str) -> str:
+    """A root's name as given (--name, RECORDER_UI_ROOTS): printable, and short enough for every page's links."""
+    if not name or not name.isprintable() or len(name) > NAME_LIMIT:
+        raise RootError(f"a root's name must be 1 to {NAME_LIMIT} printable characters: {paths.escape(name[:80])!r}")
+    return name
 
 
 def _is_recordings_tree(root: Path) -> bool:

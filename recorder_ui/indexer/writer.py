@@ -24,7 +24,7 @@ from recorder_ui.indexer.copies import Copied, Copier, rows_elsewhere
 from recorder_ui.indexer.files import _read
 from recorder_ui.indexer.pool import _parse_all
 from recorder_ui.indexer.report import FileError, IndexReport, one_line
-from recorder_ui.indexer.roots import RootError, Stamp, configured_roots, root_name_for, root_path, scan
+from recorder_ui.indexer.roots import RootError, Stamp, check_name, configured_roots, root_name_for, root_path, scan
 from recorder_ui.indexer.values import entry_values
 from recorder_ui.models import RecordingEntry, Root, new_generation
 
@@ -57,7 +57,7 @@ def index_recordings(
     if not root.is_dir():
         raise RootError(f"{root} is not a folder")
     real_root = root.resolve()
-    name = name or root_name_for(real_root)
+    name = check_name(name) if name else root_name_for(real_root)
     limit = max_bytes if max_bytes is not None else settings.MAX_RECORDING_BYTES
     found = scan(real_root)
 
