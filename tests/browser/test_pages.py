@@ -118,6 +118,26 @@ def test_enter_on_a_focused_link_is_the_links_not_the_selected_rows(site: str, p
     assert console == []
 
 
+def test_no_page_scrolls_sideways_on_a_phone(site: str, browser: Any) -> None:
+    """At 400 px a wide table scrolls inside its own box; the page itself never scrolls sideways."""
+    context = browser.new_context(viewport={"width": 400, "height": 800})
+    page = context.new_page()
+    stream = RecordingEntry.objects.filter(streaming=True).order_by("pk").first()
+    test_id = RecordingEntry.objects.filter(test_id__contains=THREAD_TEST).values_list("test_id", flat=True).first()
+    wide = {}
+    for url in ("/", "/recordings/", f"/recordings/{stream.pk}/", "/tests/", f"/test/?{urlencode({'id': test_id})}",
+                "/missing-usage/", "/cleanup/?reason=unreachable,superseded,name-mismatch", "/errors/", "/find/"):  # fmt: skip
+        page.goto(site + url)
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        if width > 402:
+            culprits = page.evaluate("""() => Array.from(document.querySelectorAll('body *'))
+                .filter((e) => e.getBoundingClientRect().right > 402 && !Array.from(e.children).some((c) => c.getBoundingClientRect().right > 402))
+                .slice(0, 3).map((e) => e.tagName + '.' + e.className + ' ' + e.textContent.slice(0, 40))""")
+            wide[url] = (width, culprits)
+    context.close()
+    assert wide == {}
+
+
 def test_keyboard_moves_through_rows_and_opens_one(site: str, page: Any, console: list[str]) -> None:
     page.goto(site + "/recordings/?sort=path")
     page.keyboard.press("j")
