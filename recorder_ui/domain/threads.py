@@ -167,14 +167,30 @@ def _side_label(rec: Recording) -> str:
 
 
 def _variant_label(rec: Recording, siblings: Sequence[Recording]) -> str:
+    """What sets this variant of a step apart from the others: each request parameter whose value differs (the
+    usual ones first), else its tools, else that the very request was recorded again."""
+    others = [other for other in siblings if other is not rec]
+    names = {*rec.request_params, *(k for other in others for k in other.request_params)}
+    ordered = [k for k in VARIANT_KEYS if k in names] + sorted(names - set(VARIANT_KEYS), key=str)
     differing = []
-    for key in VARIANT_KEYS:
+    for key in ordered:
         mine = rec.request_params.get(key)
-        if any(other.request_params.get(key) != mine for other in siblings if other is not rec):
-            differing.append(f"{key}={orjson.dumps(mine).decode()}" if mine is not None else f"no {key}")
-    if not differing and any(other.tools != rec.tools for other in siblings if other is not rec):
-        differing.append("tools order")
-    return ", ".join(differing) or "same parameters"
+        if any(other.request_params.get(key) != mine for other in others):
+            differing.append(f"{key}={_short(mine)}" if mine is not None else f"no {key}")
+    if len(differing) > 4:
+        differing = [*differing[:4], f"{len(differing) - 4} more"]
+    if not differing and any(other.tools != rec.tools for other in others):
+        same_names = all(sorted(other.tools) == sorted(rec.tools) for other in others)
+        differing.append("tools order" if same_names else f"tools: {', '.join(rec.tools) or 'none'}")
+    twins = any(other.request_params == rec.request_params and other.tools == rec.tools for other in others)
+    if differing and twins:  # set apart from some siblings, the very same request as another
+        differing.append("recorded again")
+    return ", ".join(differing) or "the same request, recorded again"
+
+
+def _short(value: Any) -> str:
+    text = orjson.dumps(value, default=str).decode()
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def stitch(recordings: Sequence[Recording]) -> TestThreads:

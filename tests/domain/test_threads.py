@@ -55,6 +55,21 @@ def test_variants_of_one_step_are_labelled_by_the_parameters_that_differ() -> No
     assert labels == {"old.json": "no stream_options", "new.json": 'stream_options={"include_usage":true}'}
 
 
+def test_every_variant_says_what_sets_it_apart() -> None:
+    """Any parameter that differs (not only the usual ones), else the tools, else that the request was recorded
+    again: never "same parameters" for variants that do differ."""
+    plain = _chat("a.json", (U,), _asks(_call("c1")), parallel_tool_calls=True)
+    capped = _chat("b.json", (U,), _asks(_call("c2")), parallel_tool_calls=True, max_tokens=50)
+    again = _chat("c.json", (U,), _asks(_call("c3")), parallel_tool_calls=True)
+    [thread] = threads.stitch([plain, capped, again]).threads
+    labels = {s.recording.path: s.variant_label for s in thread.steps}
+    assert labels == {"a.json": "no max_tokens, recorded again", "b.json": "max_tokens=50",
+                      "c.json": "no max_tokens, recorded again"}  # fmt: skip
+    twin = _chat("d.json", (U,), _asks(_call("c4")))
+    [thread] = threads.stitch([_chat("e.json", (U,), _asks(_call("c5"))), twin]).threads
+    assert {s.variant_label for s in thread.steps} == {"the same request, recorded again"}
+
+
 def test_normalisation_ignores_empty_values() -> None:
     call = _call("call_1")
     one = _chat("a.json", (U,), _asks(call))
