@@ -184,7 +184,10 @@ def whole_differences() -> list[str]:
         expected = sum(s[key] for s in each.values()) if key == "with_variant" else everything[key]
         if kept.get(key) != expected:
             found.append(f"catalog: {key}: kept {kept.get(key)!r}, recounted {expected!r}")
-    per_root = {str(pk): {"recordings": s["recordings"], "cleanup": s["cleanup"]} for pk, s in each.items()}
+    per_root = {
+        str(pk): {"recordings": s["recordings"], "parse_errors": s["parse_errors"], "cleanup": s["cleanup"]}
+        for pk, s in each.items()
+    }
     if kept.get("per_root") != per_root:
         found.append(f"catalog: per_root: kept {kept.get('per_root')!r}, recounted {per_root!r}")
     rows = {r["pk"]: r for r in RecordingEntry.objects.filter(missing_usage=True).values(

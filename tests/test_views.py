@@ -42,6 +42,11 @@ def test_overview_page_partial_free_and_json(client: Client, indexed: None) -> N
     assert data["tokens"] == sum(e.total_tokens or 0 for e in RecordingEntry.objects.all())
     assert {bar["label"] for bar in data["by_suite"]} >= {"agents", "inference"}
     assert client.get("/", **JSON).json()["recordings"] == 19
+    # A re-index that reads nothing leaves the unreadable file unreadable: the Index table says so.
+    assert indexer.index_recordings(root=SAMPLES, name="samples").failed == ()
+    [root] = client.get("/overview.json").json()["roots"]
+    assert root["unreadable"] == 1
+    assert '<td class="n"><a href="/errors/">1</a></td>' in client.get("/").content.decode()
 
 
 def test_recording_list_filters_search_sort_and_partial(client: Client, indexed: None) -> None:

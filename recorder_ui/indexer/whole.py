@@ -21,11 +21,11 @@ from recorder_ui.domain import copies, jsontext
 from recorder_ui.indexer import aggregates
 from recorder_ui.models import Catalog, RecordingEntry, Root
 
-VERSION = 1  # of the whole summary's layout: a kept row of another version is not current
+VERSION = 2  # of the whole summary's layout: a kept row of another version is not current
 KEY = 1  # the one row's id
 TOTALS = ("recordings", "tokens", "missing", "parse_errors", "errors", "recorded_errors", "with_variant")
 TABLES = {"suites": 1, "models": 1, "kinds": 1, "providers": 2, "test_files": 1, "missing_groups": 5}
-PER_ROOT = ("recordings", "cleanup")  # what pages show of each root apart (the overview, Cleanup)
+PER_ROOT = ("recordings", "parse_errors", "cleanup")  # what pages show of each root apart (overview, Cleanup)
 
 Files = Callable[[list[int]], dict[int, tuple[str, str]]]  # row ids -> (path, sha256) of those rows
 

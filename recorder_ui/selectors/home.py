@@ -62,6 +62,7 @@ def overview() -> Overview:
             "path": item.path,
             "last_indexed_at": item.last_indexed_at,
             "recordings": int(item.summary.get("recordings") or 0),
+            "unreadable": int(item.summary.get("parse_errors") or 0),  # now, not only those the last run read
             "last_report": item.last_report,
         }
         for item in items
