@@ -341,10 +341,13 @@ def test_reindex_status_shows_progress_while_running(
     body = client.get("/reindex/status/", **HTMX).content.decode()
     assert "Re-indexing samples" in body and '3</span> of <span class="num">16' in body
     assert 'hx-trigger="every 1s"' in body  # keeps polling until the run is over
+    page = client.get("/").content.decode()  # the whole page shows the run too (where the button sends you back)
+    assert "Re-indexing samples" in page and "Reload the page to follow it." in page
     state.update(running=False, finished_at="2026-01-02T03:04:05+00:00",
                  reports=[{"root": "samples", "added": 1, "updated": 0, "removed": 0, "failed": []}])  # fmt: skip
     done = client.get("/reindex/status/", **HTMX).content.decode()
     assert "every 1s" not in done and "2026-01-02 03:04:05 UTC" in done and "samples: 1 added" in done
+    assert "samples: 1 added" in client.get("/").content.decode()
 
 
 def test_display_filters() -> None:

@@ -20,7 +20,7 @@ def overview(request: HtmxHttpRequest) -> HttpResponse:
     data = selectors.overview()
     if wants_json(request):
         return json_response(data)
-    return render_page(request, "recordings/overview.html", "", {"data": data})
+    return render_page(request, "recordings/overview.html", "", {"data": data, "state": data.refresh})
 
 
 @require_safe
