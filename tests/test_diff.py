@@ -246,6 +246,9 @@ def test_diff_page_and_pair_view(repo: Path, client: Client, settings: Any) -> N
     html = pair.content.decode()
     assert "<html" not in html and "<del>Paris</del>" in html and "<ins>Lyon</ins>" in html and "raw JSON diff" in html
     assert client.get("/diff.json", {"base": "main", "head": "rerecord"}).json()["summary"]["counts"]["added"] == 1
+    asked = {"base": "main", "head": "rerecord"}
+    assert client.get("/diff/", asked, HTTP_ACCEPT="application/json").json() == client.get("/diff.json", asked).json()
+    assert client.get("/diff/", HTTP_ACCEPT="application/json").json() == client.get("/diff.json").json()  # HEAD
     form = client.get("/diff/").content.decode()
     assert '<option value="rerecord">' in form and '<option value="main">' in form
     assert client.get("/diff/", {"base": "--exec=x"}).status_code == 400

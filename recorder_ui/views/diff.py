@@ -26,6 +26,8 @@ def _diff_args(request: HttpRequest) -> dict[str, str]:
 @require_safe
 @vary_on_headers("Accept")
 def recording_diff(request: HtmxHttpRequest) -> HttpResponse:
+    if wants_json(request):  # the same answer as /diff.json, whichever way JSON is asked for
+        return recording_diff_json(request)
     args = _diff_args(request)
     context: dict[str, Any] = {"args": args, "branches": (), "report": None, "error": ""}
     context["roots"] = selectors.root_names()
@@ -39,10 +41,6 @@ def recording_diff(request: HtmxHttpRequest) -> HttpResponse:
             )
     except (diffing.DiffError, gitsource.GitError) as exc:
         context["error"] = str(exc)
-    if wants_json(request):
-        if context["report"] is not None:
-            return HttpResponse(diffing.as_json(context["report"]), content_type="application/json")
-        return json_response({"error": context["error"] or "give ?base=REV&head=REV"}, status=400)
     if context["report"] is not None:
         context["report"] = diffing.shown_report(context["report"])  # names as printable text
     status = 400 if context["error"] and args["base"] else 200
