@@ -102,7 +102,8 @@ def parse(query: str) -> Query:
     if terms and last_plain:
         last = terms[-1]
         terms[-1] = Term(tokens=last.tokens, prefix=True)
-    words = tuple(w for w in (w.strip('"') for w in query.split()[:MAX_TERMS]) if w)
+    # A lone "-" is a word to exclude not typed yet (search follows typing): not a substring to look for.
+    words = tuple(w for w in (w.strip('"') for w in query.split()[:MAX_TERMS]) if w and w != "-")
     return Query(terms=tuple(terms), words=words)
 
 

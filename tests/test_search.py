@@ -81,6 +81,8 @@ def hand(db: None) -> None:
         ("***", {"e"}),
         ("", set(TEXTS)),
         ("   ", set(TEXTS)),
+        ("-", set(TEXTS)),  # a word to exclude, not typed yet: no filter
+        ("moon -", {"b", "c"}),
     ],
 )
 def test_search_query_language(hand: None, query: str, expected: set[str]) -> None:
