@@ -306,6 +306,7 @@ def _found_words(report: MissReport, looked: str, where: str) -> str:
     if not carries_name:
         older = rec.replay_status == replay.OLDER_RULE
         why = (f"the hash of an older rule ({rec.replay_rule})" if older
+               else "no hash the recorder names files by" if rec.replay_status == replay.NONE
                else "a hash no rule we know gives (edited after recording?)")  # fmt: skip
         head = (
             f"{lead}: its request hashes to it"

@@ -18,7 +18,9 @@ def type_name(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
-    if isinstance(value, (int, float)):
+    if isinstance(value, float):  # "expected a whole number, but it is 1.5", not "... it is a number"
+        return "NaN" if value != value else f"the number {value!r}"
+    if isinstance(value, int):
         return "a number"
     if isinstance(value, dict):
         return "an object"

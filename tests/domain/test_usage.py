@@ -138,3 +138,9 @@ def test_a_stream_usage_of_the_wrong_type_makes_the_recording_invalid() -> None:
         rec.error
         == "wrong type at response.body[1].__data__.usage.completion_tokens: expected a whole number, but it is a string"
     )
+
+
+@pytest.mark.parametrize(("count", "said"), [(1.5, "the number 1.5"), (float("nan"), "NaN"), ("12", "a string")])
+def test_a_count_that_is_no_whole_number_says_what_it_is(count: object, said: str) -> None:
+    rec = parse(stream([chunk([delta(content="hi")]), chunk([], usage=u(10, 5, 15) | {"prompt_tokens": count})]))
+    assert rec.error.endswith(f"expected a whole number, but it is {said}"), rec.error
