@@ -268,6 +268,7 @@ def as_json(report: DiffReport) -> bytes:
                 "pairing": d.pairing or None,
                 "ambiguous": d.ambiguous,
                 "candidates": [paths.escape(p) for p in d.candidates],
+                "test_id_old": d.test_id_old or None,
                 "request_fields": list(d.request_fields),
                 "response_fields": list(d.response_fields),
                 "models_added": list(d.listing.added),
@@ -327,6 +328,8 @@ def _facts(d: diff.RecordingDiff) -> list[str]:
         lines.append("ambiguous pairing: the most similar of several candidates; others: " + _paths(d.candidates))
     elif d.candidates:
         lines.append("unpaired: equally good partners, none chosen: " + _paths(d.candidates))
+    if d.test_id_old:
+        lines.append(f"test id was: {d.test_id_old}")
     if d.request_fields:
         lines.append(f"request fields: {', '.join(d.request_fields)}")
     if d.response_fields:

@@ -390,6 +390,9 @@ def test_a_tie_partner_that_a_later_rule_pairs_is_no_partner_any_more(rerecord: 
     [moved] = [d for d in report.diffs if d.pairing == "test renamed"]
     added = [d for d in report.diffs if d.categories == ("added",)]
     assert moved.old_path.endswith(_name("old")) and len(added) == 2
+    assert moved.test_id_old == TID.format("trip") and moved.test_id == TID.format("journey")
+    assert f"test id was: {TID.format('trip')}" in diffing.as_markdown(report)
+    assert {r["test_id_old"] for r in _json(report)} == {None, TID.format("trip")}
     assert all(not d.ambiguous and d.candidates == () for d in added)
 
 

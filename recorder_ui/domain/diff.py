@@ -82,6 +82,7 @@ class RecordingDiff:
     note: str = ""  # why a pair is "unreadable": a side that is no readable recording, or too deep to compare
     ambiguous: bool = False  # several candidates for this pairing (or, unpaired, equally good partners)
     candidates: tuple[str, ...] = ()  # the other candidates' paths
+    test_id_old: str = ""  # the old side's test id when it is another (a renamed test)
 
     @property
     def primary(self) -> str:
@@ -252,6 +253,7 @@ def _compare_pair(
         old_path=old.path,
         new_path=new.path,
         test_id=new.test_id or old.test_id or "",
+        test_id_old=(old.test_id or "") if (old.test_id or "") != (new.test_id or "") else "",
         pairing=how,
         categories=tuple(c for c in CATEGORIES if c in found) or ("noise-only",),
         request_fields=fields,

@@ -13,8 +13,9 @@ def raw_diff(
 ) -> str:
     """A unified diff of the two files' pretty JSON, for the doubtful cases.
 
-    The same text as difflib.unified_diff, but the common head and tail are set aside before matching, so a
-    change in a large file costs about the size of the change.
+    A unified diff that applies as a patch, as difflib.unified_diff's does, but not always line for line the same
+    text: the common head and tail are set aside before matching, and lines are matched by their JSON keys first,
+    so a change in a large file costs about the size of the change (and a replaced block may read -/+/-/+).
     """
     a, b = _pretty_lines(old), _pretty_lines(new)
     head = 0
