@@ -313,7 +313,7 @@ def as_text(report: DiffReport) -> str:
             lines.append(f"  {old} -> {new}  ({d.pairing or 'unpaired'})")
         lines += [f"  {line}" for line in _facts(d)]
         for text in d.text:
-            lines.append(f"  answer: {_segments_text(text.segments)}")
+            lines.append(f"  {text.part}: {_segments_text(text.segments)}")
         for change in d.tool_changes[:10]:
             lines.append(f"  {change.path}: {_short(change.old)} -> {_short(change.new)}")
         if d.usage_delta:
@@ -400,6 +400,8 @@ def as_markdown(report: DiffReport) -> str:
                 body.append(f"{old} -> {new} ({d.pairing or 'unpaired'})")
             body += _facts(d)
             for text in d.text:
+                if text.part != "answer":
+                    body.append(f"({text.part})")
                 old = "".join(t for op, t in text.segments if op != "+")
                 new = "".join(t for op, t in text.segments if op != "-")
                 body += [f"- {line}" for line in _cut(old).splitlines()] + [

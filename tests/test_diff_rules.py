@@ -265,6 +265,19 @@ def test_an_embeddings_usage_alone_is_a_usage_change_and_its_result_names_the_fi
     assert found.categories == ("content-changed",) and found.response_fields == ("body.data[0].embedding[1]",)
 
 
+def test_an_answer_and_its_reasoning_that_both_changed_show_both_diffs(rerecord: Any) -> None:
+    def thinking(text: str, reasoning: str) -> dict[str, Any]:
+        rec = stream_recording(test_id=TID.format("think"), text=text)
+        rec["response"]["body"][0]["__data__"]["choices"][0]["delta"]["reasoning_content"] = reasoning
+        return rec
+
+    found = _only(
+        rerecord({_name("t"): thinking("Paris.", "It is Paris.")}, {_name("t"): thinking("Lyon.", "Hmm, Lyon.")})
+    )
+    assert [t.part for t in found.text] == ["answer", "reasoning"]
+    assert ("+", "Lyon") in found.text[0].segments and ("+", "Hmm,") in found.text[1].segments
+
+
 # 2. Listings compare as sets.
 
 

@@ -49,6 +49,7 @@ LISTING_KINDS = frozenset({Kind.MODEL_LIST, Kind.OLLAMA_ADMIN})
 class TextDiff:
     choice: int
     segments: tuple[tuple[str, str], ...]  # ("=", "same words"), ("-", "old words"), ("+", "new words")
+    part: str = "answer"  # or "reasoning"
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,8 +290,10 @@ def _text_diffs(old: Recording, new: Recording) -> tuple[TextDiff, ...]:
         b = _answer_text(new.choices[index]) if index < len(new.choices) else ""
         ra = old.choices[index].reasoning if index < len(old.choices) else ""
         rb = new.choices[index].reasoning if index < len(new.choices) else ""
-        if a != b or ra != rb:
-            text.append(TextDiff(choice=index, segments=word_diff(a, b) if a != b else word_diff(ra, rb)))
+        if a != b:
+            text.append(TextDiff(choice=index, segments=word_diff(a, b)))
+        if ra != rb:
+            text.append(TextDiff(choice=index, segments=word_diff(ra, rb), part="reasoning"))
     return tuple(text)
 
 
