@@ -182,6 +182,10 @@ def test_a_tool_miss_is_found_by_the_hash_of_its_logged_kwargs(tree: dict[str, s
     [missed] = selectors.find_misses(text=other).misses
     assert not missed.resolved and missed.candidates_of == "the tool tavily-search.web_search"
     assert [c.differs for c in missed.candidates] == [("kwargs",)]
+    # Named by its test (whose chat calls are indexed too), a tool miss still compares with the tool's runs.
+    [named] = selectors.find_misses(text=other + f"FAILED {TEST} - RuntimeError: Recording not found\n").misses
+    assert named.miss.test_id == TEST and named.candidates_of == "the tool tavily-search.web_search"
+    assert [c.replay_hash for c in named.candidates] == [tree["tool"]]
 
 
 GENAI_TEST = (

@@ -96,13 +96,15 @@ def _files(rows: QuerySet[RecordingEntry]) -> tuple[list[RecordingEntry], int]:
 def _candidate_rows(miss: Miss) -> tuple[str, QuerySet[RecordingEntry] | None]:
     """What the candidates share, in words, and their rows: the test's, else the model's at the URL path."""
     rows = _entries()
+    if miss.kind == misses.TOOL and miss.tool:
+        # A tool run's hash has no test id (tests of one folder share its recordings): what compares with the
+        # miss is the tool's recordings, not the test's chat calls.
+        return f"the tool {miss.tool}", rows.filter(kind="tool", provider=miss.provider)
     if miss.test_id:
         return "the test", rows.filter(test_id=miss.test_id)
     if miss.test_name:
         name, params = misses.split_header(miss.test_name)
         return f"a test named {miss.test_name}", rows.filter(test_name=name, test_params=params)
-    if miss.kind == misses.TOOL and miss.tool:
-        return f"the tool {miss.tool}", rows.filter(kind="tool", provider=miss.provider)
     path = miss.url_path
     if not path:
         return "", None
