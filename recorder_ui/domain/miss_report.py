@@ -230,6 +230,13 @@ def _listing(names: tuple[str, ...] | list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def _one_of(folders: tuple[str, ...], at: str = "in") -> str:
+    """Where to put a file replay should find: the first folder it looks in (a test's own), or either."""
+    if not folders:
+        return f"{at} the test's own recordings/ folder (or {COMMON})"
+    return f"{at} {folders[0]}" + (f" (or {' or '.join(folders[1:])})" if len(folders) > 1 else "")
+
+
 def _folders_words(folders: tuple[str, ...]) -> str:
     return _listing(list(folders)) if folders else "the test's own recordings/ folder and " + COMMON
 
@@ -314,10 +321,12 @@ def _found_words(report: MissReport, looked: str, where: str) -> str:
             else f"No file is named {looked}, but {rec.path} holds this very request"
         )
         target = rec.replay_name or looked
-        return (f"{head}, yet its name carries {why}, so replay never opens it. Rename it to {target} in {where}, "
+        return (f"{head}, yet its name carries {why}, so replay never opens it. Rename it to {target} "
+                f"{_one_of(report.folders)}, "
                 "or re-record the test.")  # fmt: skip
     if rec.in_lookup_folder is False:
-        return f"{rec.path} carries {looked or rec.replay_name}, but replay looks only in {where}: move it there."
+        return (f"{rec.path} carries {looked or rec.replay_name}, but replay looks only in {where}: move it "
+                f"{_one_of(report.folders, 'to')}.")  # fmt: skip
     text = (
         f"{lead}: replay opens it as {rec.replay_name}"
         if lead

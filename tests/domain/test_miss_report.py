@@ -133,11 +133,15 @@ def test_summary_for_a_file_found_under_an_older_rules_name() -> None:
                        replay_status="older-rule", replay_rule=replay.RULE_RAW_BODY, replay_name="a" * 64 + ".json")  # fmt: skip
     text = _report(miss, found=(found,), resolved=True).summary
     assert f"No file is named {'a' * 64}.json" in text and "older rule (no body normalisation)" in text
-    assert f"Rename it to {'a' * 64}.json" in text
+    assert (
+        f"Rename it to {'a' * 64}.json in tests/integration/inference/recordings/ (or tests/integration/common/recordings/)"
+        in text
+    )
     named = _candidate("tests/integration/inference/recordings/" + "a" * 64 + ".json", in_lookup_folder=True)
     assert "replay finds it there" in _report(miss, found=(named,), resolved=True).summary
     elsewhere = _candidate("tests/integration/agents/recordings/" + "a" * 64 + ".json", in_lookup_folder=False)
-    assert "move it there" in _report(miss, found=(elsewhere,), resolved=True).summary
+    moved = _report(miss, found=(elsewhere,), resolved=True).summary
+    assert "move it to tests/integration/inference/recordings/ (or tests/integration/common/recordings/)." in moved
     prefix = Miss(misses.HASH, "aaaaaaaa", prefix=True)
     two = _report(prefix, found=(named, elsewhere), resolved=True).summary
     assert two.startswith("The prefix aaaaaaaa matches 2 recordings")
