@@ -409,6 +409,21 @@ def test_a_tie_partner_that_a_later_rule_pairs_is_no_partner_any_more(rerecord: 
     assert all(not d.ambiguous and d.candidates == () for d in added)
 
 
+def test_a_test_renamed_needs_the_same_tools_offered(rerecord: Any) -> None:
+    """The same prompt sent by another test with other tools (or none) is another test's call, not a rename."""
+    before = stream_recording(test_id=TID.format("old_name"), text="Sunny.", tool=("get_weather", '{"city": "Oslo"}'))
+    weather = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+    before["request"]["body"]["tools"] = [weather]
+    renamed = copy.deepcopy(before)
+    renamed["test_id"] = TID.format("new_name")
+    [moved] = rerecord({_name("a"): before}, {_name("b"): renamed}).diffs
+    assert moved.pairing == "test renamed"
+    other = copy.deepcopy(renamed)
+    other["request"]["body"]["tools"] = []
+    report = rerecord({_name("a"): before}, {_name("b"): other})
+    assert sorted(d.categories[0] for d in report.diffs) == ["added", "removed"]
+
+
 def _session_call(host: str, prompt: str, model: str = "gpt-4o") -> dict[str, Any]:
     """A call made outside any test (a session fixture's): a null test id, stored in common/."""
     rec = stream_recording(test_id=None, text="Hi.", messages=[{"role": "user", "content": prompt}], model=model)

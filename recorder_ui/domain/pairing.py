@@ -9,7 +9,7 @@ Rules, in order; each sees only what the earlier ones left:
    to the last turn) whose last turn or parameters changed. A one-message request never pairs with a
    three-message one. When candidates are equally good, none is paired: each side lists the others as
    possible partners.
-4. `test renamed`: another test id, the same request content, model, endpoint and provider host; calls
+4. `test renamed`: another test id, the same request content and tools, model, endpoint and provider host; calls
    without request content (model lists) never pair across test ids.
 Beyond MAX_SCORED x MAX_SCORED candidates for one key none is chosen: the files stay added and removed.
 Where a key has several candidates (a step recorded more than once), the most similar request wins (the
@@ -109,7 +109,8 @@ def content_key(rec: Recording) -> Hashable:
     if not rec.request_messages and not extra:
         return ("no content", id(rec))
     messages = [message_key(m) for m in rec.request_messages]
-    return _dumps([str(rec.kind), rec.model, rec.endpoint, rec.provider, messages, extra])
+    # The tools offered too: a test that sends the same prompt with other tools (or none) is another test.
+    return _dumps([str(rec.kind), rec.model, rec.endpoint, rec.provider, messages, extra, sorted(rec.tools)])
 
 
 _TEST_ID_PARTS = re.compile(r"::|[\[\]\-/=:,\s]+")
