@@ -63,11 +63,17 @@ def test_index_recordings_adds_one_row_per_recording_file(tree: Path) -> None:
     assert Root.objects.get(name="main").last_indexed_at is not None
 
 
-def test_second_run_reads_nothing_when_nothing_changed(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    indexer.index_recordings(root=tree, name="main")
+def _parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths the loader parses from now on."""
     parsed: list[str] = []
     real = loader.parse
     monkeypatch.setattr(loader, "parse", lambda data, *, path: parsed.append(path) or real(data, path=path))
+    return parsed
+
+
+def test_second_run_reads_nothing_when_nothing_changed(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    indexer.index_recordings(root=tree, name="main")
+    parsed = _parses(monkeypatch)
     report = indexer.index_recordings(root=tree, name="main")
     assert (report.added, report.updated, report.removed, report.unchanged) == (0, 0, 0, 4)
     assert parsed == []
@@ -125,9 +131,7 @@ def test_rows_without_a_ctime_are_hashed_again_once_not_parsed(tree: Path, monke
     indexer.index_recordings(root=tree, name="main")
     RecordingEntry.objects.update(ctime_ns=0)
     Root.objects.filter(name="main").update(generation=777)  # as the migration leaves them: kept stamps stale
-    parsed: list[str] = []
-    real = loader.parse
-    monkeypatch.setattr(loader, "parse", lambda data, *, path: parsed.append(path) or real(data, path=path))
+    parsed = _parses(monkeypatch)
     report = indexer.index_recordings(root=tree, name="main")
     assert (report.added, report.updated, report.removed, report.unchanged) == (0, 0, 0, 4)
     assert parsed == []

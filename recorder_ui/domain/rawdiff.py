@@ -7,6 +7,8 @@ from typing import Literal
 
 import orjson
 
+from recorder_ui.domain.worddiff import common_ends
+
 
 def raw_diff(
     old: bytes | None, new: bytes | None, *, old_name: str = "old", new_name: str = "new", context: int = 2
@@ -18,12 +20,7 @@ def raw_diff(
     so a change in a large file costs about the size of the change (and a replaced block may read -/+/-/+).
     """
     a, b = _pretty_lines(old), _pretty_lines(new)
-    head = 0
-    while head < len(a) and head < len(b) and a[head] == b[head]:
-        head += 1
-    tail = 0
-    while tail < len(a) - head and tail < len(b) - head and a[-1 - tail] == b[-1 - tail]:
-        tail += 1
+    head, tail = common_ends(a, b)
     start = max(0, head - context)
     a_mid, b_mid = a[start : len(a) - max(0, tail - context)], b[start : len(b) - max(0, tail - context)]
     if a_mid == b_mid:

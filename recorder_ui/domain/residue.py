@@ -193,14 +193,8 @@ def _collapse(paths: list[str], limit: int = 12) -> tuple[str, ...]:
 
 def _leaves(value: Any, path: str = "") -> Iterator[tuple[str, bytes]]:
     """(path without list positions, canonical value) of every leaf: what a stream says, whatever its chunks."""
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _leaves(v, f"{path}.{k}" if path else str(k))
-    elif isinstance(value, list):
-        for v in value:
-            yield from _leaves(v, f"{path}[]")
-    else:
-        yield path, jsontext.dumps(value, default=str)
+    for where, leaf in _raw_leaves(value, path):
+        yield where, jsontext.dumps(leaf, default=str)
 
 
 def _sse_events(body: list[Any]) -> list[Any]:
@@ -288,6 +282,7 @@ def _stream_leaves(body: list[Any], drop: frozenset[str]) -> set[tuple[str, obje
 
 
 def _raw_leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """(path without list positions, value) of every leaf."""
     if isinstance(value, dict):
         for k, v in value.items():
             yield from _raw_leaves(v, f"{path}.{k}" if path else str(k))

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 
 _WORDS = re.compile(r"\s+|\w+|[^\w\s]")
+
+
+def common_ends(a: Sequence[str], b: Sequence[str]) -> tuple[int, int]:
+    """How many items two sequences share at their start, and then at their end (never counted twice)."""
+    head = 0
+    while head < len(a) and head < len(b) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < len(a) - head and tail < len(b) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    return head, tail
 
 
 def word_diff(old: str, new: str) -> tuple[tuple[str, str], ...]:
@@ -15,12 +27,7 @@ def word_diff(old: str, new: str) -> tuple[tuple[str, str], ...]:
     word, so the cost follows the size of the change rather than of the answer.
     """
     a, b = _WORDS.findall(old), _WORDS.findall(new)
-    head = 0
-    while head < len(a) and head < len(b) and a[head] == b[head]:
-        head += 1
-    tail = 0
-    while tail < len(a) - head and tail < len(b) - head and a[-1 - tail] == b[-1 - tail]:
-        tail += 1
+    head, tail = common_ends(a, b)
     segments: list[tuple[str, str]] = [("=", "".join(a[:head]))] if head else []
     middle_a, middle_b = a[head : len(a) - tail], b[head : len(b) - tail]
     if len(middle_a) * len(middle_b) > _WORD_BUDGET:
