@@ -234,7 +234,10 @@ def response_changes(old_raw: Any, new_raw: Any, *, answer: bool, listing: bool)
 # In a stream, keys whose text the chunks spread over several deltas: joined per path before the streams compare,
 # so that chunk boundaries alone never count. And keys the tool-call category compares parsed (a call's JSON
 # written with other spaces is the same call).
-JOINED_KEYS = frozenset({"content", "text", "reasoning", "reasoning_content", "thinking", "refusal"})
+# ("response": Ollama's /api/generate stream; "delta": the Responses API's text events.)
+JOINED_KEYS = frozenset(
+    {"content", "text", "reasoning", "reasoning_content", "thinking", "refusal", "response", "delta"}
+)
 PARSED_KEYS = frozenset({"arguments", "partial_json"})
 FILE_KEYS = ("request", "test_id", "id_normalization_mapping")  # compared apart: the request, and 9.1's mapping
 
@@ -255,10 +258,49 @@ def unexplained_changes(old_raw: Any, new_raw: Any, *, listing: bool) -> tuple[s
     ):
         a["response"] = {k: v for k, v in a["response"].items() if k != "body"}
         b["response"] = {k: v for k, v in b["response"].items() if k != "body"}
-        old_leaves, new_leaves = _stream_leaves(body_a, drop), _stream_leaves(body_b, drop)
+        events_a, events_b = _strip(_sse_events(body_a), drop), _strip(_sse_events(body_b), drop)
+        old_leaves, new_leaves = _stream_leaves(events_a), _stream_leaves(events_b)
         paths += sorted({f"response.{p}" for p, _ in old_leaves ^ new_leaves})
-    paths += list(leaf_paths(_strip(a, drop), _strip(b, drop)))
+        # Usage as the last object of each place that carries it (a stream may repeat a running total).
+        paths += [f"response.{p}" for p in leaf_paths(_last_usage(events_a), _last_usage(events_b), "body[]")]
+    paths += list(leaf_paths(_usage_read(_strip(a, drop)), _usage_read(_strip(b, drop))))
     return _collapse([p.removeprefix("response.") for p in paths])
+
+
+def _usage_read(value: Any, key: str = "") -> Any:
+    """value with each usage object as the usage categories read it: a count or detail that is null, 0 or left
+    out is the same (a provider's `completion_tokens_details: null` and `{"reasoning_tokens": 0}`)."""
+    if isinstance(value, dict):
+        out = {k: _usage_read(v, k) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v not in (None, 0, {})} if key in USAGE_KEYS or _within(key) else out
+    if isinstance(value, list):
+        return [_usage_read(v, key) for v in value]
+    return value
+
+
+def _within(key: str) -> bool:
+    return key.endswith("_details")  # prompt_tokens_details, completion_tokens_details, inside a usage object
+
+
+def _last_usage(events: Any) -> dict[str, Any]:
+    """Per path (list positions left out), the last usage object a stream carries there, read as _usage_read does."""
+    found: dict[str, Any] = {}
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                where = f"{path}.{k}" if path else str(k)
+                if k in USAGE_KEYS and v is not None:
+                    found[where] = _usage_read({k: v})[k] if isinstance(v, dict) else v
+                else:
+                    walk(v, where)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, f"{path}[]")
+
+    for event in events if isinstance(events, list) else ():
+        walk(event, "")
+    return found
 
 
 def _rest(raw: Any, listing: bool) -> dict[str, Any]:
@@ -268,11 +310,11 @@ def _rest(raw: Any, listing: bool) -> dict[str, Any]:
     return rest
 
 
-def _stream_leaves(body: list[Any], drop: frozenset[str]) -> set[tuple[str, object]]:
-    """A stream's leaves as a set, each JOINED_KEYS path's text joined in the stream's order."""
+def _stream_leaves(events: Any) -> set[tuple[str, object]]:
+    """A stream's leaves as a set, each JOINED_KEYS path's text joined in the stream's order; usage apart."""
     joined: dict[str, list[str]] = {}
     leaves: set[tuple[str, object]] = set()
-    for path, value in _raw_leaves(_strip(_sse_events(body), drop), "body"):
+    for path, value in _raw_leaves(_strip(events, USAGE_KEYS), "body"):
         if isinstance(value, str) and path.rpartition(".")[2] in JOINED_KEYS:
             joined.setdefault(path, []).append(value)
         else:
