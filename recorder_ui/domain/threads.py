@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from recorder_ui.domain import jsontext
 from recorder_ui.domain.model import Kind, Message, Recording, ToolCall
 
 SAFETY_PROMPT = "Task: Check if there is unsafe content in '"
@@ -97,7 +98,7 @@ def _key(message: Message) -> bytes:
         parts["calls"] = calls
     if message.tool_call_id:
         parts["tool_call_id"] = message.tool_call_id
-    return orjson.dumps(parts, option=orjson.OPT_SORT_KEYS, default=str)
+    return jsontext.dumps(parts, option=orjson.OPT_SORT_KEYS, default=str)
 
 
 def messages_key(messages: Sequence[Message]) -> str:
@@ -105,6 +106,11 @@ def messages_key(messages: Sequence[Message]) -> str:
     if not messages:
         return ""
     return hashlib.sha256(b"\n".join(_key(m) for m in messages)).hexdigest()
+
+
+def _calls_key(calls: Sequence[ToolCall]) -> set[tuple[str, bytes]]:
+    """Tool calls by name and arguments (integers beyond 64 bits too), ids aside."""
+    return {(c.name, jsontext.dumps(c.parsed_arguments, option=orjson.OPT_SORT_KEYS, default=str)) for c in calls}
 
 
 def _answers(parent: Recording, message: Message) -> bool:
@@ -116,9 +122,8 @@ def _answers(parent: Recording, message: Message) -> bool:
         ids = {c.id for c in answer.tool_calls if c.id}
         if ids and ids == {c.id for c in message.tool_calls if c.id}:
             return True
-        pairs = {(c.name, orjson.dumps(c.parsed_arguments, option=orjson.OPT_SORT_KEYS)) for c in answer.tool_calls}
-        theirs = {(c.name, orjson.dumps(c.parsed_arguments, option=orjson.OPT_SORT_KEYS)) for c in message.tool_calls}
-        return bool(pairs) and pairs == theirs
+        pairs = _calls_key(answer.tool_calls)
+        return bool(pairs) and pairs == _calls_key(message.tool_calls)
     return answer.content.strip() == message.content.strip() and bool(message.content.strip())
 
 
@@ -189,7 +194,7 @@ def _variant_label(rec: Recording, siblings: Sequence[Recording]) -> str:
 
 
 def _short(value: Any) -> str:
-    text = orjson.dumps(value, default=str).decode()
+    text = jsontext.dumps(value, default=str).decode()  # integers beyond 64 bits too
     return text if len(text) <= 40 else text[:37] + "..."
 
 

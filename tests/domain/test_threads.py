@@ -65,6 +65,16 @@ def test_every_variant_says_what_sets_it_apart() -> None:
     labels = {s.recording.path: s.variant_label for s in thread.steps}
     assert labels == {"a.json": "no max_tokens, recorded again", "b.json": "max_tokens=50",
                       "c.json": "no max_tokens, recorded again"}  # fmt: skip
+    huge = [_chat(n, (U,), _asks(_call(n)), seed=s) for n, s in (("h1.json", 2**70), ("h2.json", 1))]
+    [thread] = threads.stitch(huge).threads  # integers beyond 64 bits label like any other value
+    assert {s.variant_label for s in thread.steps} == {f"seed={2**70}", "seed=1"}
+    big = _call("b1", args=f'{{"n": {2**70}}}')  # and match a history's tool call to its answer
+    history = Message(role="assistant", content="", tool_calls=(_call("other-id", args=f'{{"n": {2**70}}}'),))
+    one = _chat("k1.json", (U,), _asks(big))
+    two = _chat("k2.json", (U, history, Message(role="tool", tool_call_id="other-id", content="x")),
+                Message(role="assistant", content="done"))  # fmt: skip
+    [thread] = threads.stitch([one, two]).threads
+    assert [s.link for s in thread.steps] == ["root", "exact"]
     twin = _chat("d.json", (U,), _asks(_call("c4")))
     [thread] = threads.stitch([_chat("e.json", (U,), _asks(_call("c5"))), twin]).threads
     assert {s.variant_label for s in thread.steps} == {"the same request, recorded again"}
