@@ -241,20 +241,21 @@ def _reassemble_careful(chunks: Sequence[Mapping[str, Any]]) -> tuple[Message, .
 def _add_fragment(state: _Choice, call: Any, path: tuple[str | int, ...]) -> None:
     if type(call) is not dict:
         raise WrongType(path, "an object", call)
-    index = call.get("index")
-    if index is None:
-        # No index: a known id continues its call, a new id starts one, anything else continues the last one.
-        new_id = call.get("id")
-        if new_id and type(new_id) is str and new_id in state.ids:
-            slot = state.ids[new_id]
-        elif new_id or state.last is None:
-            slot = (1, len(state.calls))
-        else:
-            slot = state.last
-    elif type(index) is not int:
+    index, given = call.get("index"), call.get("id")
+    known = state.ids.get(given) if given and type(given) is str else None
+    if index is not None and type(index) is not int:
         raise WrongType((*path, "index"), "a whole number", index)
+    if known is not None:
+        slot = known  # a known id continues its call, whatever index the fragment gives
+    elif index is None and not given and state.last is not None:
+        slot = state.last  # no index, no id: the last call goes on
     else:
-        slot = (0, index)
+        # A new call: at its index (or, without one, at the next free position, as a stream of unindexed calls
+        # numbers them); where that slot holds a call with another id, at a slot of its own, so none is merged.
+        slot = (0, index if index is not None else len(state.calls))
+        taken = state.calls.get(slot)
+        if taken is not None and taken.id and given and taken.id != given:
+            slot = (1, len(state.calls))
     state.last = slot
     entry = state.calls.get(slot)
     if entry is None:
