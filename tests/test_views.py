@@ -323,6 +323,8 @@ def test_every_missing_usage_group_links_exactly_its_streams(client: Client, tmp
         assert listed["total"] == group["count"] == len(listed["rows"]), group["list_query"]
     page = client.get("/recordings/?test_file=-").content.decode()
     assert re.search(r"<option value=\"-\" selected>\(no test\)</option>", page)
+    page = client.get("/recordings/?model=-").content.decode()  # kept in the form, so the next filter keeps it
+    assert re.search(r"<option value=\"-\" selected>\(no model\)</option>", page)
 
 
 def test_reindex_status_shows_progress_while_running(

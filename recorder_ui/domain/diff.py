@@ -86,6 +86,11 @@ class RecordingDiff:
     test_id_old: str = ""  # the old side's test id when it is another (a renamed test)
 
     @property
+    def several_choices(self) -> bool:
+        """Whether the text diffs are of more than one choice, so each says which."""
+        return any(t.choice for t in self.text)
+
+    @property
     def primary(self) -> str:
         """The first of the categories by PRECEDENCE."""
         return min(self.categories, key=PRECEDENCE.index)

@@ -186,7 +186,7 @@ def _options(kept: catalog.State) -> dict[str, tuple[str, ...]]:
         "test_file": (*keys("test_files"), NONE),  # "(no test)": calls made outside any test
         "kind": keys("kinds"),
         "provider": tuple(sorted(catalog.firsts(kept.whole, "providers") - {""})),
-        "model": keys("models"),
+        "model": (*keys("models"), NONE),  # "(no model)": what Missing usage links for a stream without one
         "replay": REPLAY_STATUSES,
     }
 
