@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from recorder_ui.domain import copies, misses, replay
+from recorder_ui.domain import copies, hashed, misses, replay
 from recorder_ui.domain.folders import COMMON, for_test
 from recorder_ui.domain.folders import in_folders as in_folders  # re-exported: find and the tests ask it here
 from recorder_ui.domain.misses import Miss
@@ -208,7 +208,7 @@ def compare(raw: Any, miss: Miss) -> tuple[tuple[Part, ...], tuple[str, ...]]:
         known["url"] = (request.get("url") == miss.url, _json(miss.url))
         known["method"] = (True, '"POST"')
     parts = []
-    for name, value in replay.hashed_parts(raw):
+    for name, value in hashed.hashed_parts(raw):
         if name in known:
             same, logged = known[name]
             parts.append(Part(name, value, SAME if same else DIFFERS, "" if same else logged))

@@ -41,6 +41,7 @@ RULE_CURRENT = "today's recorder"
 RULE_NO_FILE_SEARCH = "before 2026-04-09: no file_search placeholders"
 RULE_RAW_BODY = "no body normalisation"
 RULE_SHORT = "12 hex digits, no test id (before test isolation, October 2025)"
+RULE_WRONG_FORM = "today's hash, in the other name form (a model list's, or a single recording's)"
 RULE_SHORT_FORM = "a 12-hex name of October 2025 whose hash we do not reproduce; replay opens 64-hex names only"
 
 # Explanations of `mismatch` names (docs/replay-keys.md), each reproducing names exactly from the file's own content.
@@ -62,7 +63,8 @@ RENAME_IN_TEXT = (
 _REAL_FILE_ID = re.compile(r"file-[0-9a-f]{32}")
 
 MODEL_LIST_PATHS = frozenset({"/api/tags", "/v1/models", "/v1/openai/v1/models"})
-_HASH_NAME = re.compile(r"(?:models-)?([0-9a-f]{64})(?:-[0-9a-f]{8})?\.json")
+# The two names replay opens: `<hash>.json`, and for a model list every `models-<hash>-*.json` (a glob).
+_HASH_NAME = re.compile(r"(?:models-([0-9a-f]{64})-.*|([0-9a-f]{64}))\.json", re.DOTALL)
 _SHORT_NAME = re.compile(r"([0-9a-f]{12})\.json")
 
 _SCORE = re.compile(r"score:\s*[-+]?\d*\.?\d+(?:[eE][-+]?\d+)?")
@@ -263,6 +265,14 @@ def looked_up_as(raw: dict[str, Any], current: str) -> str:
     return f"{current}.json"
 
 
+@dataclass(frozen=True, slots=True)
+class _Named:
+    """The hash a file's name carries, and whether in a model list's form."""
+
+    hash: str
+    models: bool
+
+
 def key_of(raw: Any, file_name: str) -> ReplayKey:
     """The replay key of one recording file: raw is its whole JSON, file_name its base name."""
     if not isinstance(raw, dict):
@@ -275,24 +285,29 @@ def key_of(raw: Any, file_name: str) -> ReplayKey:
     except (TypeError, ValueError, RecursionError):  # a body json.dumps refuses (NaN keys, odd types, depth)
         return ReplayKey("", NONE, "", "", kind, "The request cannot be hashed as the recorder hashes it.")
     lookup = looked_up_as(raw, current)
-    named = _HASH_NAME.fullmatch(file_name)
+    matched = _HASH_NAME.fullmatch(file_name)
+    named = _Named(matched.group(1) or matched.group(2), matched.group(1) is not None) if matched else None
     short = _SHORT_NAME.fullmatch(file_name)
     if named is None and short is None:
         why = f"The file name carries no hash; replay looks this request up as {lookup}."
         return ReplayKey(current, NONE, "", lookup, kind, why)
-    if named is not None and named.group(1) == current:
+    if named is not None and named.hash == current and named.models != lookup.startswith("models-"):
+        shape = "a model list's (models-<hash>-*.json)" if named.models else "a single recording's (<hash>.json)"
+        why = f"This file's name carries the hash of its request, but in {shape} form: replay opens {lookup}, not it."
+        return ReplayKey(current, MISMATCH, RULE_WRONG_FORM, lookup, kind, why)
+    if named is not None and named.hash == current:
         why = f"Replay looks this request up as {lookup}: this file."
         return ReplayKey(current, CURRENT, RULE_CURRENT, lookup, kind, why)
     for name, rule in rules[1:]:
         try:
-            if named is not None and rule() == named.group(1):
+            if named is not None and rule() == named.hash:
                 return ReplayKey(current, OLDER_RULE, name, lookup, kind, _unreachable(lookup, name))
         except (TypeError, ValueError, RecursionError):
             continue
     if short is not None:  # today's replay opens only 64-hex names: dead, whether or not we reproduce the hash
         form = RULE_SHORT if kind == "inference" and _short_hash(raw) == short.group(1) else RULE_SHORT_FORM
         return ReplayKey(current, OLDER_RULE, form, lookup, kind, _unreachable(lookup, form))
-    explained = _explain(raw, named.group(1)) if named is not None and kind == "inference" else None
+    explained = _explain(raw, named.hash) if named is not None and kind == "inference" else None
     if explained is not None:
         explanation, how = explained
         why = f"Replay looks this request up as {lookup}; this file's name carries the hash of {how}."
@@ -416,34 +431,3 @@ def _unreachable(lookup: str, rule: str) -> str:
         f"Replay looks this request up as {lookup}; this file's name carries the hash of an older rule ({rule}), "
         "so no test reaches it."
     )
-
-
-def hashed_parts(raw: Any) -> tuple[tuple[str, str], ...]:
-    """What the recorder hashes for this request, as (part, value) for a user comparing two requests."""
-    if not isinstance(raw, dict) or not isinstance(raw.get("request"), dict):
-        return ()
-    kind, _ = _rules(raw)
-    request = raw["request"]
-
-    def short(value: Any) -> str:
-        text = json.dumps(value, sort_keys=True, default=str)
-        return text if len(text) <= 200 else text[:197] + "..."
-
-    if kind == "tool":
-        return (("provider", short(request.get("provider"))), ("tool_name", short(request.get("tool_name"))),
-                ("kwargs", short(request.get("kwargs"))))  # fmt: skip
-    if kind == "http":
-        return (("test_id", short(raw.get("test_id"))), ("url", short(request.get("url"))), ("method", '"POST"'),
-                ("payload", short(request.get("payload"))))  # fmt: skip
-    if kind == "inference":
-        path = _url(request).path
-        parts = [("method", '"POST"'), ("endpoint (the URL's path)", short(path))]
-        if path not in MODEL_LIST_PATHS:
-            parts.append(("test_id", short(raw.get("test_id"))))
-        body = request.get("body")
-        if isinstance(body, dict):
-            parts += [(f"body.{k}", short(v)) for k, v in sorted(body.items())]
-        else:
-            parts.append(("body", short(body)))
-        return tuple(parts)
-    return ()

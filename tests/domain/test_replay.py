@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from recorder_ui.domain import jsontext, replay
+from recorder_ui.domain import hashed, jsontext, replay
 from tests.domain.recs import chat_request
 
 TID = "tests/integration/responses/test_file_search.py::test_search[txt=openai/gpt-4o]"
@@ -171,7 +171,7 @@ def test_a_request_json_cannot_hash_is_none_not_a_crash() -> None:
 
 
 def test_what_the_recorder_hashes_is_listed() -> None:
-    parts = dict(replay.hashed_parts(_chat(temperature=0.5)))
+    parts = dict(hashed.hashed_parts(_chat(temperature=0.5)))
     assert parts["test_id"] == json.dumps(TID) and parts["body.temperature"] == "0.5"
     assert parts["endpoint (the URL's path)"] == '"/v1/v1/chat/completions"'
 
@@ -295,3 +295,19 @@ def test_a_12_hex_name_is_dead_whatever_hash_it_carries() -> None:
     rec = _chat()
     key = replay.key_of(rec, "0123456789ab.json")
     assert (key.status, key.rule) == ("older-rule", replay.RULE_SHORT_FORM) and "no test reaches it" in key.why
+
+
+def test_a_name_in_the_other_form_is_not_the_file_replay_opens() -> None:
+    """Replay opens `<hash>.json` for a request and globs `models-<hash>-*.json` for a model list: today's hash in
+    the other form is a name replay never opens; any suffix after the model list's hash is one it merges."""
+    chat = _chat()
+    key = replay.key_of(chat, "x.json").hash
+    wrong = replay.key_of(chat, f"models-{key}-deadbeef.json")
+    assert (wrong.status, wrong.rule) == ("mismatch", replay.RULE_WRONG_FORM) and f"opens {key}.json" in wrong.why
+    models = {"test_id": None, "request": {"method": "POST", "url": "http://localhost:11434/v1/v1/models",
+              "headers": {}, "body": {}, "endpoint": "/v1/models", "model": ""},
+              "response": {"body": [], "is_streaming": False}}  # fmt: skip
+    listed = replay.key_of(models, "x.json").hash
+    assert replay.key_of(models, f"models-{listed}-0b98574d.json").status == "current"
+    assert replay.key_of(models, f"models-{listed}-local-copy.json").status == "current"  # the glob takes it
+    assert replay.key_of(models, f"{listed}.json").rule == replay.RULE_WRONG_FORM
