@@ -126,6 +126,25 @@ def test_what_supersedes_what() -> None:
     assert lifecycle.usage_fate(replay_status="current", superseded_by=None) == lifecycle.LIVE
 
 
+def test_a_superseding_variant_that_offers_other_tools_says_so() -> None:
+    """The verdict weighs the parameters; the tools the newer variant offers are said when they differ (a test
+    that renamed a tool, or dropped a `strict: null`), and not when a row's lineage predates them."""
+    usage = {"stream_options": {"include_usage": True}}
+    group = ("root", "t", "chat", "gpt-4o", "m")
+
+    def candidate(path: str, params: dict[str, Any], tools: str | None) -> lifecycle.Candidate:
+        return lifecycle.Candidate(path, group, lifecycle.Lineage(params, True, True, (), tools), bool(params))
+
+    found = lifecycle.superseded([candidate("old.json", {}, "aaaa"), candidate("new.json", usage, "bbbb")])
+    assert found["old.json"].added == ("stream_options", lifecycle.OTHER_TOOLS)
+    assert "sets stream_options, and offers other tools;" in lifecycle.describe(found["old.json"])
+    same = lifecycle.superseded([candidate("old.json", {}, "aaaa"), candidate("new.json", usage, "aaaa")])
+    unknown = lifecycle.superseded([candidate("old.json", {}, None), candidate("new.json", usage, "bbbb")])
+    assert same["old.json"].added == unknown["old.json"].added == ("stream_options",)
+    restored = lifecycle.Lineage.from_json(lifecycle.Lineage({}, True, True, (), "").as_json())
+    assert restored is not None and restored.tools == ""  # "" (no tools) is known, unlike an older row's None
+
+
 def test_the_index_keeps_each_files_replay_key_and_provider(tree: dict[str, Path]) -> None:
     indexer.index_recordings(root=tree["current"].parents[4], name="checkout")
     status = {key: RecordingEntry.objects.get(path__endswith=path.name).replay_status for key, path in tree.items()}

@@ -13,6 +13,7 @@ branches: neither supersedes the other. The verdict is an inference from content
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,13 +32,13 @@ class Lineage:
     has_mapping: bool  # the file has an id_normalization_mapping key (later writers add it)
     has_test_id: bool  # the file has a test_id key
     sdk: tuple[int, ...]  # provider_metadata's SDK version, () when absent
+    tools: str | None = None  # a digest of the tool definitions it offers ("" for none); None: not known (older rows)
 
     def as_json(self) -> str:
-        return jsontext.dumps(
-            {"params": self.params, "mapping": self.has_mapping, "test_id": self.has_test_id, "sdk": list(self.sdk)},
-            option=orjson.OPT_SORT_KEYS,
-            default=str,
-        ).decode()
+        data = {"params": self.params, "mapping": self.has_mapping, "test_id": self.has_test_id, "sdk": list(self.sdk)}
+        if self.tools is not None:
+            data["tools"] = self.tools
+        return jsontext.dumps(data, option=orjson.OPT_SORT_KEYS, default=str).decode()
 
     @classmethod
     def from_json(cls, text: str) -> Lineage | None:
@@ -48,7 +49,11 @@ class Lineage:
         if not isinstance(data, dict) or not isinstance(data.get("params"), dict):
             return None
         sdk = tuple(v for v in data.get("sdk") or () if isinstance(v, int))
-        return cls(data["params"], bool(data.get("mapping")), bool(data.get("test_id")), sdk)
+        tools = data.get("tools")
+        return cls(
+            data["params"], bool(data.get("mapping")), bool(data.get("test_id")), sdk,
+            tools if isinstance(tools, str) else None,
+        )  # fmt: skip
 
 
 def lineage(rec: Recording) -> Lineage | None:
@@ -63,7 +68,10 @@ def lineage(rec: Recording) -> Lineage | None:
     versions = [v for k, v in metadata.items() if k.endswith("_version") and isinstance(v, str)]
     sdk = tuple(int(part) if part.isdigit() else 0 for part in versions[0].split(".")[:4]) if versions else ()
     params = {k: rec.request_params[k] for k in threads.VARIANT_KEYS if rec.request_params.get(k) is not None}
-    return Lineage(params, "id_normalization_mapping" in raw, "test_id" in raw, sdk)
+    body = request.get("body") if isinstance(request, dict) else None
+    offered = body.get("tools") if isinstance(body, dict) else None
+    tools = hashlib.sha256(_canonical(offered)).hexdigest()[:16] if offered else ""
+    return Lineage(params, "id_normalization_mapping" in raw, "test_id" in raw, sdk, tools)
 
 
 def _canonical(value: Any) -> bytes:
@@ -125,15 +133,27 @@ def superseded(candidates: Iterable[Candidate]) -> dict[str, Superseded]:
                 continue
             best = max(newer, key=lambda n: (len(n.lineage.params), n.lineage.sdk, n.has_usage, n.path))
             added = tuple(sorted(best.lineage.params.keys() - old.lineage.params.keys()))
+            if None not in (old.lineage.tools, best.lineage.tools) and old.lineage.tools != best.lineage.tools:
+                added += (OTHER_TOOLS,)  # said, not weighed: a test that changed its tools changed its request too
             found[old.path] = Superseded(old.path, best.path, added, best.has_usage)
     return found
+
+
+# In Superseded.added, beside the parameters the newer variant adds: it offers other tool definitions too.
+OTHER_TOOLS = "other-tools"
+
+
+def _sets(added: Iterable[str]) -> str:
+    names = [a for a in added if a != OTHER_TOOLS]
+    tools = OTHER_TOOLS in added
+    return f"{', '.join(names)}" + (", and offers other tools" if tools and names else "other tools" if tools else "")
 
 
 def describe(item: Superseded) -> str:
     """In words, for pages and lint messages."""
     return (
         f"superseded by {item.by}: a newer variant of the same call (same test and messages) that also sets "
-        f"{', '.join(item.added)}; replay serves that one when the test sends it. Probably stale: delete this file "
+        f"{_sets(item.added)}; replay serves that one when the test sends it. Probably stale: delete this file "
         "once no test sends its request (an inference from the files, not a certainty)."
     )
 
@@ -171,7 +191,7 @@ def cleanup_reason(*, replay_status: str, superseded: bool) -> str:
 
 
 def superseded_sentence(added: Iterable[str]) -> str:
-    return f"a newer variant of the same call sets {', '.join(added)} too"
+    return f"a newer variant of the same call sets {_sets(tuple(added))} too"
 
 
 def usage_fate(*, replay_status: str, superseded_by: Superseded | None) -> str:
