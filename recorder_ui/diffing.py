@@ -358,6 +358,18 @@ def _md_code(text: str) -> str:
     return f"{fence} {text} {fence}"
 
 
+# The order of a comment's test-file sections: what a reviewer must read first, so that a comment cut to fit
+# GitHub's limit (docs/ci.md) keeps it: changed requests, answers and usage, then unreadable files, then files
+# only added or removed, then noise.
+_READ_FIRST = (*(c for c in diff.CATEGORIES if c in diff.SEMANTIC), "unreadable", "removed", "added", "noise-only")
+
+
+def _weight(file: diff.FileSummary) -> tuple[int, str]:
+    return min(
+        (_READ_FIRST.index(c) for c in file.counts if c in _READ_FIRST), default=len(_READ_FIRST)
+    ), file.test_file
+
+
 def _cut(text: str, limit: int = 600) -> str:
     return text if len(text) <= limit else text[:limit] + " … (cut)"
 
@@ -382,7 +394,7 @@ def as_markdown(report: DiffReport) -> str:
     )
     lines += ["", "| category | recordings |", "|---|---:|"]
     lines += [f"| {k} | {v} |" for k, v in counts.items()]
-    for file in report.summary.files:
+    for file in sorted(report.summary.files, key=_weight):
         changed = [d for t in file.tests for d in t.diffs if d.categories != ("noise-only",)]
         folded = sum(1 for t in file.tests for d in t.diffs if d.categories == ("noise-only",))
         summary = ", ".join(f"{k} {v}" for k, v in file.counts.items())

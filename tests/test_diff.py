@@ -347,3 +347,28 @@ def test_the_markdown_comment_keeps_markup_in_names_as_text(tmp_path: Path) -> N
     assert lines.count("</details>") == lines.count("<details>") == 1  # the test id's own stay in code spans
     assert "(none) -> " in markdown and "\n  - -> " not in markdown
     assert "… (cut)" in markdown
+
+
+def test_the_markdown_comment_puts_the_test_files_a_reviewer_must_read_first(tmp_path: Path) -> None:
+    """A comment cut to fit GitHub's limit keeps the sections at its top: real changes, then files only added or
+    removed, then noise."""
+    from recorder_ui import diffing
+
+    old_dir, new_dir = tmp_path / "old", tmp_path / "new"
+
+    def tid(area: str) -> str:
+        return f"tests/integration/{area}/test_{area}.py::test_x"
+
+    noisy = stream_recording(test_id=tid("aaa"), text="Same.")
+    write(old_dir, "aaa", noisy, name="n.json")
+    again = json.loads(json.dumps(noisy))
+    again["response"]["body"][0]["__data__"]["system_fingerprint"] = "fp_other"
+    write(new_dir, "aaa", again, name="n.json")
+    write(new_dir, "bbb", stream_recording(test_id=tid("bbb"), text="New."), name="added.json")
+    write(old_dir, "zzz", stream_recording(test_id=tid("zzz"), text="Paris."), name="c.json")
+    write(new_dir, "zzz", stream_recording(test_id=tid("zzz"), text="Lyon."), name="c.json")
+    markdown = diffing.as_markdown(diffing.diff_folders(old=old_dir, new=new_dir))
+    order = [
+        line.split("<code>")[1].split("</code>")[0] for line in markdown.splitlines() if line.startswith("<summary>")
+    ]
+    assert order == [tid(a).partition("::")[0] for a in ("zzz", "bbb", "aaa")]
