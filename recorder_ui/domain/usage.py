@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import orjson
-
+from recorder_ui.domain import jsontext
 from recorder_ui.domain.model import Kind, Recording, Usage
 
 Path = tuple[str | int, ...]
@@ -227,9 +227,12 @@ def sse_events(lines: Sequence[Any], path: Path = ("response", "body")) -> list[
                 text = "\n".join(data)
                 value: Any
                 try:
-                    value = orjson.loads(text)
-                except orjson.JSONDecodeError:
-                    value = text
+                    value = jsontext.loads(text.encode())  # integers beyond 64 bits too, as in a file
+                except (ValueError, RecursionError):
+                    try:  # 1e400, which orjson refuses and Python's reader (the recorder's) takes as infinity
+                        value = json.loads(text)
+                    except (ValueError, RecursionError):
+                        value = text
                 if not name and isinstance(value, dict):
                     name = str(value.get("type") or value.get("event_type") or "")
                 events.append((name, value))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,25 @@ def test_a_stream_usage_of_the_wrong_type_makes_the_recording_invalid() -> None:
 def test_a_count_that_is_no_whole_number_says_what_it_is(count: object, said: str) -> None:
     rec = parse(stream([chunk([delta(content="hi")]), chunk([], usage=u(10, 5, 15) | {"prompt_tokens": count})]))
     assert rec.error.endswith(f"expected a whole number, but it is {said}"), rec.error
+
+
+def test_an_sse_usage_event_with_a_number_orjson_refuses_is_read_not_dropped() -> None:
+    """1e400 and integers beyond 64 bits are JSON: an SSE event holding one is read (as a file holding one is),
+    so its usage shows or its error says why, never a usage silently gone."""
+    data = json.loads((Path(__file__).resolve().parents[1] / "data" / "anthropic_sse.json").read_text())
+    lines = data["response"]["body"]
+    at = next(i for i, line in enumerate(lines) if '"message_delta"' in line)
+    huge = lines[at].replace('"output_tokens":64', f'"output_tokens":{2**70}')
+    rec = loader.parse(
+        json.dumps({**data, "response": {**data["response"], "body": [*lines[:at], huge, *lines[at + 1 :]]}}).encode(),
+        path="x.json",
+    )
+    assert rec.usage is not None and rec.usage.completion_tokens == 2**70  # read; the index flags it beyond 2**40
+    overflow = lines[at].replace('"output_tokens":64', '"output_tokens":1e400')
+    rec = loader.parse(
+        json.dumps(
+            {**data, "response": {**data["response"], "body": [*lines[:at], overflow, *lines[at + 1 :]]}}
+        ).encode(),
+        path="x.json",
+    )
+    assert "output_tokens" in rec.error and "inf" in rec.error
