@@ -169,6 +169,8 @@ def test_tests_list_groups_by_file_and_test_page_stitches_threads(client: Client
     test_id = RecordingEntry.objects.filter(test_id__contains="trip_planner").first().test_id  # type: ignore[union-attr]
     page = client.get("/test/", {"id": test_id})
     assert page.status_code == 200 and page.content.decode().count('class="toolpair"') == 2
+    for step in RecordingEntry.objects.filter(test_id=test_id):  # each step's file name opens its recording
+        assert f'<a href="/recordings/{step.pk}/" class="file">' in page.content.decode()
     data = client.get("/test.json", {"id": test_id}).json()
     [thread] = data["threads"]
     assert [step["link"] for step in thread] == ["root", "exact", "exact"]
