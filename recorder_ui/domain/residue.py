@@ -220,8 +220,7 @@ def response_changes(old_raw: Any, new_raw: Any, *, answer: bool, listing: bool)
     a, b = _response(old_raw), _response(new_raw)
     if listing:
         a, b = _without_listing(a), _without_listing(b)
-    streamed = isinstance(a.get("body"), list) and isinstance(b.get("body"), list) and not listing
-    if streamed and (a.get("is_streaming") or b.get("is_streaming")):
+    if not listing and _streamed(a, b):
         old_leaves = set(_leaves(_strip(_sse_events(a.pop("body")), drop), "body"))
         new_leaves = set(_leaves(_strip(_sse_events(b.pop("body")), drop), "body"))
         paths = sorted({p for p, _ in old_leaves ^ new_leaves})
@@ -250,15 +249,9 @@ def unexplained_changes(old_raw: Any, new_raw: Any, *, listing: bool) -> tuple[s
     drop = NOISE_KEYS | PARSED_KEYS | (frozenset() if listing else ID_KEYS)
     a, b = _rest(old_raw, listing), _rest(new_raw, listing)
     paths: list[str] = []
-    body_a, body_b = a["response"].get("body"), b["response"].get("body")
-    if (
-        isinstance(body_a, list)
-        and isinstance(body_b, list)
-        and (a["response"].get("is_streaming") or b["response"].get("is_streaming"))
-    ):
-        a["response"] = {k: v for k, v in a["response"].items() if k != "body"}
-        b["response"] = {k: v for k, v in b["response"].items() if k != "body"}
-        events_a, events_b = _strip(_sse_events(body_a), drop), _strip(_sse_events(body_b), drop)
+    if _streamed(a["response"], b["response"]):
+        events_a = _strip(_sse_events(a["response"].pop("body")), drop)
+        events_b = _strip(_sse_events(b["response"].pop("body")), drop)
         old_leaves, new_leaves = _stream_leaves(events_a), _stream_leaves(events_b)
         paths += sorted({f"response.{p}" for p, _ in old_leaves ^ new_leaves})
         # Usage as the last object of each place that carries it (a stream may repeat a running total).
@@ -267,19 +260,22 @@ def unexplained_changes(old_raw: Any, new_raw: Any, *, listing: bool) -> tuple[s
     return _collapse([p.removeprefix("response.") for p in paths])
 
 
+def _streamed(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Two responses that compare as streams (sets of leaves, whatever the chunks), not value by value."""
+    lists = isinstance(a.get("body"), list) and isinstance(b.get("body"), list)
+    return lists and bool(a.get("is_streaming") or b.get("is_streaming"))
+
+
 def _usage_read(value: Any, key: str = "") -> Any:
     """value with each usage object as the usage categories read it: a count or detail that is null, 0 or left
     out is the same (a provider's `completion_tokens_details: null` and `{"reasoning_tokens": 0}`)."""
     if isinstance(value, dict):
         out = {k: _usage_read(v, k) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v not in (None, 0, {})} if key in USAGE_KEYS or _within(key) else out
+        in_usage = key in USAGE_KEYS or key.endswith("_details")  # a usage object, or its *_tokens_details
+        return {k: v for k, v in out.items() if v not in (None, 0, {})} if in_usage else out
     if isinstance(value, list):
         return [_usage_read(v, key) for v in value]
     return value
-
-
-def _within(key: str) -> bool:
-    return key.endswith("_details")  # prompt_tokens_details, completion_tokens_details, inside a usage object
 
 
 def _last_usage(events: Any) -> dict[str, Any]:
@@ -291,7 +287,7 @@ def _last_usage(events: Any) -> dict[str, Any]:
             for k, v in value.items():
                 where = f"{path}.{k}" if path else str(k)
                 if k in USAGE_KEYS and v is not None:
-                    found[where] = _usage_read({k: v})[k] if isinstance(v, dict) else v
+                    found[where] = _usage_read(v, k)
                 else:
                     walk(v, where)
         elif isinstance(value, list):
