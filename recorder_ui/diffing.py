@@ -315,7 +315,7 @@ def as_text(report: DiffReport) -> str:
         for text in d.text:
             lines.append(f"  {text.part}: {_segments_text(text.segments)}")
         for change in d.tool_changes[:10]:
-            lines.append(f"  {change.path}: {_short(change.old)} -> {_short(change.new)}")
+            lines.append(f"  {change.path}: {jsontext.short(change.old, 120)} -> {jsontext.short(change.new, 120)}")
         if d.usage_delta:
             lines.append(f"  tokens {d.tokens_old} -> {d.tokens_new} ({d.usage_delta['total_tokens']:+d})")
     return "\n".join(lines)
@@ -342,11 +342,6 @@ def _facts(d: diff.RecordingDiff) -> list[str]:
 
 def _paths(names: tuple[str, ...]) -> str:
     return ", ".join(paths.escape(n) for n in names)
-
-
-def _short(value: Any) -> str:
-    text = jsontext.dumps(value, default=str).decode()
-    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _md_code(text: str) -> str:
@@ -420,7 +415,7 @@ def as_markdown(report: DiffReport) -> str:
                     f"+ {line}" for line in _cut(new).splitlines()
                 ]
             for change in d.tool_changes[:10]:
-                body.append(f"{change.path}: {_short(change.old)} -> {_short(change.new)}")
+                body.append(f"{change.path}: {jsontext.short(change.old, 120)} -> {jsontext.short(change.new, 120)}")
             if d.usage_delta:
                 body.append(f"tokens {d.tokens_old} -> {d.tokens_new} ({d.usage_delta['total_tokens']:+d})")
             if body:

@@ -89,3 +89,9 @@ def _visible_surrogates(value: Any) -> Any:
     if isinstance(value, list):
         return [_visible_surrogates(v) for v in value]
     return value
+
+
+def short(value: Any, limit: int) -> str:
+    """value as compact JSON (any integer, NaN as null), cut to limit characters with "..." when longer."""
+    text = dumps(value, default=str).decode()
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -144,9 +144,10 @@ OTHER_TOOLS = "other-tools"
 
 
 def _sets(added: Iterable[str]) -> str:
-    names = [a for a in added if a != OTHER_TOOLS]
-    tools = OTHER_TOOLS in added
-    return f"{', '.join(names)}" + (", and offers other tools" if tools and names else "other tools" if tools else "")
+    """The parameters a newer variant adds, in words, and that it offers other tools when it does."""
+    added = tuple(added)
+    words = ", ".join(a for a in added if a != OTHER_TOOLS)
+    return words + ", and offers other tools" if OTHER_TOOLS in added else words
 
 
 def describe(item: Superseded) -> str:
@@ -191,7 +192,7 @@ def cleanup_reason(*, replay_status: str, superseded: bool) -> str:
 
 
 def superseded_sentence(added: Iterable[str]) -> str:
-    return f"a newer variant of the same call sets {_sets(tuple(added))} too"
+    return f"a newer variant of the same call sets {_sets(added)} too"
 
 
 def usage_fate(*, replay_status: str, superseded_by: Superseded | None) -> str:

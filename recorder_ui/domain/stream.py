@@ -259,7 +259,7 @@ def _add_fragment(state: _Choice, call: Any, path: tuple[str | int, ...]) -> Non
     state.last = slot
     entry = state.calls.get(slot)
     if entry is None:
-        entry = state.calls[slot] = _Call(index if index is not None else len(state.calls))
+        entry = state.calls[slot] = _Call(index if index is not None else slot[1])  # slot[1]: its position
     # Keep the first non-empty id, type and name: later fragments repeat them (TGI "0", Bedrock type) or blank
     # them (null, WatsonX name ""), and never overwrite.
     if not entry.id:

@@ -181,7 +181,7 @@ def _variant_label(rec: Recording, siblings: Sequence[Recording]) -> str:
     for key in ordered:
         mine = rec.request_params.get(key)
         if any(other.request_params.get(key) != mine for other in others):
-            differing.append(f"{key}={_short(mine)}" if mine is not None else f"no {key}")
+            differing.append(f"{key}={jsontext.short(mine, 40)}" if mine is not None else f"no {key}")
     if len(differing) > 4:
         differing = [*differing[:4], f"{len(differing) - 4} more"]
     if not differing and any(other.tools != rec.tools for other in others):
@@ -191,11 +191,6 @@ def _variant_label(rec: Recording, siblings: Sequence[Recording]) -> str:
     if differing and twins:  # set apart from some siblings, the very same request as another
         differing.append("recorded again")
     return ", ".join(differing) or "the same request, recorded again"
-
-
-def _short(value: Any) -> str:
-    text = jsontext.dumps(value, default=str).decode()  # integers beyond 64 bits too
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def stitch(recordings: Sequence[Recording]) -> TestThreads:
