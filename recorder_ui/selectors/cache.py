@@ -13,7 +13,7 @@ from recorder_ui.selectors import catalog
 
 if TYPE_CHECKING:
     from recorder_ui.selectors.cases import TestDetail
-    from recorder_ui.selectors.recording_detail import RecordingDetail
+    from recorder_ui.selectors.recording_detail import RecordingDetail, Stamp
 
 
 class _Lru[K, V]:
@@ -66,9 +66,7 @@ _parsed: _Lru[tuple[object, ...], Recording] = _Lru(PARSE_CACHE_BYTES)
 # of the corpus's pages, weighing 16 MB, held 6.4 MB), so more pages are kept than parsed files, and a team's
 # browsing of several hundred recordings stays warm.
 DETAIL_CACHE_BYTES = 24 * 1024 * 1024
-_details: _Lru[tuple[object, ...], tuple[tuple[tuple[str, str, int, int, int], ...], RecordingDetail]] = _Lru(
-    DETAIL_CACHE_BYTES
-)
+_details: _Lru[tuple[object, ...], tuple[tuple[Stamp, ...], RecordingDetail]] = _Lru(DETAIL_CACHE_BYTES)
 
 # Stitched tests, weighed by the recordings they hold, not by tests: tests vary from 1 to 331 recordings.
 TEST_CACHE_RECORDINGS = 4000

@@ -135,11 +135,7 @@ def _cleanup(params: dict[str, str]) -> Cleanup:
         size=sum(row["size"] for row in selection),
         paths=tuple(row["path"] for row in selection),
         commands=_commands(selection),
-        commands_by_reason={
-            reason: _commands([row for row in selection if row["reason"] == reason])
-            for reason in REASONS
-            if any(row["reason"] == reason for row in selection)
-        },
+        commands_by_reason={reason: _commands(rows) for reason, rows in _by_reason(selection).items()},
         filter_links={r: urlencode({**params, "reason": r}) for r in REASONS}
         | {"default": urlencode({k: v for k, v in params.items() if k != "reason"})},
         root=root,
@@ -159,6 +155,14 @@ def _why(reason: str, row: dict[str, Any]) -> str:
     if reason == "superseded":
         return lifecycle.superseded_sentence(_added(row["superseded_added"]))
     return f"replay looks it up as {row['replay_name']}"
+
+
+def _by_reason(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The rows by their reason, in REASONS' order."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(row["reason"], []).append(row)
+    return {reason: grouped[reason] for reason in REASONS if reason in grouped}
 
 
 def _commands(rows: list[dict[str, Any]], per_command: int = 200) -> tuple[str, ...]:
