@@ -39,7 +39,13 @@ from recorder_ui.selectors.home import Bar, Overview, overview
 from recorder_ui.selectors.lifecycle import REASONS as CLEANUP_REASONS
 from recorder_ui.selectors.lifecycle import Cleanup, CleanupGroup, SupersededRow, cleanup, variants_of
 from recorder_ui.selectors.missing_usage import MissingGroup, MissingUsage, missing_usage_list
-from recorder_ui.selectors.recording_detail import RecordingDetail, recording_chunks, recording_get, recording_raw
+from recorder_ui.selectors.recording_detail import (
+    RecordingDetail,
+    raw_twin,
+    recording_chunks,
+    recording_get,
+    recording_raw,
+)
 from recorder_ui.selectors.recording_list import RecordingPage, recording_page, search
 from recorder_ui.selectors.roots import health, root_names
 
@@ -75,6 +81,7 @@ __all__ = [
     "recording_get",
     "recording_page",
     "recording_raw",
+    "raw_twin",
     "root_names",
     "search",
     "test_get",

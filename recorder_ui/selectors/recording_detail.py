@@ -281,3 +281,19 @@ def recording_raw(
         return entry, None
     data, _ = indexer.read_entry(entry, limit)  # None when gone, outside the root, or grown over the limit
     return entry, data
+
+
+def raw_twin(data: bytes, path: str) -> bytes | dict[str, Any] | Any:
+    """The Raw tab's JSON twin of a file's bytes, JSON whatever they hold: the bytes themselves when strict JSON
+    parsers read them; what only Python's reader takes (NaN, integers beyond 64 bits, lone surrogates) as its
+    values, for the twin to write as every twin does; anything else as an object saying why, with the text."""
+    try:
+        orjson.loads(data)
+        return data
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return jsontext.loads(data)
+    except (ValueError, RecursionError) as exc:
+        why = f"not valid JSON: {indexer.one_line(exc)}"
+        return {"path": path, "error": why, "text": data.decode("utf-8", "replace")}

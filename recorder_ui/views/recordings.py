@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import orjson
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from recorder_ui import selectors
-from recorder_ui.domain import jsontext, paths
+from recorder_ui.domain import paths
 from recorder_ui.views.common import HtmxHttpRequest, json_response, list_params, refresh_index, render_page, wants_json
 
 
@@ -86,23 +85,14 @@ def recording_raw_json(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _raw_file(pk: int, *, download: bool) -> HttpResponse:
-    """The file's bytes: as a download, or as a JSON twin, which must be JSON whatever the file holds. A file
-    strict JSON parsers read goes as it is; one only Python's reads (NaN, integers beyond 64 bits, lone
-    surrogates) as every twin writes such values; anything else as an object saying why, with the text."""
+    """The file's bytes as a download, or as the JSON twin (selectors.raw_twin: JSON whatever the file holds)."""
     entry, data = selectors.recording_raw(pk=pk)
     if data is None:
         raise Http404("the file is gone or unreadable")
     if not download:
-        try:
-            orjson.loads(data)
-        except orjson.JSONDecodeError:
-            try:
-                return json_response(jsontext.loads(data))
-            except (ValueError, RecursionError) as exc:
-                text = data.decode("utf-8", "replace")
-                return json_response(
-                    {"path": entry.path, "error": f"not valid JSON: {str(exc).partition(chr(10))[0]}", "text": text}
-                )
+        twin = selectors.raw_twin(data, entry.path)
+        if not isinstance(twin, bytes):
+            return json_response(twin)
     response = HttpResponse(data, content_type="application/json")
     if download:  # the file name comes from disk: keep only characters that are safe in a header
         name = re.sub(r"[^A-Za-z0-9._-]", "_", paths.unescape(entry.path).rsplit("/", 1)[-1])[:200] or "recording.json"
