@@ -51,13 +51,17 @@
   });
   // The fate of a stream without usage is a filter only with "missing usage" ticked: shown, or hidden and not
   // sent, as the box changes. In the capture phase, so that the form's request (htmx, on the box) sees it.
+  // Shown with the box ticked (or with a fate the URL asks for); unticking it clears the fate first.
+  function showFate(form, clear) {
+    const box = form.querySelector("input[name=missing]");
+    const fate = form.querySelector("select[name=fate]");
+    if (!box || !fate) return;
+    if (clear && !box.checked) fate.value = "";
+    fate.hidden = fate.disabled = !box.checked && !fate.value;
+  }
   document.addEventListener("change", (event) => {
     const box = event.target;
-    if (!box || box.name !== "missing" || !box.form) return;
-    const fate = box.form.querySelector("select[name=fate]");
-    if (!fate) return;
-    fate.hidden = fate.disabled = !box.checked;
-    if (!box.checked) fate.value = "";
+    if (box && box.name === "missing" && box.form) showFate(box.form, true);
   }, true);
   // Back and forward restore the page htmx kept, whose form controls hold the values they were rendered with,
   // not the ones chosen since: set each control of the filter form from the URL restored.
@@ -70,9 +74,7 @@
       if (control.type === "checkbox") control.checked = params.get(control.name) === control.value;
       else control.value = params.get(control.name) || "";
     }
-    const box = form.querySelector("input[name=missing]");
-    const fate = form.querySelector("select[name=fate]");
-    if (box && fate) fate.hidden = fate.disabled = !box.checked && !fate.value;
+    showFate(form, false);
   });
   // A swap replaces the rows: start again from the top.
   document.addEventListener("htmx:afterSwap", () => { selected = -1; });
