@@ -245,10 +245,10 @@ def _add_fragment(state: _Choice, call: Any, path: tuple[str | int, ...]) -> Non
     known = state.ids.get(given) if given and type(given) is str else None
     if index is not None and type(index) is not int:
         raise WrongType((*path, "index"), "a whole number", index)
-    if known is not None:
-        slot = known  # a known id continues its call, whatever index the fragment gives
-    elif index is None and not given and state.last is not None:
-        slot = state.last  # no index, no id: the last call goes on
+    if known is not None and (index is None or state.calls[known].index == index):
+        slot = known  # a known id continues its call (TGI's "0" on every call does not: its index differs)
+    elif not given and state.last is not None and index in (None, state.calls[state.last].index):
+        slot = state.last  # no id, and no index or the last call's: the last call goes on
     else:
         # A new call: at its index (or, without one, at the next free position, as a stream of unindexed calls
         # numbers them); where that slot holds a call with another id, at a slot of its own, so none is merged.

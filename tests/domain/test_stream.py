@@ -110,6 +110,33 @@ def test_tgi_repeats_id_zero_and_sends_no_finish_reason() -> None:
     assert (call.id, call.parsed_arguments, message.finish_reason) == ("0", {"a": 1}, "")
 
 
+def test_tgi_parallel_calls_that_both_say_id_zero_stay_two_calls() -> None:
+    """Calls are keyed by their index: TGI's id "0" on every fragment of every call merges none of them."""
+    [message] = stream.reassemble(_data(
+        chunk([delta(role="assistant", tool_calls=[frag(0, "0", "a", '{"x"', "function")])]),
+        chunk([delta(role="assistant", tool_calls=[frag(0, "0", None, ": 1}", "function")])]),
+        chunk([delta(role="assistant", tool_calls=[frag(1, "0", "b", '{"y"', "function")])]),
+        chunk([delta(role="assistant", tool_calls=[frag(1, "0", None, ": 2}", "function")])]),
+    ))  # fmt: skip
+    assert [(c.index, c.name, c.parsed_arguments) for c in message.tool_calls] == [
+        (0, "a", {"x": 1}),
+        (1, "b", {"y": 2}),
+    ]
+
+
+def test_calls_sharing_index_0_with_their_own_ids_keep_their_later_fragments() -> None:
+    """A stream that numbers every call 0 but gives each its id: a fragment without an id goes on with the last
+    call begun at that index, not with the first."""
+    [message] = stream.reassemble(_data(
+        chunk([delta(tool_calls=[frag(0, "call_a", "a", '{"x": 1}')])]),
+        chunk([delta(tool_calls=[frag(0, "call_b", "b", '{"y"')])]),
+        chunk([delta(tool_calls=[frag(0, None, None, ": 2}")])]),
+        chunk([delta(tool_calls=[frag(0, "call_a", None, "")])]),  # call_a's id again: still call_a's
+    ))  # fmt: skip
+    calls = {c.name: (c.id, c.parsed_arguments) for c in message.tool_calls}
+    assert calls == {"a": ("call_a", {"x": 1}), "b": ("call_b", {"y": 2})}
+
+
 def test_bedrock_several_fragments_in_one_delta_and_reasoning_tags() -> None:
     [message] = stream.reassemble(_data(
         chunk([delta(content="<reasoning>Need the tool.</reasoning>", obfuscation="zz")]),
