@@ -32,13 +32,13 @@ def expected_summary(root: Root | None) -> dict[str, Any]:
         .order_by("usage_fate", "test_file", "provider_name", "provider", "model")
     )
     with_usage = rows.filter(kind="chat", streaming=True, total_tokens__isnull=False)
-    keys = set(with_usage.exclude(request_key="").values_list("test_id", "request_key"))
-    wanting = missing.exclude(request_key="").values_list("test_id", "request_key")
+    keys = set(with_usage.exclude(request_key="").values_list("test_id", "provider", "request_key"))
+    wanting = missing.exclude(request_key="").values_list("test_id", "provider", "request_key")
     older = Q(replay_status="older-rule")
     superseded = Q(superseded_by__isnull=False) & ~older
     mismatch = Q(replay_status="mismatch", superseded_by__isnull=True)
     return {
-        "version": 1,
+        "version": 2,
         "recordings": rows.count(),
         "tokens": rows.aggregate(t=Sum("total_tokens"))["t"] or 0,
         "missing": missing.count(),
@@ -96,15 +96,15 @@ def expected_variants() -> dict[int, tuple[Any, ...]]:
     """pk -> (superseded_by, added, by_usage, usage_fate), from the variant check over every root at once."""
     rows = list(
         RecordingEntry.objects.values_list(
-            "pk", "root_id", "test_id", "kind", "model", "request_key", "lineage", "total_tokens",
+            "pk", "root_id", "test_id", "kind", "model", "provider", "request_key", "lineage", "total_tokens",
             "missing_usage", "replay_status",
         )
     )  # fmt: skip
     candidates = []
-    for pk, root_id, test_id, kind, model, request_key, text, tokens, _missing, _status in rows:
+    for pk, root_id, test_id, kind, model, host, request_key, text, tokens, _missing, _status in rows:
         parsed = lifecycle.Lineage.from_json(text) if text else None
-        if parsed is not None and test_id and request_key:
-            group = (str(root_id), test_id, kind, model, request_key)
+        if parsed is not None and request_key:  # a call outside any test has variants too, at its host
+            group = (str(root_id), test_id, kind, model, host, request_key)
             candidates.append(lifecycle.Candidate(str(pk), group, parsed, tokens is not None))
     verdicts = lifecycle.superseded(candidates)
     found = {}

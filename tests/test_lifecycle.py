@@ -271,3 +271,30 @@ def test_the_lint_rules_and_fail_on_unreachable(tree: dict[str, Path]) -> None:
     shown = json.loads(_manage("show_recording", str(tree["older"]), "--format", "json").stdout)
     assert shown["replay"]["status"] == "older-rule" and shown["replay"]["looked_up_as"] == tree["current"].name
     assert len(shown["replay"]["hash"]) == 64 and shown["replay"]["rule"] == "no body normalisation"
+
+
+def test_calls_outside_tests_have_variants_at_the_same_host_only(tmp_path: Path, client: Client) -> None:
+    """A call made outside any test (test_id null, common/recordings) is superseded by a newer variant of it as a
+    test's call is, but only at the same host: the same messages sent to Azure with usage are another call, and
+    the page neither calls the OpenAI stream superseded nor links the Azure one as its variant with usage."""
+    root = tmp_path / "checkout"
+    plain = stream_recording(test_id=None, text="Hi.", usage=False, model="gpt-4o")
+    azure = stream_recording(test_id=None, text="Hi.", usage=True, model="gpt-4o")
+    azure["request"]["url"] = "https://lls-test.openai.azure.com/openai/v1/v1/chat/completions"
+    plain_file = write(root, "common", plain, name=current_name(plain))
+    write(root, "common", azure, name=current_name(azure))
+    indexer.index_recordings(root=root, name="checkout")
+    [row] = client.get("/missing-usage.json").json()["groups"][0]["rows"]
+    assert row["path"].endswith(plain_file.name) and row["fate"] == lifecycle.LIVE
+    assert row["variant_with_usage"] is None and client.get("/missing-usage.json").json()["with_variant"] == 0
+
+    again = stream_recording(test_id=None, text="Hello.", usage=True, model="gpt-4o")  # the same host, with usage
+    again_file = write(root, "common", again, name=current_name(again))
+    indexer.index_recordings(root=root, name="checkout")
+    missing = client.get("/missing-usage.json").json()
+    [row] = missing["groups"][0]["rows"]
+    assert row["fate"] == lifecycle.SUPERSEDED and missing["with_variant"] == 1
+    assert row["superseded_by"] == row["variant_with_usage"] == _pk(again_file)
+    folder = str(root)
+    findings = json.loads(_manage("check_recordings", folder, "--format", "json").stdout)["findings"]
+    assert [f["path"].rsplit("/", 1)[-1] for f in findings if f["rule"] == "superseded"] == [plain_file.name]

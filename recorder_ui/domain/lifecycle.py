@@ -1,7 +1,7 @@
 """Which recordings a newer recording of the same call supersedes (format doc, sections 8 and 9).
 
-Variants are one step of a test recorded more than once: the same test id, shape, model and messages, other
-parameters. Tests also branch on purpose (parallel versus sequential tool calls), and the files cannot
+Variants are one step of a test recorded more than once: the same test id (or none), shape, model, host and
+messages, other parameters. Tests also branch on purpose (parallel versus sequential tool calls), and the files cannot
 tell the two apart, so a variant is called superseded only when another one looks like its re-recording:
 - it sets every parameter the older one sets, to the same value, and more besides (e.g. `include_usage`
   where the older had no `stream_options`, or `service_tier` added on top of `parallel_tool_calls`);
@@ -102,16 +102,25 @@ class Candidate:
     """One recording as the supersede check needs it: its group and lineage."""
 
     path: str
-    group: tuple[str, ...]  # (root, test id, shape, model, messages digest): variants share it
+    group: tuple[str, ...]  # (root, test id, shape, model, host, messages digest): variants share it
     lineage: Lineage
     has_usage: bool
 
 
 def candidate(rec: Recording, *, root: str = "") -> Candidate | None:
+    """A chat recording that can have variants, in its group. The host is part of the call: a call made outside
+    any test to Azure is no re-recording of the same call to OpenAI (a test names its provider in its id)."""
     found = lineage(rec)
-    if found is None or not rec.test_id:
+    if found is None:
         return None
-    group = (root, rec.test_id, str(rec.kind), rec.model, threads.messages_key(rec.request_messages))
+    group = (
+        root,
+        rec.test_id or "",
+        str(rec.kind),
+        rec.model,
+        rec.provider,
+        threads.messages_key(rec.request_messages),
+    )
     return Candidate(rec.path, group, found, rec.usage is not None)
 
 

@@ -24,7 +24,7 @@ from django.db import connection
 from recorder_ui.domain import lifecycle
 from recorder_ui.models import Facet, RecordingEntry, TestSummary
 
-VERSION = 1  # of the summary's layout: a root whose summary has another is summarised anew by the next run
+VERSION = 2  # of the summary's layout (and of the variant groups: 2 adds the host): a root whose summary has another is summarised anew by the next run
 CATALOG_LOCK = 7_245_431_113  # PostgreSQL advisory lock taken by every run before it re-counts tests
 IN_BATCH = 500  # values per IN (...) list
 BIG = 2**63 - 1  # a token sum beyond a 64-bit column is kept as this (only hostile files get there)
@@ -72,7 +72,7 @@ def lock_catalog() -> None:
 
 # -- variants and usage fates -------------------------------------------------------------------------------
 
-_VARIANT_COLUMNS = ("pk", "path", "test_id", "kind", "model", "request_key", "lineage", "total_tokens",
+_VARIANT_COLUMNS = ("pk", "path", "test_id", "kind", "model", "provider", "request_key", "lineage", "total_tokens",
                     "missing_usage", "replay_status", "superseded_by", "superseded_added", "superseded_by_usage",
                     "usage_fate")  # fmt: skip
 
@@ -90,14 +90,14 @@ def _variants(root_id: int, touched: Touched) -> None:
 
 def _variants_of(found: list[tuple[Any, ...]]) -> None:
     candidates = []
-    for pk, _path, test_id, kind, model, request_key, text, tokens, *_ in found:
-        parsed = lifecycle.Lineage.from_json(text) if text and test_id and request_key else None
-        if parsed is not None:
-            candidates.append(lifecycle.Candidate(str(pk), (test_id, kind, model, request_key), parsed,
+    for pk, _path, test_id, kind, model, host, request_key, text, tokens, *_ in found:
+        parsed = lifecycle.Lineage.from_json(text) if text and request_key else None
+        if parsed is not None:  # the group as lifecycle.candidate makes it (test_id "" for a call outside tests)
+            candidates.append(lifecycle.Candidate(str(pk), (test_id, kind, model, host, request_key), parsed,
                                                   tokens is not None))  # fmt: skip
     verdicts = lifecycle.superseded(candidates)
     changed = []
-    for pk, _path, _t, _k, _m, _r, _l, _tok, missing, status, old_by, old_added, old_usage, old_fate in found:
+    for pk, _path, _t, _k, _m, _h, _r, _l, _tok, missing, status, old_by, old_added, old_usage, old_fate in found:
         item = verdicts.get(str(pk))
         by = int(item.by) if item is not None else None
         added = " ".join(item.added) if item is not None else ""
@@ -151,8 +151,8 @@ def summarise(root_id: int) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]
     examples: dict[tuple[str, str, str, str, str], list[tuple[str, str, int]]] = {}
     cleanup = {reason: [0, 0] for reason in ("unreachable", "superseded", "name-mismatch")}
     fates = dict.fromkeys(lifecycle.FATES, 0)
-    with_usage: set[tuple[str, str]] = set()  # (test id, messages) of streamed chats that carry usage
-    wanting: list[tuple[str, str]] = []  # the same, of each stream without usage
+    with_usage: set[tuple[str, str, str]] = set()  # (test id, host, messages) of streamed chats that carry usage
+    wanting: list[tuple[str, str, str]] = []  # the same, of each stream without usage
     rows = RecordingEntry.objects.filter(root_id=root_id).values_list(*_SUMMARY_COLUMNS)
     for (suite, model, kind, provider_name, provider, test_file, test_id, request_key, streaming, tokens,
          is_missing, include_usage, fate, parse_error, error, bad_args, status, superseded_by, size,
@@ -180,7 +180,7 @@ def summarise(root_id: int) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]
             cleanup[reason][0] += 1
             cleanup[reason][1] += size
         if kind == "chat" and streaming and tokens is not None and request_key:
-            with_usage.add((test_id, request_key))
+            with_usage.add((test_id, provider, request_key))
         if is_missing:
             totals["missing"] += 1
             fate = fate or lifecycle.LIVE
@@ -190,7 +190,7 @@ def summarise(root_id: int) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]
             group[1] += include_usage is True
             examples.setdefault((fate, test_file, provider_name, provider, model), []).append((test_id, path, pk))
             if request_key:  # a call outside any test has variants too, under the test id ""
-                wanting.append((test_id, request_key))
+                wanting.append((test_id, provider, request_key))
     summary = {
         "version": VERSION,
         **totals,

@@ -108,7 +108,9 @@ def _missing_usage_list() -> MissingUsage:
     with_usage = _variants_with_usage(rows)
     for row in rows:
         row["fate"] = row["usage_fate"] or lifecycle.LIVE
-        row["variant_with_usage"] = with_usage.get((row["root_id"], row["test_id"], row["request_key"]))
+        row["variant_with_usage"] = with_usage.get(
+            (row["root_id"], row["test_id"], row["provider"], row["request_key"])
+        )
         row["superseded_by"] = row["superseded_by"] if row["fate"] == lifecycle.SUPERSEDED else None
         row["query"] = urlencode({"id": row["test_id"]}) if row["test_id"] else ""
         row["also_in"] = also_in.get(row["pk"], [])  # the same file in other roots: [{root, pk}]
@@ -169,10 +171,10 @@ _ROW_COLUMNS = (
 )  # fmt: skip
 
 
-def _variants_with_usage(rows: list[dict[str, Any]]) -> dict[tuple[int, str, str], int]:
-    """(root, test id, messages) -> a streamed chat of the same call, in the same root, that carries usage."""
+def _variants_with_usage(rows: list[dict[str, Any]]) -> dict[tuple[int, str, str, str], int]:
+    """(root, test id, host, messages) -> a streamed chat of the same call, in the same root, that carries usage."""
     keys = {(row["root_id"], row["test_id"], row["request_key"]) for row in rows if row["request_key"]}
-    found: dict[tuple[int, str, str], int] = {}
+    found: dict[tuple[int, str, str, str], int] = {}
     if not keys:
         return found
     # Each (test id, messages, root) of the rows shown, joined to the rows through the (test id, messages,
@@ -182,23 +184,23 @@ def _variants_with_usage(rows: list[dict[str, Any]]) -> dict[tuple[int, str, str
     # plan one, where a list of values joined is planned at once.
     triples = sorted(keys)
     table = connection.ops.quote_name(RecordingEntry._meta.db_table)
-    candidates: list[tuple[int, str, str, int]] = []
+    candidates: list[tuple[int, str, str, str, int]] = []
     with connection.cursor() as cursor:
         for start in range(0, len(triples), CALLS):
             batch = triples[start : start + CALLS]
             values = ", ".join(["(%s, %s, %s)"] * len(batch))
             sql = (  # fixed names and placeholders only: the values go as parameters
                 f"WITH k (root_id, test_id, request_key) AS (VALUES {values}) "  # noqa: S608
-                "SELECT e.root_id, e.test_id, e.request_key, e.id, e.total_tokens, e.kind, e.streaming "
+                "SELECT e.root_id, e.test_id, e.provider, e.request_key, e.id, e.total_tokens, e.kind, e.streaming "
                 f"FROM k JOIN {table} e ON e.test_id = k.test_id AND e.request_key = k.request_key "
                 "AND e.root_id = k.root_id ORDER BY e.id"
             )
             cursor.execute(sql, [value for triple in batch for value in triple])
             candidates += [
-                (root_id, test_id, request_key, pk)
-                for root_id, test_id, request_key, pk, tokens, kind, streaming in cursor.fetchall()
+                (root_id, test_id, host, request_key, pk)
+                for root_id, test_id, host, request_key, pk, tokens, kind, streaming in cursor.fetchall()
                 if tokens is not None and kind == "chat" and streaming
             ]
-    for root_id, test_id, request_key, pk in candidates:
-        found.setdefault((root_id, test_id, request_key), pk)
+    for root_id, test_id, host, request_key, pk in candidates:
+        found.setdefault((root_id, test_id, host, request_key), pk)
     return found
