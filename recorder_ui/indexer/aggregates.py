@@ -24,7 +24,9 @@ from django.db import connection
 from recorder_ui.domain import lifecycle
 from recorder_ui.models import Facet, RecordingEntry, TestSummary
 
-VERSION = 2  # of the summary's layout (and of the variant groups: 2 adds the host): a root whose summary has another is summarised anew by the next run
+# Of the summary's layout (2 groups variants by host too): a root whose summary has another is summarised anew by
+# the next run.
+VERSION = 2
 CATALOG_LOCK = 7_245_431_113  # PostgreSQL advisory lock taken by every run before it re-counts tests
 IN_BATCH = 500  # values per IN (...) list
 BIG = 2**63 - 1  # a token sum beyond a 64-bit column is kept as this (only hostile files get there)
