@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from recorder_ui.domain import jsontext
+from recorder_ui.domain import jsontext, stream
 from recorder_ui.domain.model import Kind, Message, Recording, ToolCall
 
 SAFETY_PROMPT = "Task: Check if there is unsafe content in '"
@@ -124,7 +124,12 @@ def _answers(parent: Recording, message: Message) -> bool:
             return True
         pairs = _calls_key(answer.tool_calls)
         return bool(pairs) and pairs == _calls_key(message.tool_calls)
-    return answer.content.strip() == message.content.strip() and bool(message.content.strip())
+    # The history sends the answer as the model gave it: with Bedrock's <reasoning> or Qwen3's <think> tags in its
+    # text, which the reassembled answer holds apart.
+    text, reasoning = stream.split_reasoning(message.content)
+    if text.strip() or answer.content.strip():
+        return answer.content.strip() == text.strip()
+    return bool(reasoning.strip()) and reasoning.strip() == answer.reasoning.strip()
 
 
 def _closeness(parent: Recording, rec: Recording, message: Message) -> tuple[bool, int]:
