@@ -557,3 +557,32 @@ def test_test_page_threads_follow_a_changed_file(client: Client, tmp_path: Path)
     indexer.index_recordings(root=tmp_path, name="t")
     body = client.get(url).content.decode()
     assert "Bergen" in body and "Oslo" not in body
+
+
+def test_a_thread_follows_the_variant_replay_serves_and_the_exact_link(client: Client, tmp_path: Path) -> None:
+    """Of two variants of a step, the main line takes the one replay serves over a newer-looking one whose name
+    no lookup reaches, and an exact link over a newer-looking probable one."""
+    from tests.builders import stream_recording, write
+    from tests.test_lifecycle import current_name
+
+    test_id = "tests/integration/responses/test_x.py::test_y[txt=openai/gpt-4o]"
+    user = {"role": "user", "content": "Weather?"}
+    parent = stream_recording(test_id=test_id, text="Sunny.", usage=False, messages=[user])
+    write(tmp_path, "responses", parent, name=current_name(parent))
+    follow = [user, {"role": "assistant", "content": "Sunny."}, {"role": "user", "content": "Tomorrow?"}]
+    served = stream_recording(test_id=test_id, text="Rain.", usage=False, messages=follow)
+    edited = stream_recording(test_id=test_id, text="Snow.", usage=True, messages=follow)  # newer-looking
+    write(tmp_path, "responses", served, name=current_name(served))
+    write(tmp_path, "responses", edited, name="ab" * 32 + ".json")  # a name no rule gives: replay never opens it
+    indexer.index_recordings(root=tmp_path, name="main")
+    [main_line] = client.get("/test.json", {"id": test_id}).json()["main_lines"]
+    assert [Path(p).name for p in main_line] == [current_name(parent), current_name(served)]
+
+    # A newer-looking child whose history is not the parent's answer (a probable link) against an exact one.
+    drifted = [user, {"role": "assistant", "content": "Cloudy."}, {"role": "user", "content": "Tomorrow?"}]
+    probable = stream_recording(test_id=test_id, text="Hail.", usage=True, messages=drifted)
+    write(tmp_path, "responses", probable, name=current_name(probable))
+    (tmp_path / "tests/integration/responses/recordings" / ("ab" * 32 + ".json")).unlink()
+    indexer.index_recordings(root=tmp_path, name="main")
+    [main_line] = client.get("/test.json", {"id": test_id}).json()["main_lines"]
+    assert [Path(p).name for p in main_line] == [current_name(parent), current_name(served)]

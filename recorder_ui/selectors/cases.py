@@ -15,7 +15,7 @@ from django.db.models import Exists, OuterRef
 from django.http import Http404
 
 from recorder_ui import indexer
-from recorder_ui.domain import threads
+from recorder_ui.domain import replay, threads
 from recorder_ui.domain.model import Kind, Recording
 from recorder_ui.models import RecordingEntry, Root, TestSummary
 from recorder_ui.selectors import catalog
@@ -212,7 +212,7 @@ def test_get(*, test_id: str, root: str = "") -> TestDetail:
     if cached is not None:
         return dataclasses.replace(cached, roots=roots)
     # Only the columns the page reads: the root's summary and report are JSON a row need not decode 331 times.
-    entries = list(rows.only("pk", "path", "total_tokens", "missing_usage"))
+    entries = list(rows.only("pk", "path", "total_tokens", "missing_usage", "replay_status"))
     detail = _test_build(test_id, root, roots, entries)
     _tests.put(key, detail, detail.recordings)
     return detail
@@ -246,7 +246,8 @@ def _test_build(test_id: str, root: str, roots: tuple[str, ...], entries: list[R
         if rec.kind == Kind.INVALID:
             unreadable.append({"pk": entry.pk, "path": entry.path, "error": rec.error})
         else:
-            freshness[rec.path] = _freshness(rec)
+            # A file replay serves outranks one it never opens, however new the latter looks.
+            freshness[rec.path] = (entry.replay_status == replay.CURRENT, *_freshness(rec))
             recordings.append(dataclasses.replace(rec, raw=None))  # the page never needs the raw JSON
     stitched = threads.stitch(recordings)
     pk_by_path = {e.path: e.pk for e in entries}
@@ -268,7 +269,8 @@ def _test_build(test_id: str, root: str, roots: tuple[str, ...], entries: list[R
 def _thread_view(
     thread: threads.Thread, pk_by_path: dict[str, int], freshness: dict[str, tuple[Any, ...]]
 ) -> ThreadView:
-    """Follow the newest-looking variant at each step; fold the others, with what followed them, beside it."""
+    """At each step follow the variant replay serves, linked exactly, newest-looking; fold the others, with what
+    followed them, beside it."""
     children: dict[int, list[int]] = {}
     roots: list[int] = []
     stack: list[int] = []  # the open path of the depth-first step list
@@ -281,7 +283,10 @@ def _thread_view(
         return 1 + sum(size(child) for child in children.get(index, ()))
 
     def rank(index: int) -> tuple[Any, ...]:
-        return freshness.get(thread.steps[index].recording.path, ()), size(index)
+        """Served by replay first, then an exact link over a probable one, then the newest-looking, the longest."""
+        step = thread.steps[index]
+        fresh = freshness.get(step.recording.path, ())
+        return fresh[:1], step.link != "probable", fresh[1:], size(index)
 
     def branch(index: int, indent: int) -> list[StepView]:
         """A folded variant and what followed it; only a further fork indents."""
