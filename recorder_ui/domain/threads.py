@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,9 +176,10 @@ def _side_label(rec: Recording) -> str:
     }.get(rec.kind, str(rec.kind))
 
 
-def _variant_label(rec: Recording, siblings: Sequence[Recording]) -> str:
+def _variant_label(rec: Recording, siblings: Sequence[Recording], tree: _Tree) -> str:
     """What sets this variant of a step apart from the others: each request parameter whose value differs (the
-    usual ones first), else its tools, else that the very request was recorded again."""
+    usual ones first), else its tools; then other tool definitions or messages; else that the very request was
+    recorded again."""
     others = [other for other in siblings if other is not rec]
     names = {*rec.request_params, *(k for other in others for k in other.request_params)}
     ordered = [k for k in VARIANT_KEYS if k in names] + sorted(names - set(VARIANT_KEYS), key=str)
@@ -192,14 +193,31 @@ def _variant_label(rec: Recording, siblings: Sequence[Recording]) -> str:
     if not differing and any(other.tools != rec.tools for other in others):
         same_names = all(sorted(other.tools) == sorted(rec.tools) for other in others)
         differing.append("tools order" if same_names else f"tools: {', '.join(rec.tools) or 'none'}")
-    twins = any(other.request_params == rec.request_params and other.tools == rec.tools for other in others)
+    offered = tree.offered.get(rec.path)
+
+    def same_definitions(other: Recording) -> bool:  # unknown (None) on either side: not said to differ
+        theirs = tree.offered.get(other.path)
+        return offered is None or theirs is None or offered == theirs
+
+    if not all(same_definitions(other) for other in others if other.tools == rec.tools):
+        differing.append("other tool definitions")  # the same names, other schemas (a `strict: null` dropped)
+    mine = tree.keys[id(rec)]
+    if any(tree.keys[id(other)] != mine for other in others):
+        differing.append("other messages")  # an earlier answer or tool result that differs
+    twins = any(
+        other.request_params == rec.request_params and other.tools == rec.tools and same_definitions(other)
+        and tree.keys[id(other)] == mine
+        for other in others
+    )  # fmt: skip
     if differing and twins:  # set apart from some siblings, the very same request as another
         differing.append("recorded again")
     return ", ".join(differing) or "the same request, recorded again"
 
 
-def stitch(recordings: Sequence[Recording]) -> TestThreads:
-    """Order one test's recordings into threads by message-prefix growth, side calls set apart."""
+def stitch(recordings: Sequence[Recording], offered: Mapping[str, str | None] | None = None) -> TestThreads:
+    """Order one test's recordings into threads by message-prefix growth, side calls set apart. `offered`: per
+    path, a digest of the tool definitions the request offers, when known (lifecycle.Lineage.tools): variants
+    that offer the same tools by other definitions are labelled so."""
     side: list[SideCall] = []
     chats: list[Recording] = []
     for rec in recordings:
@@ -261,7 +279,7 @@ def stitch(recordings: Sequence[Recording]) -> TestThreads:
     for group in root_groups.values():
         steps: list[Step] = []
         for rec in group:
-            _walk(rec, None, "root", 0, group, _Tree(children, keys, parent_of, results), steps)
+            _walk(rec, None, "root", 0, group, _Tree(children, keys, parent_of, results, offered or {}), steps)
         threads.append(Thread(steps=tuple(steps)))
     threads.sort(key=lambda t: -len(t.steps))
     return TestThreads(threads=tuple(threads), side_calls=tuple(side))
@@ -273,6 +291,7 @@ class _Tree:
     keys: dict[int, tuple[bytes, ...]]
     parent_of: dict[int, tuple[Recording, str]]
     results: dict[str, Message]
+    offered: Mapping[str, str | None]  # path -> a digest of the tool definitions its request offers
 
 
 def _walk(
@@ -302,7 +321,7 @@ def _walk(
             new_messages=new,
             answer=answer,
             tokens=rec.usage.total_tokens if rec.usage else None,
-            variant_label=_variant_label(rec, siblings) if len(siblings) > 1 else "",
+            variant_label=_variant_label(rec, siblings, tree) if len(siblings) > 1 else "",
         )
     )
     kids = tree.children.get(id(rec), [])

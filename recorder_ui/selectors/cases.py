@@ -15,7 +15,7 @@ from django.db.models import Exists, OuterRef
 from django.http import Http404
 
 from recorder_ui import indexer
-from recorder_ui.domain import replay, threads
+from recorder_ui.domain import lifecycle, replay, threads
 from recorder_ui.domain.model import Kind, Recording
 from recorder_ui.models import RecordingEntry, Root, TestSummary
 from recorder_ui.selectors import catalog
@@ -212,7 +212,7 @@ def test_get(*, test_id: str, root: str = "") -> TestDetail:
     if cached is not None:
         return dataclasses.replace(cached, roots=roots)
     # Only the columns the page reads: the root's summary and report are JSON a row need not decode 331 times.
-    entries = list(rows.only("pk", "path", "total_tokens", "missing_usage", "replay_status"))
+    entries = list(rows.only("pk", "path", "total_tokens", "missing_usage", "replay_status", "lineage"))
     detail = _test_build(test_id, root, roots, entries)
     _tests.put(key, detail, detail.recordings)
     return detail
@@ -249,7 +249,11 @@ def _test_build(test_id: str, root: str, roots: tuple[str, ...], entries: list[R
             # A file replay serves outranks one it never opens, however new the latter looks.
             freshness[rec.path] = (entry.replay_status == replay.CURRENT, *_freshness(rec))
             recordings.append(dataclasses.replace(rec, raw=None))  # the page never needs the raw JSON
-    stitched = threads.stitch(recordings)
+    offered = {}  # the tool definitions' digest the index keeps per row, for the variant labels
+    for entry in entries:
+        lineage = lifecycle.Lineage.from_json(entry.lineage) if entry.lineage else None
+        offered[entry.path] = lineage.tools if lineage is not None else None
+    stitched = threads.stitch(recordings, offered)
     pk_by_path = {e.path: e.pk for e in entries}
     return TestDetail(
         test_id=test_id,

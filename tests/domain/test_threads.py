@@ -141,3 +141,23 @@ def test_a_history_that_sends_the_answer_with_its_reasoning_tags_continues_it() 
                   Message(role="assistant", content="ok"))  # fmt: skip
     [thread] = threads.stitch([only, other]).threads
     assert [s.link for s in thread.steps] == ["root", "probable"]
+
+
+def test_variants_that_differ_in_tool_definitions_or_messages_say_so() -> None:
+    """Never "the same request, recorded again" for two requests that differ: the same tool names with other
+    definitions (a `strict: null` dropped), or another earlier answer or tool result in the history."""
+    call = _call("c1")
+    first = _chat("a.json", (U,), _asks(call))
+    asked = Message(role="assistant", content="", tool_calls=(call,))
+    sunny, rainy = (Message(role="tool", tool_call_id="c1", content=text) for text in ("sunny", "rainy"))
+    one = _chat("b.json", (U, asked, sunny), Message(role="assistant", content="Sunny."))
+    two = _chat("c.json", (U, asked, rainy), Message(role="assistant", content="Rainy."))
+    [thread] = threads.stitch([first, one, two]).threads
+    assert {s.recording.path: s.variant_label for s in thread.steps[1:]} == {
+        "b.json": "other messages", "c.json": "other messages"}  # fmt: skip
+    strict, loose = (_chat(n, (U,), _asks(_call(n))) for n in ("d.json", "e.json"))
+    offered = {"d.json": "aaaa", "e.json": "bbbb"}
+    [thread] = threads.stitch([strict, loose], offered).threads
+    assert {s.variant_label for s in thread.steps} == {"other tool definitions"}
+    [thread] = threads.stitch([strict, loose], {"d.json": "aaaa", "e.json": None}).threads  # one not known
+    assert {s.variant_label for s in thread.steps} == {"the same request, recorded again"}
