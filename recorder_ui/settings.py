@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any, NoReturn
 
 import dj_database_url
 from django.utils.csp import CSP
@@ -24,18 +25,34 @@ def _list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
-DEBUG = _flag("RECORDER_UI_DEBUG")  # off unless asked for, so a forgotten variable fails safe
+def _stop(message: str) -> NoReturn:
+    """A setting the server cannot start with: one line saying which and why, not a traceback."""
+    print(f"recorder-ui: {message}", file=sys.stderr)
+    raise SystemExit(4)  # 4 is gunicorn's "App failed to load": it stops instead of booting workers forever
+
+
+def _number(name: str, default: str, kind: type[int] | type[float] = int) -> Any:
+    """A whole number (or, for float, any number) of at least 0 from the environment."""
+    text = env(name, default).strip() or default
+    try:
+        value = kind(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < float("inf"):
+        _stop(f"{name}={text!r} is not a {'whole ' if kind is int else ''}number of 0 or more (default {default})")
+    return value
+
+
 # Production mode: a team server says RECORDER_UI_PRODUCTION=1 and must then bring its own secret key.
 PRODUCTION = _flag("RECORDER_UI_PRODUCTION")
+DEBUG = _flag("RECORDER_UI_DEBUG") and not PRODUCTION  # off unless asked for, and never in production mode
 SECRET_KEY = env("RECORDER_UI_SECRET_KEY", "")
 if not SECRET_KEY:
     if PRODUCTION:  # a one-line error, not a traceback: the operator's next step is all that matters
-        print(
-            "recorder-ui: RECORDER_UI_SECRET_KEY is not set. Production mode needs a long random secret, e.g. "
-            'RECORDER_UI_SECRET_KEY=$(python3 -c "import secrets; print(secrets.token_urlsafe(50))")',
-            file=sys.stderr,
+        _stop(
+            "RECORDER_UI_SECRET_KEY is not set. Production mode needs a long random secret, e.g. "
+            'RECORDER_UI_SECRET_KEY=$(python3 -c "import secrets; print(secrets.token_urlsafe(50))")'
         )
-        raise SystemExit(4)  # 4 is gunicorn's "App failed to load": it stops instead of booting workers forever
     SECRET_KEY = "dev-only-not-secret-" + "x" * 40  # `check --deploy` flags it: never used in production mode
 ALLOWED_HOSTS = _list("RECORDER_UI_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = _list("RECORDER_UI_CSRF_TRUSTED_ORIGINS")
@@ -44,14 +61,14 @@ CSRF_TRUSTED_ORIGINS = _list("RECORDER_UI_CSRF_TRUSTED_ORIGINS")
 RECORDINGS_DIR = Path(env("RECORDINGS_DIR", str(BASE_DIR / "recordings"))).expanduser()
 RECORDINGS_ROOTS = env("RECORDER_UI_ROOTS", "")
 # Files above this size are not parsed: they get a "too large" error instead, so memory stays bounded.
-MAX_RECORDING_BYTES = int(env("RECORDER_UI_MAX_RECORDING_BYTES", str(20 * 1024 * 1024)))
+MAX_RECORDING_BYTES = _number("RECORDER_UI_MAX_RECORDING_BYTES", str(20 * 1024 * 1024))
 # A form's body: Find takes a pasted CI log (`gh run view --log-failed` is often several MB) and reads its first
 # 200,000 characters; beyond this the page says the paste is too large, rather than Django's bare 400.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 32 * 1024 * 1024
 # The Raw tab offers a download instead of a pretty view above this size.
-RAW_VIEW_MAX_BYTES = int(env("RECORDER_UI_RAW_VIEW_MAX_BYTES", str(512 * 1024)))
+RAW_VIEW_MAX_BYTES = _number("RECORDER_UI_RAW_VIEW_MAX_BYTES", str(512 * 1024))
 # How often (seconds) a page request may trigger a cheap stat re-scan of the roots; 0 turns it off.
-AUTO_REFRESH_SECONDS = float(env("RECORDER_UI_AUTO_REFRESH_SECONDS", "5"))
+AUTO_REFRESH_SECONDS = _number("RECORDER_UI_AUTO_REFRESH_SECONDS", "5", float)
 # Re-scans run in a background thread so pages never wait; tests turn this off to run them in line.
 REFRESH_IN_BACKGROUND = _flag("RECORDER_UI_REFRESH_IN_BACKGROUND", True)
 REQUIRE_LOGIN = _flag("RECORDER_UI_REQUIRE_LOGIN")
@@ -102,12 +119,14 @@ TEMPLATES = [
 ]
 
 # SQLite by default; DATABASE_URL (postgres://...) selects the team database.
-DATABASES = {
-    "default": dj_database_url.parse(
-        env("DATABASE_URL", f"sqlite:///{env('RECORDER_UI_DB', str(BASE_DIR / 'db.sqlite3'))}"),
-        conn_max_age=int(env("RECORDER_UI_CONN_MAX_AGE", "60")),
-    )
-}
+_DATABASE_URL = env("DATABASE_URL", "") or f"sqlite:///{env('RECORDER_UI_DB', str(BASE_DIR / 'db.sqlite3'))}"
+try:
+    DATABASES = {
+        "default": dj_database_url.parse(_DATABASE_URL, conn_max_age=_number("RECORDER_UI_CONN_MAX_AGE", "60"))
+    }
+except ValueError as exc:  # UnknownSchemeError too; the URL (and its password) is not repeated
+    kind = type(exc).__name__
+    _stop(f"DATABASE_URL is not a database URL recorder-ui can use ({kind}): postgres://user:pass@host:5432/db")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers go on while the indexer writes; the timeout waits out a concurrent writer.
     DATABASES["default"]["OPTIONS"] = {
@@ -176,7 +195,7 @@ if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = int(env("RECORDER_UI_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_SECONDS = _number("RECORDER_UI_HSTS_SECONDS", "31536000")
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = _flag("RECORDER_UI_HSTS_PRELOAD", True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

@@ -54,6 +54,32 @@ def test_production_without_a_secret_key_fails_with_one_clear_line(tmp_path: Pat
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("RECORDER_UI_MAX_RECORDING_BYTES", "abc"), ("RECORDER_UI_RAW_VIEW_MAX_BYTES", "1e6"),
+     ("RECORDER_UI_AUTO_REFRESH_SECONDS", "five"), ("RECORDER_UI_CONN_MAX_AGE", "-1"),
+     ("RECORDER_UI_HSTS_SECONDS", "1y"), ("RECORDER_UI_AUTO_REFRESH_SECONDS", "nan")],
+)  # fmt: skip
+def test_a_setting_that_is_no_number_stops_with_one_line_naming_it(tmp_path: Path, variable: str, value: str) -> None:
+    done = _manage(tmp_path, "check", **{variable: value})
+    assert done.returncode == 4 and "Traceback" not in done.stderr
+    line = done.stderr.strip()
+    assert line.startswith(f"recorder-ui: {variable}={value!r} is not a ") and "number of 0 or more" in line
+    assert len(line.splitlines()) == 1
+
+
+def test_a_database_url_of_no_known_kind_stops_with_one_line(tmp_path: Path) -> None:
+    done = _manage(tmp_path, "check", DATABASE_URL="nonsense://user:hunter2@db/x")
+    assert done.returncode == 4 and len(done.stderr.strip().splitlines()) == 1
+    assert done.stderr.startswith("recorder-ui: DATABASE_URL is not a database URL") and "hunter2" not in done.stderr
+
+
+def test_production_mode_keeps_debug_off_whatever_the_debug_variable_says(tmp_path: Path) -> None:
+    done = _manage(tmp_path, "shell", "-c", "from django.conf import settings; print(settings.DEBUG)",
+                   RECORDER_UI_DEBUG="1")  # fmt: skip
+    assert done.stdout.strip().splitlines()[-1] == "False", done.stderr
+
+
 def test_gunicorn_without_a_secret_key_stops_with_the_clear_line(tmp_path: Path) -> None:
     env = _env(tmp_path, RECORDER_UI_SECRET_KEY="")
     server = subprocess.Popen(
