@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from recorder_ui import indexer
 from recorder_ui.domain import loader, replay
@@ -316,6 +319,7 @@ def test_a_background_rescan_of_300_changed_files_forks_nothing_and_warns_nothin
             json.dumps(stream_recording(test_id=f"{TEST_ID}{number}", text=f"changed {number}"))
         )
     settings.REFRESH_IN_BACKGROUND = True  # as in a running server: the re-scan runs in a thread of its own
+    settings.RECORDINGS_ROOTS = f"served={tmp_path}"  # the root configured, as a team server's are
     forks: list[int] = []
     real_fork = os.fork
 
@@ -377,3 +381,37 @@ def test_a_negative_token_count_is_no_count_and_stays_out_of_totals(tmp_path: Pa
     assert odd.prompt_tokens is None and odd.total_tokens is None and odd.completion_tokens == 5
     assert "usage prompt_tokens is -101, usage total_tokens is -96: no real count is negative" in odd.error
     assert client.get("/overview.json").json()["tokens"] == 15  # the other recording's alone
+
+
+def test_configured_roots_the_button_and_a_folder_name_two_checkouts_share(
+    tmp_path: Path,
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    """The re-index button (the background re-scan) indexes the configured roots as `index_recordings` does, a
+    new one too; a missing folder is said and the other roots go on; a name taken from a folder never takes over
+    another folder's root of that name; a name pointed elsewhere on purpose counts the old rows as removed."""
+    main, release = tmp_path / "a" / "llama-stack", tmp_path / "b" / "llama-stack"
+    write(main, "inference", stream_recording(test_id=TEST_ID, text="On main."))
+    for text in ("On release.", "Also on release."):
+        write(release, "inference", stream_recording(test_id=TEST_ID, text=text))
+    settings.RECORDINGS_ROOTS = f"main={main};gone={tmp_path / 'nowhere'};release={release}"
+    assert indexer.refresh_if_stale(wait=True, force=True)
+    state = indexer.refresh_state()
+    assert [r["root"] for r in state["reports"]] == ["main", "release"]  # type: ignore[index, union-attr]
+    assert "the root 'gone':" in str(state["error"]) and "is not a folder" in str(state["error"])
+    assert sorted(Root.objects.values_list("name", flat=True)) == ["main", "release"]
+    out = io.StringIO()  # the command: every other root indexed and said, then the run fails naming the missing one
+    with pytest.raises(CommandError, match=r"^the root 'gone': .* is not a folder$"):
+        call_command("index_recordings", stdout=out)
+    assert [line.split(" (")[0] for line in out.getvalue().splitlines()] == ["main", "release"]
+
+    settings.RECORDINGS_ROOTS = f"main={main};main={release}"
+    with pytest.raises(indexer.RootError, match="names the root 'main' twice"):
+        indexer.index_configured_roots()
+
+    indexer.index_recordings(root=main)  # named "llama-stack", after its folder
+    with pytest.raises(indexer.RootError, match="a root named 'llama-stack' already indexes"):
+        indexer.index_recordings(root=release)  # the other checkout's folder has the same name
+    assert Root.objects.get(name="llama-stack").entries.count() == 1  # the first folder's rows kept
+    moved = indexer.index_recordings(root=release, name="llama-stack")  # on purpose: the name now points here
+    assert (moved.added, moved.removed) == (2, 1)

@@ -11,9 +11,7 @@ from django.db import connections
 from django.utils import timezone
 
 from recorder_ui.indexer.pool import default_jobs
-from recorder_ui.indexer.roots import root_path
-from recorder_ui.indexer.writer import index_recordings
-from recorder_ui.models import Root
+from recorder_ui.indexer.writer import index_configured_roots
 
 log = logging.getLogger(__name__)
 
@@ -52,18 +50,17 @@ def _progress(done: int, total: int) -> None:
     _refresh_state.update(done=done, total=total)
 
 
+def _starting(name: str) -> None:
+    _refresh_state.update(root=name, done=0, total=0)
+
+
 def _refresh_run() -> None:
     try:
-        reports = []
-        for row in list(Root.objects.all()):
-            if root_path(row.path).is_dir():
-                _refresh_state.update(root=row.name, done=0, total=0)
-                reports.append(
-                    index_recordings(
-                        root=root_path(row.path), name=row.name, progress=_progress, jobs=default_jobs()
-                    ).as_dict()
-                )  # never forks: this is not the process's only thread (see _parse_all)
-        _refresh_state.update(reports=reports, error="", root="")
+        missing: list[str] = []
+        # What `index_recordings` without a path does: the configured roots (a new one too), then the others.
+        # Never forks: this is not the process's only thread (see _parse_all).
+        reports = index_configured_roots(progress=_progress, jobs=default_jobs(), missing=missing, starting=_starting)
+        _refresh_state.update(reports=[r.as_dict() for r in reports], error="; ".join(missing), root="")
     except Exception as exc:  # a background thread has nobody to raise to: keep it for the overview page
         log.exception("background re-index failed")
         _refresh_state["error"] = f"{type(exc).__name__}: {exc}"

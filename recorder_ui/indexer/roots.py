@@ -38,6 +38,10 @@ def configured_roots() -> list[tuple[str, Path]]:
             name, sep, path = item.partition("=")
             if not sep or not name.strip() or not path.strip():
                 raise RootError(f"RECORDER_UI_ROOTS entry {item!r} is not of the form name=path")
+            if any(name.strip() == known for known, _ in roots):
+                raise RootError(
+                    f"RECORDER_UI_ROOTS names the root {name.strip()!r} twice: each root needs its own name"
+                )
             roots.append((name.strip(), Path(path.strip()).expanduser()))
     else:
         roots.append((root_name_for(Path(settings.RECORDINGS_DIR)), Path(settings.RECORDINGS_DIR)))

@@ -57,13 +57,21 @@ def index_recordings(
     if not root.is_dir():
         raise RootError(f"{root} is not a folder")
     real_root = root.resolve()
+    named = bool(name)
     name = check_name(name) if name else root_name_for(real_root)
     limit = max_bytes if max_bytes is not None else settings.MAX_RECORDING_BYTES
+    stored_root = paths.escape(str(real_root))
+    existing = Root.objects.filter(name=name).first()
+    if existing is not None and existing.path != stored_root and not named:
+        # Two checkouts of one repository share a folder name: a name taken from the folder never takes over
+        # another folder's root (only --name, or RECORDER_UI_ROOTS, points a name elsewhere on purpose).
+        raise RootError(
+            f"a root named {name!r} already indexes {existing.path}: give this folder a name of its own "
+            f"(--name NAME), or point {name!r} here on purpose with --name {name}"
+        )
     found = scan(real_root)
 
     # Decide what to read before the write transaction: a re-scan that finds nothing new takes no lock.
-    existing = Root.objects.filter(name=name).first()
-    stored_root = paths.escape(str(real_root))
     if existing is not None and existing.path != stored_root:
         full = True  # the same name now points elsewhere: every row is stale
     known_before = _known_stamps(existing) if existing is not None else {}
@@ -118,11 +126,12 @@ def index_recordings(
         # The test ids whose rows this run adds, changes or removes, for the aggregates; None: every one.
         stale = not created and root_row.summary.get("version") != aggregates.VERSION
         tests: aggregates.Touched = None if full or stale else set()
+        repointed = 0  # the rows of the folder the name pointed to before
         if root_row.path != stored_root:
             root_row.path = stored_root
             root_row.save(update_fields=["path"])
             tests = None
-            root_row.entries.all().delete()
+            repointed = root_row.entries.all().delete()[1].get(RecordingEntry._meta.label, 0)
         # Re-read under the lock: another run may have written since we looked.
         known = dict(root_row.entries.values_list("path", "pk"))
         gone = [known[p] for p in known.keys() - found.files.keys()]
@@ -198,7 +207,7 @@ def index_recordings(
             path=stored_root,
             added=added_count,
             updated=len(updated),
-            removed=len(gone),
+            removed=len(gone) + repointed,
             unchanged=len(found.files) - added_count - len(updated) - vanished,
             failed=tuple(failed),
             skipped=tuple(found.skipped),
@@ -339,18 +348,42 @@ def _same_content(real_root: Path, rel: str, old_sha: str, limit: int) -> bool:
     return data is not None and hashlib.sha256(data).hexdigest() == old_sha
 
 
-def index_configured_roots(*, full: bool = False, progress: Progress | None = None, jobs: int = 1) -> list[IndexReport]:
-    """Index every root named in settings, then every other root already in the catalog that still exists."""
+def index_configured_roots(
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+    jobs: int = 1,
+    missing: list[str] | None = None,
+    starting: Callable[[str], None] | None = None,
+) -> list[IndexReport]:
+    """Index every root named in settings, then every other root already in the catalog that still exists.
+
+    A configured root that cannot be indexed (no folder, a name another folder's root has) raises RootError; with
+    `missing` given, it is said there instead and the other roots are indexed all the same. `starting(name)` is
+    called as each root's run begins."""
     reports = []
-    done: set[str] = set()
-    for name, path in configured_roots():
-        reports.append(index_recordings(root=path, name=name, full=full, progress=progress, jobs=jobs))
-        done.add(name)
-    for row in Root.objects.exclude(name__in=done):
-        if root_path(row.path).is_dir():
-            reports.append(
-                index_recordings(root=root_path(row.path), name=row.name, full=full, progress=progress, jobs=jobs)
-            )
+    configured = configured_roots()
+    if not settings.RECORDINGS_ROOTS.strip():
+        # RECORDINGS_DIR: the root that indexes that folder already, whatever its name; else one named after the
+        # folder, which never takes over another folder's root of that name.
+        [(name, path)] = configured
+        held = Root.objects.filter(path=paths.escape(str(path.resolve()))).values_list("name", flat=True).first()
+        todo: list[tuple[str | None, str, Path]] = [(held, held or name, path)]
+    else:
+        todo = [(name, name, path) for name, path in configured]
+    names = [name for _, name, _ in todo]
+    todo += [(row.name, row.name, root_path(row.path)) for row in Root.objects.exclude(name__in=names).order_by("name")]
+    for given, name, path in todo:
+        if given is not None and given not in names and not path.is_dir():
+            continue  # a root indexed once from a folder since removed: it stays as it was
+        try:
+            if starting is not None:
+                starting(name)
+            reports.append(index_recordings(root=path, name=given, full=full, progress=progress, jobs=jobs))
+        except RootError as exc:
+            if missing is None:
+                raise
+            missing.append(f"the root {name!r}: {exc}")
     return reports
 
 

@@ -35,6 +35,7 @@ class Command(BaseCommand):
             self.stdout.write(f"dropped root {options['drop']}")
             return
         verbosity = options["verbosity"]
+        missing: list[str] = []  # configured roots that are no folder: said at the end, the others indexed
         progress = _Bar(self.stderr) if verbosity >= 1 and sys.stderr.isatty() else None
         try:
             if options["path"] is not None:
@@ -48,7 +49,9 @@ class Command(BaseCommand):
                     )
                 ]
             else:
-                reports = indexer.index_configured_roots(full=options["full"], progress=progress, jobs=options["jobs"])
+                reports = indexer.index_configured_roots(
+                    full=options["full"], progress=progress, jobs=options["jobs"], missing=missing
+                )
         except indexer.RootError as exc:
             raise CommandError(str(exc)) from exc
         except DatabaseError as exc:  # the database itself failed: one line, no traceback
@@ -56,6 +59,8 @@ class Command(BaseCommand):
         if progress:
             progress.done()
         if verbosity < 1:
+            if missing:
+                raise CommandError("; ".join(presenters.terminal_text(line) for line in missing))
             return
         for report in reports:
             self.stdout.write(
@@ -71,6 +76,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"  ... and {len(report.failed) - 20} more (-v 2 lists all)")
             for skip in report.skipped:
                 self.stdout.write(f"  skipped: {skip.path}: {presenters.terminal_text(skip.error)}")
+        if missing:  # after the other roots' lines, and failing the run, so a scheduled re-index is noticed
+            raise CommandError("; ".join(presenters.terminal_text(line) for line in missing))
 
 
 class _Bar:
