@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import Client
 
 from recorder_ui import indexer
 from recorder_ui.domain import loader, replay
@@ -385,6 +386,7 @@ def test_a_negative_token_count_is_no_count_and_stays_out_of_totals(tmp_path: Pa
 
 def test_configured_roots_the_button_and_a_folder_name_two_checkouts_share(
     tmp_path: Path,
+    client: Client,
     settings,  # type: ignore[no-untyped-def]
 ) -> None:
     """The re-index button (the background re-scan) indexes the configured roots as `index_recordings` does, a
@@ -398,7 +400,9 @@ def test_configured_roots_the_button_and_a_folder_name_two_checkouts_share(
     assert indexer.refresh_if_stale(wait=True, force=True)
     state = indexer.refresh_state()
     assert [r["root"] for r in state["reports"]] == ["main", "release"]  # type: ignore[index, union-attr]
-    assert "the root 'gone':" in str(state["error"]) and "is not a folder" in str(state["error"])
+    [line] = state["missing"]  # type: ignore[misc]
+    assert line.startswith("the root 'gone': ") and line.endswith("is not a folder") and state["error"] == ""
+    assert '<span class="badge bad">not indexed</span> the root &#x27;gone&#x27;: ' in client.get("/").content.decode()
     assert sorted(Root.objects.values_list("name", flat=True)) == ["main", "release"]
     out = io.StringIO()  # the command: every other root indexed and said, then the run fails naming the missing one
     with pytest.raises(CommandError, match=r"^the root 'gone': .* is not a folder$"):

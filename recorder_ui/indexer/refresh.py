@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 # AUTO_REFRESH_SECONDS. The scan only stats files; it parses just the ones that changed.
 _refresh_lock = threading.Lock()
 _last_refresh = 0.0
-_refresh_state: dict[str, object] = {"running": False, "reports": [], "error": "", "finished_at": None}
+# "missing": the configured roots the last run could not index (a folder gone), each said in one line.
+_refresh_state: dict[str, object] = {"running": False, "reports": [], "missing": [], "error": "", "finished_at": None}
 
 
 def refresh_state() -> dict[str, object]:
@@ -60,7 +61,7 @@ def _refresh_run() -> None:
         # What `index_recordings` without a path does: the configured roots (a new one too), then the others.
         # Never forks: this is not the process's only thread (see _parse_all).
         reports = index_configured_roots(progress=_progress, jobs=default_jobs(), missing=missing, starting=_starting)
-        _refresh_state.update(reports=[r.as_dict() for r in reports], error="; ".join(missing), root="")
+        _refresh_state.update(reports=[r.as_dict() for r in reports], missing=missing, error="", root="")
     except Exception as exc:  # a background thread has nobody to raise to: keep it for the overview page
         log.exception("background re-index failed")
         _refresh_state["error"] = f"{type(exc).__name__}: {exc}"
