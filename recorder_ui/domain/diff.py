@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from recorder_ui.domain import pairing, paths, residue
+from recorder_ui.domain import pairing, paths, residue, usage
 from recorder_ui.domain.model import Kind, Message, Recording, Usage
 from recorder_ui.domain.pairing import Pair
 from recorder_ui.domain.residue import Listing
@@ -97,11 +97,11 @@ class RecordingDiff:
 
     @property
     def tokens_old(self) -> int:
-        return (self.usage_old.total_tokens or 0) if self.usage_old else 0
+        return (usage.counted(self.usage_old.total_tokens) or 0) if self.usage_old else 0  # no real count: 0
 
     @property
     def tokens_new(self) -> int:
-        return (self.usage_new.total_tokens or 0) if self.usage_new else 0
+        return (usage.counted(self.usage_new.total_tokens) or 0) if self.usage_new else 0
 
 
 def pair(old: Sequence[Recording], new: Sequence[Recording]) -> tuple[Pair, ...]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from recorder_ui.domain import jsontext, stream
+from recorder_ui.domain import jsontext, stream, usage
 from recorder_ui.domain.model import Kind, Message, Recording, ToolCall
 
 SAFETY_PROMPT = "Task: Check if there is unsafe content in '"
@@ -85,7 +85,7 @@ class TestThreads:
 
     @property
     def side_tokens(self) -> int:
-        return sum((s.recording.usage.total_tokens or 0) if s.recording.usage else 0 for s in self.side_calls)
+        return sum(usage.counted(s.recording.usage.total_tokens) or 0 for s in self.side_calls if s.recording.usage)
 
 
 def _key(message: Message) -> bytes:
@@ -320,7 +320,7 @@ def _walk(
             parent_path=parent.path if parent else None,
             new_messages=new,
             answer=answer,
-            tokens=rec.usage.total_tokens if rec.usage else None,
+            tokens=usage.counted(rec.usage.total_tokens) if rec.usage else None,  # as the index's totals
             variant_label=_variant_label(rec, siblings, tree) if len(siblings) > 1 else "",
         )
     )

@@ -12,6 +12,15 @@ from recorder_ui.domain.model import Kind, Recording, Usage
 Path = tuple[str | int, ...]
 
 
+MAX_COUNT = 2**40  # a token count beyond this is no real count; sums of millions of rows still fit 64 bits
+
+
+def counted(value: int | None) -> int | None:
+    """A token count as a total takes it: None for no real count (negative, or beyond MAX_COUNT), which a page
+    still shows as recorded, beside the note that totals leave it out."""
+    return value if value is not None and 0 <= value <= MAX_COUNT else None
+
+
 def type_name(value: Any) -> str:
     """How a JSON value's type reads in an error message: "a string", "a list", "null"."""
     if value is None:

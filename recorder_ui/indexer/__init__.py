@@ -21,7 +21,7 @@ from recorder_ui.indexer.pool import default_jobs
 from recorder_ui.indexer.refresh import refresh_if_stale, refresh_state
 from recorder_ui.indexer.report import FileError, IndexReport, one_line
 from recorder_ui.indexer.roots import RootError, root_path, scan
-from recorder_ui.indexer.values import SEARCH_TEXT_LIMIT, split_test_id, suite_for
+from recorder_ui.indexer.values import SEARCH_TEXT_LIMIT, split_test_id, stored_test_id, suite_for
 from recorder_ui.indexer.writer import SETTLE_MIN_CHANGES, drop_root, index_configured_roots, index_recordings
 
 __all__ = [
@@ -44,5 +44,6 @@ __all__ = [
     "root_path",
     "scan",
     "split_test_id",
+    "stored_test_id",
     "suite_for",
 ]

@@ -10,19 +10,27 @@ from pathlib import Path
 
 import orjson
 
-from recorder_ui.domain import checks, lifecycle, paths, providers, replay, threads
+from recorder_ui.domain import checks, lifecycle, paths, providers, replay, threads, usage
 from recorder_ui.domain.model import Kind, Recording, Usage
 
 SEARCH_TEXT_LIMIT = 32_000  # characters of searchable text kept per recording
 TEXT_PIECE_LIMIT = 4_000  # characters kept of any one message, so a huge prompt does not crowd out the rest
 TOKEN_COLUMNS = tuple(f.name for f in dataclasses.fields(Usage))  # one column per count, named alike
-MAX_COUNT = 2**40  # a token count beyond this is no real count; sums of millions of rows still fit 64 bits
+MAX_COUNT = usage.MAX_COUNT
 TEST_ID_BYTES = 2400  # PostgreSQL's b-tree takes index entries of about 2,700 bytes at most
 # Columns of bounded length (RecordingEntry's CharFields, and the summary), clipped to fit.
 CHAR_LIMITS = {
     "test_file": 1024, "test_name": 1024, "suite": 512, "endpoint": 512, "provider": 512, "provider_name": 40,
     "model": 512, "finish_reason": 64, "summary": 2000, "replay_rule": 120, "replay_name": 100,
 }  # fmt: skip
+
+
+def stored_test_id(test_id: str) -> str:
+    """A test id as the index keeps it: its first TEST_ID_BYTES bytes (PostgreSQL's index limit), whole characters."""
+    encoded = test_id.encode("utf-8", "surrogatepass")
+    if len(encoded) <= TEST_ID_BYTES:
+        return test_id
+    return encoded[:TEST_ID_BYTES].decode("utf-8", "ignore")
 
 
 def split_test_id(test_id: str) -> tuple[str, str, str]:
@@ -101,7 +109,7 @@ def parser_version() -> str:
 def entry_values(rec: Recording, *, rel_path: str) -> dict[str, object]:
     """Column values for one parsed recording."""
     test_file, test_name, test_params = split_test_id(rec.test_id or "")
-    usage = rec.usage
+    counts = rec.usage
     findings = checks.run(rec)
     rules = {f.rule for f in findings}
     tool_calls = [call for choice in rec.choices for call in choice.tool_calls]
@@ -120,7 +128,7 @@ def entry_values(rec: Recording, *, rel_path: str) -> dict[str, object]:
         "model": rec.model,
         "streaming": rec.streaming,
         "chunk_count": rec.chunk_count,
-        **{name: getattr(usage, name) if usage else None for name in TOKEN_COLUMNS},
+        **{name: getattr(counts, name) if counts else None for name in TOKEN_COLUMNS},
         "missing_usage": "missing-usage" in rules,
         "missing_usage_reason": checks.missing_usage_reason(rec),
         "include_usage": rec.include_usage,
@@ -175,9 +183,8 @@ def _fit_columns(values: dict[str, object]) -> list[str]:
     if negative:
         notes.append(f"{', '.join(negative)}: no real count is negative, so the index leaves it out of totals")
     test_id = str(values["test_id"])
-    encoded = test_id.encode()
-    if len(encoded) > TEST_ID_BYTES:
-        values["test_id"] = encoded[:TEST_ID_BYTES].decode("utf-8", "ignore")
+    if len(test_id.encode()) > TEST_ID_BYTES:
+        values["test_id"] = stored_test_id(test_id)
         notes.append(
             f"the test id is {len(test_id):,} characters long: the index keeps its first {TEST_ID_BYTES:,} bytes"
         )

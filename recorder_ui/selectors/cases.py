@@ -185,6 +185,7 @@ def test_get(*, test_id: str, root: str = "") -> TestDetail:
 
     Stitching reads every file of the test, so the result is kept per process until one of them changes.
     """
+    test_id = indexer.stored_test_id(test_id)  # an id over 2,400 bytes, as the index keeps it
     if not test_id:
         raise Http404("no such test")
     # The roots that hold the test: one probe of the (test id, root) index per root, not a pass over the

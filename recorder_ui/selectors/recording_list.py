@@ -14,6 +14,7 @@ from django.db.models.expressions import OrderBy
 from django.db.models.functions import Concat
 from django.db.models.lookups import Exact
 
+from recorder_ui import indexer
 from recorder_ui import search as search_backend
 from recorder_ui.domain import jsontext, lifecycle, providers, replay
 from recorder_ui.models import Facet, RecordingEntry, Root
@@ -168,7 +169,7 @@ def _filtered(
     path_sorted = sort == "path" and not walk_search and not carried
     qs = RecordingEntry.objects.filter(*_conditions(params, plain=plain, path_sorted=path_sorted))
     if params.get("test_id"):
-        qs = qs.filter(test_id=params["test_id"])
+        qs = qs.filter(test_id=indexer.stored_test_id(params["test_id"]))  # an id over 2,400 bytes as kept
     if params.get("q"):
         qs = search(qs, params["q"], walk=walk_search, dense=dense_search)
     return qs
@@ -215,7 +216,7 @@ def _with_snippets(rows: tuple[dict[str, Any], ...], query: str) -> tuple[dict[s
 
 def recording_page(*, params: dict[str, str]) -> RecordingPage:
     """One page of the recordings list, with every filter state in its query strings."""
-    params = _clean({k: params.get(k, "")[:2000] for k in (*FILTERS, "q", "sort", "page", "test_id", "after")})
+    params = _clean({k: params.get(k, "")[:4096] for k in (*FILTERS, "q", "sort", "page", "test_id", "after")})
     return _cached("recordings", params, lambda: _recording_page(params))
 
 

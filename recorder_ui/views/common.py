@@ -57,5 +57,10 @@ def refresh_index() -> None:
     indexer.refresh_if_stale()
 
 
+# A list's query values are cut to this many characters: beyond the longest value the index keeps (a test id's
+# 2,400 bytes, a test file's 1,024 characters), so a link to any indexed value finds it.
+PARAM_CHARS = 4096
+
+
 def list_params(request: HttpRequest) -> dict[str, str]:
-    return {key: request.GET.get(key, "")[:500] for key in request.GET}
+    return {key: request.GET.get(key, "")[:PARAM_CHARS] for key in request.GET}

@@ -161,3 +161,18 @@ def test_variants_that_differ_in_tool_definitions_or_messages_say_so() -> None:
     assert {s.variant_label for s in thread.steps} == {"other tool definitions"}
     [thread] = threads.stitch([strict, loose], {"d.json": "aaaa", "e.json": None}).threads  # one not known
     assert {s.variant_label for s in thread.steps} == {"the same request, recorded again"}
+
+
+def test_a_count_that_is_no_real_count_stays_out_of_the_threads_tokens() -> None:
+    """As out of the index's totals: a total beyond 2**40, or negative, is shown as recorded on the recording's
+    page, and a step, thread or side calls' tokens leave it out, so the test page's figures agree."""
+    huge = _chat("a.json", (U,), Message(role="assistant", content="Hi."), tokens=10**30)
+    negative = _chat("b.json", (U, Message(role="assistant", content="Hi."), U), Message(role="assistant", content="Yo."),
+                     tokens=-5)  # fmt: skip
+    check = Recording(path="c.json", kind=Kind.CHAT, test_id="t", model="llama-guard3:1b",
+                      request_messages=(Message(role="user", content=threads.SAFETY_PROMPT + "x"),),
+                      usage=Usage(total_tokens=2**63))  # fmt: skip
+    stitched = threads.stitch([huge, negative, check])
+    [thread] = stitched.threads
+    assert [s.tokens for s in thread.steps] == [None, None] and thread.tokens == 0
+    assert len(stitched.side_calls) == 1 and stitched.side_tokens == 0

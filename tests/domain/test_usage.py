@@ -167,3 +167,14 @@ def test_an_sse_usage_event_with_a_number_orjson_refuses_is_read_not_dropped() -
         path="x.json",
     )
     assert "output_tokens" in rec.error and "inf" in rec.error
+
+
+def test_a_diffs_tokens_leave_out_what_is_no_real_count() -> None:
+    """The diff's token figures add up as the index's totals do: no real count (negative, beyond 2**40) is 0."""
+    from recorder_ui.domain import diff
+
+    item = diff.RecordingDiff(key="a|b", old_path="a", new_path="b", test_id="t", pairing="same path",
+                              categories=("usage-changed",), usage_old=Usage(total_tokens=10**30),
+                              usage_new=Usage(total_tokens=42))  # fmt: skip
+    assert (item.tokens_old, item.tokens_new) == (0, 42)
+    assert usage.counted(2**40) == 2**40 and usage.counted(2**40 + 1) is None and usage.counted(-1) is None
