@@ -490,3 +490,22 @@ def test_the_raw_twin_is_json_whatever_the_file_holds(tmp_path: Path, client: Cl
         download = client.get(f"/recordings/{entry.pk}/raw/", {"download": "1"})
         assert b"".join(download) == on_disk
     assert kinds == {"as it is", "error", "rewritten"}
+
+
+def test_the_longest_values_the_index_keeps_are_found_by_their_links(tmp_path: Path, client: Client) -> None:
+    """A query value is cut beyond what any column keeps, never shorter: a 512-character model picked in the
+    filter finds its recording, and a test id over 2,400 bytes finds its test whole or as the index keeps it."""
+    from tests.builders import stream_recording, write
+
+    long_id = "tests/integration/inference/test_long.py::test_x[" + "é" * 2500 + "]"
+    recording = stream_recording(test_id=long_id, text="Long.", model="m" * 512)
+    write(tmp_path, "inference", recording)
+    indexer.index_recordings(root=tmp_path, name="long")
+    entry = RecordingEntry.objects.get()
+    assert len(entry.test_id.encode()) <= 2400 and entry.model == "m" * 512
+    assert client.get("/recordings.json", {"model": "m" * 512}).json()["total"] == 1
+    for asked in (long_id, entry.test_id):
+        page = client.get("/test.json", {"id": asked})
+        assert page.status_code == 200 and page.json()["recordings"] == 1, len(asked)
+    assert client.get("/recordings.json", {"test_id": entry.test_id}).json()["total"] == 1
+    assert client.get("/recordings.json", {"test_id": long_id}).json()["total"] == 1
