@@ -6,7 +6,7 @@ import json
 import os
 import re
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
 from django.test import Client
@@ -468,6 +468,24 @@ def test_download_name_is_header_safe(client: Client, tmp_path: Path) -> None:
     indexer.index_recordings(root=tmp_path, name="main")
     response = client.get(f"/recordings/{RecordingEntry.objects.get().pk}/raw/", {"download": "1"})
     assert response["Content-Disposition"] == 'attachment; filename="we_ird_name__.json"'
+    (tmp_path / ("x" * 240 + ".json")).write_text(json.dumps(stream_recording(test_id=None)))
+    indexer.index_recordings(root=tmp_path, name="main")
+    long = RecordingEntry.objects.get(path__startswith="xxx")
+    response = client.get(f"/recordings/{long.pk}/raw/", {"download": "1"})
+    assert response["Content-Disposition"] == f'attachment; filename="{"x" * 195}.json"'  # 200, the extension kept
+
+
+def test_a_recordings_link_to_its_test_keeps_its_root(client: Client, tmp_path: Path) -> None:
+    """Two roots hold the test: the recording's crumb opens the test in the recording's own root."""
+    from tests.builders import stream_recording, write
+
+    test_id = "tests/integration/inference/test_c.py::test_d[txt=openai/gpt-4o]"
+    for name in ("alpha", "beta"):
+        write(tmp_path / name, "inference", stream_recording(test_id=test_id, text=f"In {name}."))
+        indexer.index_recordings(root=tmp_path / name, name=name)
+    entry = RecordingEntry.objects.get(root__name="beta")
+    page = client.get(f"/recordings/{entry.pk}/").content.decode()
+    assert f'<a href="/test/?id={quote(test_id, safe="")}&amp;root=beta">' in page
 
 
 def test_whole_index_pages_are_kept_until_an_index_run_changes_rows(

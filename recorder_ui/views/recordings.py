@@ -95,6 +95,9 @@ def _raw_file(pk: int, *, download: bool) -> HttpResponse:
             return json_response(twin)
     response = HttpResponse(data, content_type="application/json")
     if download:  # the file name comes from disk: keep only characters that are safe in a header
-        name = re.sub(r"[^A-Za-z0-9._-]", "_", paths.unescape(entry.path).rsplit("/", 1)[-1])[:200] or "recording.json"
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", paths.unescape(entry.path).rsplit("/", 1)[-1]) or "recording.json"
+        if len(name) > 200:  # cut to a length every browser takes, keeping the extension
+            stem, dot, ext = name.rpartition(".")
+            name = f"{stem[: 199 - len(ext)]}.{ext}" if dot and len(ext) <= 16 else name[:200]
         response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

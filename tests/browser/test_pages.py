@@ -350,3 +350,27 @@ def test_sorting_swaps_the_results_and_filters_keep_it(site: str, page: Any, con
     assert tokens and tokens == sorted(tokens, reverse=True)
     assert page.evaluate("() => window.__marker") == "same page"
     assert console == []
+
+
+def test_names_without_spaces_wrap_instead_of_widening_the_page(live_server: Any, browser: Any, tmp_path: Path) -> None:
+    """A 1,000-character tool name, a 500-character model and a 600-character test id (hostile or not) wrap at
+    every width: neither the recording's page nor its test page scrolls sideways at 1280 or 400 px."""
+    from tests.builders import stream_recording, write
+
+    test_id = "tests/integration/inference/test_long.py::test_" + "y" * 600
+    long = stream_recording(test_id=test_id, tool=("get_" + "w" * 1000, '{"city": "' + "z" * 800 + '"}'),
+                            model="model-" + "B" * 500)  # fmt: skip
+    write(tmp_path, "inference", long)
+    call_command("index_recordings", str(tmp_path), "--name", "long", "--jobs", "1", verbosity=0)
+    entry = RecordingEntry.objects.get(root__name="long")
+    wide = {}
+    for width in (1280, 400):
+        context = browser.new_context(viewport={"width": width, "height": 800})
+        page = context.new_page()
+        for url in (f"/recordings/{entry.pk}/", f"/test/?{urlencode({'id': test_id})}"):
+            page.goto(live_server.url + url)
+            scrolled = page.evaluate("() => document.documentElement.scrollWidth")
+            if scrolled > width + 2:
+                wide[(width, url)] = scrolled
+        context.close()
+    assert wide == {}
