@@ -43,19 +43,31 @@ class DiffError(ValueError):
     """Bad repository, revision or folder: the message is fit for a user."""
 
 
-def default_repo() -> Path:
-    """The git repository that holds the recordings root."""
+def default_folder() -> Path:
+    """The folder a diff compares when no root is named: the first configured root (the first of
+    RECORDER_UI_ROOTS, else RECORDINGS_DIR)."""
+    from recorder_ui.indexer import roots
+
     try:
-        return gitsource.repo_root(Path(settings.RECORDINGS_DIR))
+        return roots.configured_roots()[0][1]
+    except (roots.RootError, IndexError):
+        return Path(settings.RECORDINGS_DIR)
+
+
+def default_repo() -> Path:
+    """The git repository that holds the first configured root."""
+    try:
+        return gitsource.repo_root(default_folder())
     except gitsource.GitError as exc:
         raise DiffError(str(exc)) from None
 
 
 def scope_for(*, root: str = "") -> tuple[Path, str]:
-    """The git repository of a root (a named one of the catalog, or RECORDINGS_DIR), and the root's folder inside
-    it ("" when the root is the repository's top): a root inside a larger repository compares its own files."""
+    """The git repository of a root (a named one of the catalog, or the first configured root), and the root's
+    folder inside it ("" when the root is the repository's top): a root inside a larger repository compares its
+    own files."""
     if not root:
-        folder = Path(settings.RECORDINGS_DIR)
+        folder = default_folder()
     else:
         from recorder_ui.models import Root
 

@@ -271,6 +271,17 @@ def test_diff_page_can_use_a_named_roots_repository(repo: Path, client: Client, 
 
 
 @pytest.mark.django_db
+def test_without_a_root_the_diff_compares_the_first_configured_root(repo: Path, client: Client, settings: Any) -> None:
+    """A team server names its roots in RECORDER_UI_ROOTS: the Diff page, and diff_recordings without --repo,
+    compare the first of them, never the checkout recorder-ui itself runs from."""
+    settings.RECORDINGS_ROOTS = f"checkout={repo};other={repo.parent}"
+    data = client.get("/diff.json", {"base": "main", "head": "rerecord"}).json()
+    assert data["summary"]["counts"]["added"] == 1
+    form = client.get("/diff/").content.decode()
+    assert '<option value="rerecord">' in form and diffing.default_repo() == repo
+
+
+@pytest.mark.django_db
 def test_a_root_inside_a_larger_repository_compares_its_own_files(tmp_path: Path, client: Client) -> None:
     """A root that is a folder of a repository (a checkout's tests/integration, or one of several sample trees)
     compares its own files, not the whole repository's."""

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from recorder_ui import diffing, selectors
-from recorder_ui.domain import gitsource
+from recorder_ui.domain import gitsource, paths
 from recorder_ui.views.common import HtmxHttpRequest, json_response, render_any_text, wants_json
 
 
@@ -31,6 +31,7 @@ def recording_diff(request: HtmxHttpRequest) -> HttpResponse:
     args = _diff_args(request)
     context: dict[str, Any] = {"args": args, "branches": (), "report": None, "error": ""}
     context["roots"] = selectors.root_names()
+    context["default_folder"] = paths.escape(diffing.default_folder().name)
     try:
         repo, scope = diffing.scope_for(root=args["root"])
         context["repo"] = str(repo)

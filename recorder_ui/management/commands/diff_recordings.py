@@ -25,7 +25,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("base", help="a revision: a branch, tag or commit")
         parser.add_argument("head", nargs="?", default=gitsource.WORKTREE, help="a revision, or 'worktree' (default)")
-        parser.add_argument("--repo", type=Path, help="the git repository (default: the one holding RECORDINGS_DIR)")
+        parser.add_argument(
+            "--repo", type=Path, help="the git repository (default: the one holding the first configured root)"
+        )
         parser.add_argument("--path", default="", help="only recordings under this path inside the repository")
         parser.add_argument("--folders", action="store_true", help="BASE and HEAD are two folders, not revisions")
         parser.add_argument("--format", choices=("text", "markdown", "json", "html"), default="text")
