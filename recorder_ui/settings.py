@@ -72,6 +72,9 @@ AUTO_REFRESH_SECONDS = _number("RECORDER_UI_AUTO_REFRESH_SECONDS", "5", float)
 # Re-scans run in a background thread so pages never wait; tests turn this off to run them in line.
 REFRESH_IN_BACKGROUND = _flag("RECORDER_UI_REFRESH_IN_BACKGROUND", True)
 REQUIRE_LOGIN = _flag("RECORDER_UI_REQUIRE_LOGIN")
+# Where each server process says what its re-index is doing, for the other workers' progress answers; the
+# system's temporary folder by default (one per service under systemd's PrivateTmp, which its workers share).
+REFRESH_STATE_DIR = env("RECORDER_UI_REFRESH_STATE_DIR", "")
 
 INSTALLED_APPS = [
     "django.contrib.auth",

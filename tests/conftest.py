@@ -43,7 +43,9 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _no_background_refresh(settings):  # type: ignore[no-untyped-def]
-    """Page requests in tests must not start the background re-scan thread; tests call it directly."""
+def _no_background_refresh(settings, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """Page requests in tests must not start the background re-scan thread; tests call it directly. Each test's
+    re-index state files go in a folder of its own, away from any other run's."""
     settings.AUTO_REFRESH_SECONDS = 0
     settings.REFRESH_IN_BACKGROUND = False
+    settings.REFRESH_STATE_DIR = str(tmp_path_factory.mktemp("refresh-state"))

@@ -419,3 +419,35 @@ def test_configured_roots_the_button_and_a_folder_name_two_checkouts_share(
     assert Root.objects.get(name="llama-stack").entries.count() == 1  # the first folder's rows kept
     moved = indexer.index_recordings(root=release, name="llama-stack")  # on purpose: the name now points here
     assert (moved.added, moved.removed) == (2, 1)
+
+
+def test_every_worker_answers_the_progress_poll_with_the_run_another_worker_does(
+    tree: Path,
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    """gunicorn's workers share no memory: each says what its re-index does in a file of its own, and any
+    worker's answer is the running run's (else the last finished); a file that says running but stopped
+    being written is a worker that died mid-run."""
+    import time
+
+    from recorder_ui.indexer import refresh
+
+    settings.RECORDINGS_ROOTS = f"main={tree}"
+    assert indexer.refresh_if_stale(wait=True, force=True)
+    mine = list(Path(settings.REFRESH_STATE_DIR).glob("recorder-ui-refresh-*.json"))
+    assert [p.name.endswith(f"-{os.getpid()}.json") for p in mine] == [True]
+    written = json.loads(mine[0].read_bytes())
+    assert written["running"] is False and [r["root"] for r in written["reports"]] == ["main"]
+
+    other = mine[0].with_name(mine[0].name.replace(f"-{os.getpid()}.json", "-999999999.json"))
+    running = {"running": True, "root": "main", "done": 5, "total": 10, "reports": [], "missing": [], "error": "",
+               "finished_at": None, "beat": time.time()}  # fmt: skip
+    other.write_bytes(json.dumps(running).encode())
+    state = indexer.refresh_state()
+    assert (state["running"], state["done"], state["total"]) == (True, 5, 10) and "beat" not in state
+    other.write_bytes(json.dumps({**running, "beat": time.time() - refresh.STALE_SECONDS - 1}).encode())
+    state = indexer.refresh_state()  # died mid-run: the last finished run is the answer
+    assert state["running"] is False and state["finished_at"] == written["finished_at"]
+    later = {**running, "running": False, "finished_at": "9999-01-01T00:00:00+00:00", "reports": [{"root": "x"}]}
+    other.write_bytes(json.dumps(later).encode())
+    assert indexer.refresh_state()["reports"] == [{"root": "x"}]  # another worker's run, finished after ours

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
+import os
+import tempfile
 import threading
 import time
+from pathlib import Path
+from typing import Any
 
+import orjson
 from django.conf import settings
-from django.db import connections
+from django.db import connection, connections
 from django.utils import timezone
 
 from recorder_ui.indexer.pool import default_jobs
@@ -22,10 +29,72 @@ _last_refresh = 0.0
 # "missing": the configured roots the last run could not index (a folder gone), each said in one line.
 _refresh_state: dict[str, object] = {"running": False, "reports": [], "missing": [], "error": "", "finished_at": None}
 
+# What a run does is written to a small file per server process beside the others of the same database, so
+# that every worker of a server answers the overview's progress poll alike (gunicorn's workers share no memory:
+# the poll, answered by another worker than the one running, said the run was over). A file whose writer has
+# not written for STALE_SECONDS while it said "running" is a process that died mid-run: not running.
+STALE_SECONDS = 300
+PUBLISH_EVERY = 0.3  # seconds between two progress writes of one run
+_published = 0.0
+
+
+def _state_folder() -> Path:
+    return Path(settings.REFRESH_STATE_DIR or tempfile.gettempdir())
+
+
+def _state_prefix() -> str:
+    where = f"{connection.vendor}:{settings.DATABASES['default'].get('HOST', '')}:{connection.settings_dict['NAME']}"
+    return f"recorder-ui-refresh-{hashlib.sha256(where.encode()).hexdigest()[:16]}-"
+
+
+def _publish(*, force: bool = False) -> None:
+    """Write this process's state for the other workers (atomically: a reader sees the old file or the new)."""
+    global _published
+    now = time.time()
+    if not force and now - _published < PUBLISH_EVERY:
+        return
+    _published = now
+    target = _state_folder() / f"{_state_prefix()}{os.getpid()}.json"
+    if force and not _refresh_state["running"]:  # a run's end: forget other processes' files over a day old
+        for old in target.parent.glob(f"{_state_prefix()}*.json"):
+            with contextlib.suppress(OSError):
+                if old != target and now - old.stat().st_mtime > 86_400:
+                    old.unlink()
+    try:
+        with tempfile.NamedTemporaryFile("wb", dir=target.parent, prefix=".tmp-", delete=False) as out:
+            out.write(orjson.dumps({**_refresh_state, "beat": now}, default=str))
+        os.replace(out.name, target)
+    except OSError:  # a full or read-only temp folder: this worker's own answers still hold
+        log.warning("could not write the re-index state to %s", target.parent)
+        with contextlib.suppress(OSError, UnboundLocalError):
+            os.unlink(out.name)
+
 
 def refresh_state() -> dict[str, object]:
-    """What the last background refresh did, for the overview page."""
-    return dict(_refresh_state)
+    """What the running re-scan, else the last one, did, in any worker of this server: for the overview page."""
+    states: list[dict[str, Any]] = [{**_refresh_state, "beat": time.time() if _refresh_state["running"] else 0}]
+    now = time.time()
+    try:
+        files = list(_state_folder().glob(f"{_state_prefix()}*.json"))
+    except OSError:
+        files = []
+    for path in files:
+        try:
+            found = orjson.loads(path.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            continue  # vanished, or being replaced
+        if isinstance(found, dict) and isinstance(found.get("beat"), (int, float)):
+            if found.get("running") and now - found["beat"] > STALE_SECONDS:
+                found["running"] = False  # its writer died mid-run
+            states.append(found)
+    running = [s for s in states if s.get("running")]
+    if running:
+        chosen = max(running, key=lambda s: s["beat"])
+    else:
+        chosen = max(states, key=lambda s: (str(s.get("finished_at") or ""), s["beat"]))
+    chosen = dict(chosen)
+    chosen.pop("beat", None)
+    return chosen
 
 
 def refresh_if_stale(*, wait: bool = False, force: bool = False) -> bool:
@@ -38,7 +107,8 @@ def refresh_if_stale(*, wait: bool = False, force: bool = False) -> bool:
     if not _refresh_lock.acquire(blocking=False):
         return False  # one is running already
     _last_refresh = now
-    _refresh_state["running"] = True
+    _refresh_state.update(running=True, done=0, total=0, root="")
+    _publish(force=True)
     if wait or not settings.REFRESH_IN_BACKGROUND:
         _refresh_run()
         return True
@@ -49,10 +119,12 @@ def refresh_if_stale(*, wait: bool = False, force: bool = False) -> bool:
 def _progress(done: int, total: int) -> None:
     """Files parsed so far in the running re-scan: the overview polls this."""
     _refresh_state.update(done=done, total=total)
+    _publish()
 
 
 def _starting(name: str) -> None:
     _refresh_state.update(root=name, done=0, total=0)
+    _publish(force=True)
 
 
 def _refresh_run() -> None:
@@ -68,6 +140,7 @@ def _refresh_run() -> None:
     finally:
         _refresh_state["running"] = False
         _refresh_state["finished_at"] = timezone.now().isoformat()
+        _publish(force=True)
         _refresh_lock.release()
         if threading.current_thread() is not threading.main_thread():
             connections.close_all()  # this thread's own connections: kept ones would outlive the thread
