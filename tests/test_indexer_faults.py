@@ -306,3 +306,27 @@ def test_reading_from_many_threads_leaves_no_handle_open(tmp_path: Path) -> None
         thread.join()
     assert results == [True] * 20
     assert len(os.listdir("/proc/self/fd")) <= before  # a handle kept per thread would show as 20 more
+
+
+@pytest.mark.django_db
+def test_a_run_that_another_run_overtook_writes_nothing_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two runs at once decide what to read before either holds the lock: the one that writes second finds the
+    rows the first wrote for the very same files and leaves them (unchanged), rather than rewriting all as
+    "updated"."""
+    root = _tree(tmp_path, 12)
+    real = writer._parse_all
+    overtaken: list[object] = []
+    started: list[bool] = []
+
+    def overtaking(*args: object, **kwargs: object) -> object:
+        if not started:  # the other run starts, reads, writes and commits while this one has decided
+            started.append(True)
+            overtaken.append(indexer.index_recordings(root=root, name="main"))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(writer, "_parse_all", overtaking)
+    late = indexer.index_recordings(root=root, name="main")
+    [first] = overtaken
+    assert (first.added, first.updated) == (12, 0)  # type: ignore[attr-defined]
+    assert (late.added, late.updated, late.removed, late.unchanged) == (0, 0, 0, 12)
+    assert RecordingEntry.objects.count() == 12

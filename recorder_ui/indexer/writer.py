@@ -133,7 +133,11 @@ def index_recordings(
             tests = None
             repointed = root_row.entries.all().delete()[1].get(RecordingEntry._meta.label, 0)
         # Re-read under the lock: another run may have written since we looked.
-        known = dict(root_row.entries.values_list("path", "pk"))
+        known: dict[str, int] = {}
+        written: dict[str, Stamp] = {}  # the stamps the rows have now
+        for path, pk, size, mtime, ctime in root_row.entries.values_list("path", "pk", "size", "mtime_ns", "ctime_ns"):
+            known[path] = pk
+            written[path] = (size, mtime, ctime)
         gone = [known[p] for p in known.keys() - found.files.keys()]
         if gone:  # first, so that a path that moved to another row cannot clash with its old one
             for start in range(0, len(gone), 500):
@@ -155,6 +159,8 @@ def index_recordings(
                 if progress:
                     progress(number, len(to_parse))
                 size, mtime, ctime = found.files[rel]
+                if not full and written.get(rel) == found.files[rel]:
+                    continue  # a run at the same time wrote this very file's row since we looked: unchanged
                 if parsed is None:
                     vanished += 1
                     if rel in known:
