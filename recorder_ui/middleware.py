@@ -19,7 +19,9 @@ class LoginRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if settings.REQUIRE_LOGIN and not request.user.is_authenticated and not request.path.startswith(OPEN_PATHS):
+        # The open paths first: /healthz answers without reading a session, so it says 503 when the database is
+        # down whatever cookie the uptime check sends (reading the session then was a 500).
+        if settings.REQUIRE_LOGIN and not request.path.startswith(OPEN_PATHS) and not request.user.is_authenticated:
             wants_json = request.path.endswith(".json") or "application/json" in request.headers.get("Accept", "")
             if wants_json:
                 return JsonResponse({"error": "login required"}, status=401)

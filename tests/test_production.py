@@ -215,3 +215,28 @@ def test_login_required_covers_every_page_and_json_twin_but_healthz(client: Clie
     assert client.login(username="reviewer", password="a long pass phrase 42")
     assert client.get("/").status_code == 200 and client.get("/overview.json").status_code == 200
     assert "Log out reviewer" in client.get("/").content.decode()
+
+
+@pytest.mark.django_db
+def test_healthz_reads_no_session_and_a_failing_twin_answers_json(client: Client, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """An uptime check that sends a session cookie while the session store fails still gets /healthz's own answer,
+    not a 500; and a JSON twin that fails where nobody foresaw answers JSON, not the HTML error page."""
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import OperationalError
+
+    from recorder_ui import selectors
+
+    settings.REQUIRE_LOGIN = True
+    User.objects.create_user("ana", password="pw-for-tests-only")
+    assert client.login(username="ana", password="pw-for-tests-only")
+
+    def down(self: object) -> dict[str, object]:
+        raise OperationalError("the database is gone")
+
+    monkeypatch.setattr(SessionStore, "load", down)
+    assert client.get("/healthz").status_code == 200
+    monkeypatch.undo()
+    monkeypatch.setattr(selectors, "overview", lambda *a, **k: (_ for _ in ()).throw(OperationalError("gone")))
+    client.raise_request_exception = False
+    failed = client.get("/overview.json")
+    assert failed.status_code == 500 and failed.json() == {"error": "server error: the failure was logged"}

@@ -32,4 +32,7 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    """A failure nobody foresaw (the database gone, say): JSON for a twin, the plain page otherwise."""
+    if request.path.endswith(".json") or wants_json(request):
+        return json_response({"error": "server error: the failure was logged"}, status=500)
     return render(request, "500.html", status=500)
