@@ -78,6 +78,14 @@
   });
   // A swap replaces the rows: start again from the top.
   document.addEventListener("htmx:afterSwap", () => { selected = -1; });
+  // The copy buttons need a clipboard, which only this script gives them: without it they stay hidden.
+  const showCopy = () => {
+    if (!navigator.clipboard) return;
+    for (const button of document.querySelectorAll("button[data-copy][hidden]")) button.hidden = false;
+  };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", showCopy);
+  else showCopy();
+  document.addEventListener("htmx:afterSwap", showCopy);
   document.addEventListener("click", (event) => {
     const button = event.target.closest("[data-copy]");
     if (!button) return;

@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -237,6 +238,7 @@ def test_diff_page_and_pair_view(repo: Path, client: Client, settings: Any) -> N
     page = client.get("/diff/", {"base": "main", "head": "rerecord"})
     body = page.content.decode()
     assert page.status_code == 200 and "content-changed" in body and "rerecord" in body
+    assert re.search(r"\d+ recording files differ between|1 recording file differs between", body)
     assert 'hx-trigger="toggle once"' in body
     report = diffing.diff_revisions(repo=repo, base="main", head="rerecord")
     key = _by_test(report)["answer"].key

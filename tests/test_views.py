@@ -475,6 +475,12 @@ def test_download_name_is_header_safe(client: Client, tmp_path: Path) -> None:
     assert response["Content-Disposition"] == f'attachment; filename="{"x" * 195}.json"'  # 200, the extension kept
 
 
+def test_the_copy_button_is_hidden_until_a_script_can_work_it(client: Client, indexed: None) -> None:
+    """Without JavaScript (or a clipboard) a copy button would do nothing: the markup hides it."""
+    page = client.get(f"/recordings/{_entry('Oslo').pk}/").content.decode()
+    assert re.search(r'<button type="button" class="copy" data-copy="#file-path" [^>]*hidden>copy</button>', page)
+
+
 def test_a_recordings_link_to_its_test_keeps_its_root(client: Client, tmp_path: Path) -> None:
     """Two roots hold the test: the recording's crumb opens the test in the recording's own root."""
     from tests.builders import stream_recording, write

@@ -182,6 +182,7 @@ def test_recording_page_tabs_and_script_payload_stays_text(site: str, page: Any,
     shot(page, "recording-raw")
     stream = RecordingEntry.objects.get(search_text__contains="Oslo")
     page.goto(f"{site}/recordings/{stream.pk}/")
+    expect(page.locator("button.copy")).to_be_visible()  # hidden in the markup: shown by the script that works it
     shot(page, "recording")
     page.click("a.tab:has-text('Chunks')")
     page.wait_for_selector("table.chunks")
