@@ -610,3 +610,15 @@ def test_a_thread_follows_the_variant_replay_serves_and_the_exact_link(client: C
     indexer.index_recordings(root=tmp_path, name="main")
     [main_line] = client.get("/test.json", {"id": test_id}).json()["main_lines"]
     assert [Path(p).name for p in main_line] == [current_name(parent), current_name(served)]
+
+
+def test_a_filter_value_no_recording_has_stays_shown_as_chosen(client: Client, indexed: None) -> None:
+    """A typed URL (or a root since dropped) filters by a value none of the choices has: the form shows that
+    value chosen, so the empty list says what it was filtered by; a provider's host is a choice like its name."""
+    params = {"model": "zzz<b>", "kind": "bogus", "root": "nosuch", "provider": "api.openai.com"}
+    data = client.get("/recordings.json", params).json()
+    assert data["total"] == 0 and data["unknown"] == {"model": "zzz<b>", "kind": "bogus", "root": "nosuch"}
+    page = client.get("/recordings/", params).content.decode()
+    assert '<option value="zzz&lt;b&gt;" selected>zzz&lt;b&gt; (in no recording indexed)</option>' in page
+    assert '<select name="root"' in page and '<option value="nosuch" selected>' in page
+    assert client.get("/recordings.json", {"provider": "openai"}).json()["unknown"] == {}

@@ -93,6 +93,9 @@ class RecordingPage:
     permalink: str = ""
     sort_links: dict[str, str] = field(default_factory=dict)
     fate_labels: dict[str, str] = field(default_factory=lambda: dict(lifecycle.FATES))
+    # Filter values asked for that no indexed recording has (a typed URL, a root since dropped): each select
+    # shows its value as chosen, so the form says what the empty list was filtered by.
+    unknown: dict[str, str] = field(default_factory=dict)
 
 
 def search(
@@ -189,6 +192,16 @@ def _options(kept: catalog.State) -> dict[str, tuple[str, ...]]:
         "provider": tuple(sorted(catalog.firsts(kept.whole, "providers") - {""})),
         "model": (*keys("models"), NONE),  # "(no model)": what Missing usage links for a stream without one
         "replay": REPLAY_STATUSES,
+    }
+
+
+def _unknown(params: dict[str, str], options: dict[str, tuple[str, ...]], whole: dict[str, Any]) -> dict[str, str]:
+    """The filters whose value is none of their choices (a provider is chosen by its name or one of its hosts)."""
+    hosts = {host for _name, host in catalog.keys(whole, "providers", width=2)}
+    return {
+        name: value
+        for name, choices in options.items()
+        if (value := params.get(name, "")) and value not in choices and not (name == "provider" and value in hosts)
     }
 
 
@@ -298,7 +311,8 @@ def _recording_page(params: dict[str, str]) -> RecordingPage:
         query=params.get("q", ""),
         sort=sort,
         filters={k: params.get(k, "") for k in (*FILTERS, "test_id")},
-        options=_options(kept),
+        options=(options := _options(kept)),
+        unknown=_unknown(params, options, kept.whole),
         provider_labels=_provider_labels(kept.whole),
         total_exact=exact,
         prev_query=urlencode({**state, "page": number - 1}) if number > 1 else "",
