@@ -93,12 +93,14 @@ def parse(query: str) -> Query:
         if not tokens:
             continue
         literal = ""
-        if match["phrase"] is not None and any(not (c.isspace() or TOKEN.match(c)) for c in text):
+        # A phrase whose closing quote is not typed yet: the user is typing it, so its last word is a prefix.
+        open_phrase = match["phrase"] is not None and not match.group(0).endswith('"')
+        if match["phrase"] is not None and not open_phrase and any(not (c.isspace() or TOKEN.match(c)) for c in text):
             literal = text.strip()
         term = Term(tokens=tokens, negated=bool(match["neg"]), literal=literal)
         if term not in terms and len(terms) < MAX_TERMS:
             terms.append(term)
-            last_plain = match["word"] is not None and not term.negated
+            last_plain = (match["word"] is not None or open_phrase) and not term.negated
     if terms and last_plain:
         last = terms[-1]
         terms[-1] = Term(tokens=last.tokens, prefix=True)

@@ -61,6 +61,9 @@ def hand(db: None) -> None:
         ('"largest moon"', {"b"}),  # a phrase: in this order, side by side
         ('"moon largest"', set()),
         ('"largest moon', {"b"}),  # an unterminated phrase runs to the end
+        ('"largest mo', {"b"}),  # ... and is being typed: its last word is a prefix
+        ('"get_weath', {"a"}),
+        ('"Titan', {"b"}),  # no "as typed" check on a phrase not closed yet
         ("get_weather(", {"a"}),  # snake_case and punctuation: tokens side by side
         ("test_tools.py", {"a"}),
         ("inference", {"a"}),  # a folder inside a test path
