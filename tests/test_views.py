@@ -622,3 +622,21 @@ def test_a_filter_value_no_recording_has_stays_shown_as_chosen(client: Client, i
     assert '<option value="zzz&lt;b&gt;" selected>zzz&lt;b&gt; (in no recording indexed)</option>' in page
     assert '<select name="root"' in page and '<option value="nosuch" selected>' in page
     assert client.get("/recordings.json", {"provider": "openai"}).json()["unknown"] == {}
+
+
+def test_the_errors_pages_count_is_what_its_link_lists(client: Client, tmp_path: Path) -> None:
+    """The Errors page's "see them in the list" counts what the list's errors filter gives, readable rows: bad
+    tool arguments and the index's notes (a count left out of totals) as well as recorded exceptions."""
+    from tests.builders import stream_recording, write
+
+    write(tmp_path, "inference", stream_recording(test_id=None, text="x", tool=("f", '{"broken": ')))
+    huge = stream_recording(test_id=None, text="y")
+    huge["response"]["body"][-1]["__data__"]["usage"]["prompt_tokens"] = 2**70
+    write(tmp_path, "inference", huge)
+    write(tmp_path, "inference", "{not json", name="broken.json")
+    write(tmp_path, "inference", stream_recording(test_id=None, text="fine"))
+    indexer.index_recordings(root=tmp_path, name="main")
+    data = client.get("/errors.json").json()
+    listed = client.get("/recordings.json", {"errors": "yes"}).json()["total"]
+    assert (len(data["errors"]), data["flagged"], listed) == (1, 2, 3)
+    assert "2 readable recordings are flagged" in client.get("/errors/").content.decode()

@@ -13,7 +13,8 @@ from recorder_ui.selectors.cache import _cached
 @dataclass(frozen=True, slots=True)
 class ErrorList:
     errors: tuple[dict[str, Any], ...]  # files the parser could not read
-    recorded_errors: int  # readable recordings that hold a provider exception or an HTTP error
+    recorded_errors: int  # readable recordings with an error: a provider exception, an HTTP error, an index note
+    flagged: int = 0  # the readable recordings the list's errors filter gives: those, and bad tool arguments
 
 
 def error_list() -> ErrorList:
@@ -30,5 +31,6 @@ def _error_list() -> ErrorList:
             .order_by("root__name", "path")
             .values("pk", "path", "parse_error", "size", "root__name")
         ),
-        recorded_errors=catalog.total(catalog.state().whole, "recorded_errors"),
+        recorded_errors=catalog.total(whole := catalog.state().whole, "recorded_errors"),
+        flagged=catalog.total(whole, "errors") - catalog.total(whole, "parse_errors"),
     )
