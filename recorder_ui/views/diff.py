@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from typing import Any
+from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
@@ -57,13 +58,14 @@ def recording_diff_json(request: HttpRequest) -> HttpResponse:
             repo=repo, base=args["base"] or "HEAD", head=args["head"], subpath=args["path"] or scope
         )
     except diffing.DiffError as exc:
-        return json_response({"error": str(exc)}, status=400)
+        return json_response({"error": str(exc), "back": back}, status=400)
     return HttpResponse(diffing.as_json(report), content_type="application/json")
 
 
 @require_safe
 def recording_diff_pair(request: HtmxHttpRequest) -> HttpResponse:
     args = _diff_args(request)
+    back = urlencode({k: args[k] for k in ("base", "head", "root", "path") if args.get(k)})  # the whole diff
     try:
         repo, scope = diffing.scope_for(root=args["root"])
         view = diffing.pair_view(
@@ -75,14 +77,19 @@ def recording_diff_pair(request: HtmxHttpRequest) -> HttpResponse:
         )
     except diffing.DiffError as exc:
         return render_any_text(
-            request, "recordings/diff_pair.html" + ("#pair" if request.htmx else ""), {"error": str(exc)}, status=400
+            request,
+            "recordings/diff_pair.html" + ("#pair" if request.htmx else ""),
+            {"error": str(exc), "back": back},
+            status=400,
         )
     if view is None:
         return render_any_text(
             request,
             "recordings/diff_pair.html" + ("#pair" if request.htmx else ""),
-            {"error": "no such pair in this diff"},
+            {"error": "no such pair in this diff", "back": back},
             status=404,
         )
     view = dataclasses.replace(view, diff=diffing.shown(view.diff))
-    return render_any_text(request, "recordings/diff_pair.html" + ("#pair" if request.htmx else ""), {"view": view})
+    return render_any_text(
+        request, "recordings/diff_pair.html" + ("#pair" if request.htmx else ""), {"view": view, "back": back}
+    )
