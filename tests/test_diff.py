@@ -256,7 +256,9 @@ def test_diff_page_and_pair_view(repo: Path, client: Client, settings: Any) -> N
     assert client.get("/diff/", {"base": "--exec=x"}).status_code == 400
     assert client.get("/diff/pair/", {"base": "main", "head": "rerecord", "key": "nope"}).status_code == 404
     alone = client.get("/diff/pair/?" + urlencode({"base": "main", "head": "rerecord", "key": key})).content.decode()
-    assert '<a href="/diff/?base=main&amp;head=rerecord">← the whole diff</a>' in alone and "<h1>Change: <code>" in alone
+    assert (
+        '<a href="/diff/?base=main&amp;head=rerecord">← the whole diff</a>' in alone and "<h1>Change: <code>" in alone
+    )
 
 
 @pytest.mark.django_db

@@ -58,7 +58,7 @@ def recording_diff_json(request: HttpRequest) -> HttpResponse:
             repo=repo, base=args["base"] or "HEAD", head=args["head"], subpath=args["path"] or scope
         )
     except diffing.DiffError as exc:
-        return json_response({"error": str(exc), "back": back}, status=400)
+        return json_response({"error": str(exc)}, status=400)
     return HttpResponse(diffing.as_json(report), content_type="application/json")
 
 
