@@ -254,6 +254,8 @@ def test_diff_page_and_pair_view(repo: Path, client: Client, settings: Any) -> N
     form = client.get("/diff/").content.decode()
     assert '<option value="rerecord">' in form and '<option value="main">' in form
     assert client.get("/diff/", {"base": "--exec=x"}).status_code == 400
+    refused = client.get("/diff.json", {"base": "--exec=x"})
+    assert refused.status_code == 400 and set(refused.json()) == {"error"}
     assert client.get("/diff/pair/", {"base": "main", "head": "rerecord", "key": "nope"}).status_code == 404
     alone = client.get("/diff/pair/?" + urlencode({"base": "main", "head": "rerecord", "key": key})).content.decode()
     assert (
