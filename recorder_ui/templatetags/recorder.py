@@ -14,6 +14,7 @@ import orjson
 from django import template
 from django.template.base import FilterExpression
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from recorder_ui.domain import jsontext
@@ -163,6 +164,19 @@ def _reversed(name: str, prefix: str, urlconf: object) -> str:
 def nav_url(name: str) -> str:
     """{% url name %} for a URL without arguments, reversed once per process (script prefix and URLconf)."""
     return _reversed(name, get_script_prefix(), get_urlconf())
+
+
+@register.simple_tag
+def copies(items: Any, shown: int) -> str:
+    """The same file in other roots (domain/copies.py): `items` of {root, pk}, the first `shown` linked, then how
+    many more. A tag rather than an included template: Missing usage at ten roots links hundreds of copies, and
+    an include per row cost as much as the rest of the page."""
+    items = [(o["pk"], o["root"]) if isinstance(o, dict) else (o.pk, o.root) for o in items or ()]  # rows, or Copy
+    linked = format_html_join(", ", '<a href="{}">{}</a>', ((recording_url(pk), root) for pk, root in items[:shown]))
+    more = len(items) - shown
+    if more <= 0:
+        return linked
+    return format_html("{} and {} more root{}", linked, more, "s" if more != 1 else "")
 
 
 @register.filter
