@@ -98,6 +98,10 @@ def _key(message: Message) -> bytes:
         parts["calls"] = calls
     if message.tool_call_id:
         parts["tool_call_id"] = message.tool_call_id
+    if message.images:  # two requests that differ only by an image are two requests
+        parts["images"] = [hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest() for url in message.images]
+    if message.name:
+        parts["name"] = message.name
     return jsontext.dumps(parts, option=orjson.OPT_SORT_KEYS, default=str)
 
 
@@ -232,15 +236,21 @@ def stitch(recordings: Sequence[Recording], offered: Mapping[str, str | None] | 
     parent_of: dict[int, tuple[Recording, str]] = {}
     for rec in chats:
         mine = keys[id(rec)]
+        probable: tuple[Recording, str] | None = None  # the longest prefix with a candidate, should none answer
         for length in range(len(mine) - 1, 0, -1):
             candidates = by_prefix.get(mine[:length])
             if not candidates:
                 continue
             following = rec.request_messages[length]
             exact = [c for c in candidates if _answers(c, following)]
-            best = max(exact or candidates, key=lambda c: _closeness(c, rec, following))
-            parent_of[id(rec)] = best, "exact" if exact else "probable"
-            break
+            if exact:  # the longest prefix whose answer this request carries (format doc, section 8)
+                parent_of[id(rec)] = max(exact, key=lambda c: _closeness(c, rec, following)), "exact"
+                break
+            if probable is None:
+                probable = max(candidates, key=lambda c: _closeness(c, rec, following)), "probable"
+        else:
+            if probable is not None:
+                parent_of[id(rec)] = probable
     children: dict[int, list[Recording]] = {}
     roots: list[Recording] = []
     for rec in chats:

@@ -176,3 +176,36 @@ def test_a_count_that_is_no_real_count_stays_out_of_the_threads_tokens() -> None
     [thread] = stitched.threads
     assert [s.tokens for s in thread.steps] == [None, None] and thread.tokens == 0
     assert len(stitched.side_calls) == 1 and stitched.side_tokens == 0
+
+
+def test_the_longest_prefix_whose_answer_the_request_carries_is_the_parent() -> None:
+    """Format doc, section 8: of the recordings whose messages prefix a request, the longest whose answer the
+    request carries is its parent (exact); only when none does is the longest prefix a probable link."""
+    first = _chat("a.json", (U,), Message(role="assistant", content="Sunny."))
+    ask = Message(role="user", content="And tomorrow?")
+    second = _chat(
+        "b.json", (U, Message(role="assistant", content="Sunny."), ask), Message(role="assistant", content="Rain.")
+    )
+    drifted = (U, Message(role="assistant", content="Sunny."), ask, Message(role="assistant", content="Snow."),
+               Message(role="user", content="Sure?"))  # fmt: skip
+    third = _chat("c.json", drifted, Message(role="assistant", content="Yes."))  # b's answer re-recorded: not b's
+    stitched = threads.stitch([first, second, third])
+    [thread] = stitched.threads
+    links = {s.recording.path: (s.parent_path, s.link) for s in thread.steps}
+    assert links == {"a.json": (None, "root"), "b.json": ("a.json", "exact"), "c.json": ("a.json", "exact")}
+    alone = threads.stitch([second, third])  # no recording answers: the longest prefix, probable
+    assert {s.recording.path: s.link for t in alone.threads for s in t.steps} == {
+        "b.json": "root",
+        "c.json": "probable",
+    }
+
+
+def test_two_requests_that_differ_only_by_an_image_are_not_one_prefix() -> None:
+    photo = Message(role="user", content="What is this?", images=("data:image/png;base64,AAAA",))
+    other = Message(role="user", content="What is this?", images=("data:image/png;base64,BBBB",))
+    first = _chat("a.json", (photo,), Message(role="assistant", content="A cat."))
+    second = _chat(
+        "b.json", (other, Message(role="assistant", content="A cat."), U), Message(role="assistant", content="ok")
+    )
+    assert len(threads.stitch([first, second]).threads) == 2  # b does not continue a: its image is another
+    assert threads.messages_key((photo,)) != threads.messages_key((other,))
