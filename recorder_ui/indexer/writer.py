@@ -304,11 +304,28 @@ AGGREGATE_DEFAULTS = {"superseded_by": None, "superseded_added": "", "superseded
 
 
 def _updater(root_id: int, now: object) -> Callable[[Rows], None]:
-    skip = {"id", "root", "path", *AGGREGATE_DEFAULTS}
-    columns = [f.name for f in RecordingEntry._meta.concrete_fields if f.name not in skip]
-    return lambda rows: RecordingEntry.objects.bulk_update(
-        [RecordingEntry(root_id=root_id, indexed_at=now, **row) for row in rows], columns
+    """Rewrite changed rows with one prepared UPDATE (the ORM's bulk_update built a CASE per row and column:
+    800 changed files of the corpus took 16.7 s on PostgreSQL, 15.7 s of it building and running those)."""
+    skip = {"id", "root", "path", "indexed_at", *AGGREGATE_DEFAULTS}
+    fields = [f for f in RecordingEntry._meta.concrete_fields if f.name not in skip]
+    quote = connection.ops.quote_name
+    sql = (
+        f"UPDATE {quote(RecordingEntry._meta.db_table)} SET {quote('indexed_at')} = %s, "
+        + ", ".join(f"{quote(f.column)} = %s" for f in fields)
+        + f" WHERE {quote('id')} = %s AND {quote('root_id')} = %s"
     )
+    stamp = RecordingEntry._meta.get_field("indexed_at").get_db_prep_save(now, connection)
+
+    own = itemgetter(*(f.attname for f in fields))
+
+    def update(rows: Rows) -> None:
+        for field in fields:
+            if rows and field.attname not in rows[0]:
+                raise KeyError(f"no value for column {field.attname}")  # a new column the indexer does not fill yet
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, [(stamp, *own(row), row["pk"], root_id) for row in rows])
+
+    return update
 
 
 def _error_row(row: dict[str, object], reason: str) -> dict[str, object]:
