@@ -189,20 +189,21 @@ def index_recordings(
                         index_text()  # while the workers parse on: less left for the run's end
             if added:
                 added_count += _store(added, _inserter(cursor, root_row.pk, now), failed)
-        touched = [
-            RecordingEntry(pk=known[rel], size=size, mtime_ns=mtime, ctime_ns=ctime)
-            for rel in touched_paths
-            if rel in known
-            for size, mtime, ctime in (found.files[rel],)
-        ]
+        touched = [(*found.files[rel], known[rel]) for rel in touched_paths if rel in known]
         for start in range(0, len(updated), UPDATE_BATCH):
             batch = updated[start : start + UPDATE_BATCH]
             if tests is not None:  # the test ids the changed rows had before
                 pks = [row["pk"] for row in batch]
                 tests.update(RecordingEntry.objects.filter(pk__in=pks).values_list("test_id", flat=True))
             _store(batch, _updater(root_row.pk, now), failed)
-        if touched:
-            RecordingEntry.objects.bulk_update(touched, ["size", "mtime_ns", "ctime_ns"], batch_size=500)
+        if touched:  # new stamps, the same bytes (a checkout, a touch): one prepared statement, not a CASE per row
+            quote = connection.ops.quote_name
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    f"UPDATE {quote(RecordingEntry._meta.db_table)} SET {quote('size')} = %s, "
+                    f"{quote('mtime_ns')} = %s, {quote('ctime_ns')} = %s WHERE {quote('id')} = %s",
+                    touched,
+                )
         # A run that only added rows (a new root's, say) adds their counts to the tests'.
         only_added = tests is not None and not updated and not gone
         if tests is not None and len(tests) > TESTS_RECOUNT_ALL:
