@@ -39,7 +39,8 @@ _published = 0.0
 
 
 def _state_folder() -> Path:
-    return Path(settings.REFRESH_STATE_DIR or tempfile.gettempdir())
+    """A folder of recorder-ui's own (a page's read lists it: not the whole temporary folder)."""
+    return Path(settings.REFRESH_STATE_DIR or Path(tempfile.gettempdir()) / "recorder-ui-refresh")
 
 
 def _state_prefix() -> str:
@@ -55,6 +56,8 @@ def _publish(*, force: bool = False) -> None:
         return
     _published = now
     target = _state_folder() / f"{_state_prefix()}{os.getpid()}.json"
+    with contextlib.suppress(OSError):
+        target.parent.mkdir(mode=0o700, exist_ok=True)
     if force and not _refresh_state["running"]:  # a run's end: forget other processes' files over a day old
         for old in target.parent.glob(f"{_state_prefix()}*.json"):
             with contextlib.suppress(OSError):
