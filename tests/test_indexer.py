@@ -451,3 +451,23 @@ def test_every_worker_answers_the_progress_poll_with_the_run_another_worker_does
     later = {**running, "running": False, "finished_at": "9999-01-01T00:00:00+00:00", "reports": [{"root": "x"}]}
     other.write_bytes(json.dumps(later).encode())
     assert indexer.refresh_state()["reports"] == [{"root": "x"}]  # another worker's run, finished after ours
+
+
+def test_recordings_dir_takes_a_free_name_when_another_folder_has_its_own(tmp_path: Path, settings) -> None:  # type: ignore[no-untyped-def]
+    """`make run` indexes RECORDINGS_DIR after someone indexed another `recordings/` folder by hand: the
+    default root gets the first free name ("recordings-2"), and the other folder's root keeps its rows."""
+    other, sample = tmp_path / "elsewhere" / "recordings", tmp_path / "sample" / "recordings"
+    (other / "a").mkdir(parents=True)
+    (sample / "b").mkdir(parents=True)
+    (other / "a" / "x.json").write_text(json.dumps(stream_recording(test_id=TEST_ID, text="Elsewhere.")))
+    (sample / "b" / "y.json").write_text(json.dumps(stream_recording(test_id=TEST_ID, text="Sample.")))
+    indexer.index_recordings(root=other)  # named "recordings", after its folder
+    settings.RECORDINGS_ROOTS, settings.RECORDINGS_DIR = "", sample
+    [report] = indexer.index_configured_roots()[:1]
+    assert (report.root, report.added) == ("recordings-2", 1)
+    assert dict(Root.objects.values_list("name", "entries__path")) == {
+        "recordings": "a/x.json",
+        "recordings-2": "b/y.json",
+    }
+    again = indexer.index_configured_roots()  # the folder is found by its path from then on
+    assert [(r.root, r.unchanged) for r in again] == [("recordings-2", 1), ("recordings", 1)]

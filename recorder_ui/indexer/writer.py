@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import itertools
 import time
 from collections.abc import Callable
 from operator import itemgetter
@@ -24,7 +25,16 @@ from recorder_ui.indexer.copies import Copied, Copier, rows_elsewhere
 from recorder_ui.indexer.files import _read
 from recorder_ui.indexer.pool import _parse_all
 from recorder_ui.indexer.report import FileError, IndexReport, one_line
-from recorder_ui.indexer.roots import RootError, Stamp, check_name, configured_roots, root_name_for, root_path, scan
+from recorder_ui.indexer.roots import (
+    NAME_LIMIT,
+    RootError,
+    Stamp,
+    check_name,
+    configured_roots,
+    root_name_for,
+    root_path,
+    scan,
+)
 from recorder_ui.indexer.values import entry_values
 from recorder_ui.models import RecordingEntry, Root, new_generation
 
@@ -389,9 +399,12 @@ def index_configured_roots(
     configured = configured_roots()
     if not settings.RECORDINGS_ROOTS.strip():
         # RECORDINGS_DIR: the root that indexes that folder already, whatever its name; else one named after the
-        # folder, which never takes over another folder's root of that name.
+        # folder, never taking over another folder's root of that name (`make run` after indexing some other
+        # `recordings/` folder by hand): the first free "name-2", "name-3", ...
         [(name, path)] = configured
         held = Root.objects.filter(path=paths.escape(str(path.resolve()))).values_list("name", flat=True).first()
+        if held is None and path.is_dir():
+            held = _free_name(name)
         todo: list[tuple[str | None, str, Path]] = [(held, held or name, path)]
     else:
         todo = [(name, name, path) for name, path in configured]
@@ -409,6 +422,15 @@ def index_configured_roots(
                 raise
             missing.append(f"the root {name!r}: {exc}")
     return reports
+
+
+def _free_name(name: str) -> str:
+    """name, or the first of "name-2", "name-3", ... that no root has."""
+    stem = name[: NAME_LIMIT - 8]
+    taken = set(Root.objects.filter(name__startswith=stem).values_list("name", flat=True))
+    if name not in taken:
+        return name
+    return next(f"{stem}-{n}" for n in itertools.count(2) if f"{stem}-{n}" not in taken)
 
 
 def drop_root(*, name: str) -> int:
