@@ -31,15 +31,16 @@ def _stop(message: str) -> NoReturn:
     raise SystemExit(4)  # 4 is gunicorn's "App failed to load": it stops instead of booting workers forever
 
 
-def _number(name: str, default: str, kind: type[int] | type[float] = int) -> Any:
-    """A whole number (or, for float, any number) of at least 0 from the environment."""
+def _number(name: str, default: str, kind: type[int] | type[float] = int, *, negative: bool = False) -> Any:
+    """A whole number (or, for float, any number) of at least 0 from the environment; with negative, below 0 too."""
     text = env(name, default).strip() or default
     try:
         value = kind(text)
     except ValueError:
-        value = -1
-    if not 0 <= value < float("inf"):
-        _stop(f"{name}={text!r} is not a {'whole ' if kind is int else ''}number of 0 or more (default {default})")
+        value = float("nan")
+    if not (-float("inf") if negative else 0) <= value < float("inf"):
+        what = f"{'whole ' if kind is int else ''}number{'' if negative else ' of 0 or more'}"
+        _stop(f"{name}={text!r} is not a {what} (default {default})")
     return value
 
 
@@ -68,7 +69,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 32 * 1024 * 1024
 # The Raw tab offers a download instead of a pretty view above this size.
 RAW_VIEW_MAX_BYTES = _number("RECORDER_UI_RAW_VIEW_MAX_BYTES", str(512 * 1024))
 # How often (seconds) a page request may trigger a cheap stat re-scan of the roots; 0 turns it off.
-AUTO_REFRESH_SECONDS = _number("RECORDER_UI_AUTO_REFRESH_SECONDS", "5", float)
+AUTO_REFRESH_SECONDS = _number("RECORDER_UI_AUTO_REFRESH_SECONDS", "5", float, negative=True)  # 0 or less: off
 # Re-scans run in a background thread so pages never wait; tests turn this off to run them in line.
 REFRESH_IN_BACKGROUND = _flag("RECORDER_UI_REFRESH_IN_BACKGROUND", True)
 REQUIRE_LOGIN = _flag("RECORDER_UI_REQUIRE_LOGIN")

@@ -413,6 +413,9 @@ def test_configured_roots_the_button_and_a_folder_name_two_checkouts_share(
     with pytest.raises(indexer.RootError, match="names the root 'main' twice"):
         indexer.index_configured_roots()
 
+    assert indexer.index_recordings(root=release).root == "release"  # a folder a root indexes: that root
+    indexer.drop_root(name="main")
+    indexer.drop_root(name="release")
     indexer.index_recordings(root=main)  # named "llama-stack", after its folder
     with pytest.raises(indexer.RootError, match="a root named 'llama-stack' already indexes"):
         indexer.index_recordings(root=release)  # the other checkout's folder has the same name
@@ -471,3 +474,38 @@ def test_recordings_dir_takes_a_free_name_when_another_folder_has_its_own(tmp_pa
     }
     again = indexer.index_configured_roots()  # the folder is found by its path from then on
     assert [(r.root, r.unchanged) for r in again] == [("recordings-2", 1), ("recordings", 1)]
+
+
+def test_a_refresh_that_cannot_say_everything_still_ends_and_frees_the_next(tree: Path, settings) -> None:  # type: ignore[no-untyped-def]
+    """A malformed RECORDER_UI_ROOTS is said and the catalog's roots are still refreshed; a root's path that is
+    not UTF-8 is written to the state file as every JSON is; a state folder others may write is not trusted, nor
+    a file that says it was written in the future."""
+    import time
+
+    from recorder_ui.indexer import refresh
+
+    indexer.index_recordings(root=tree, name="main")
+    write(tree, "agents", stream_recording(test_id=TEST_ID, text="Arrived later"))
+    settings.RECORDINGS_ROOTS = f"gone={tree.parent / 'caf\udce9'};broken"  # a lone surrogate, a malformed entry
+    assert indexer.refresh_if_stale(wait=True, force=True)
+    state = indexer.refresh_state()
+    assert "is not of the form name=path" in " ".join(state["missing"])  # type: ignore[arg-type]
+    assert RecordingEntry.objects.filter(search_text__contains="Arrived later").exists()  # main refreshed
+    settings.RECORDINGS_ROOTS = f"gone={tree.parent / 'caf\udce9'}"
+    assert indexer.refresh_if_stale(wait=True, force=True)
+    assert "caf" in " ".join(indexer.refresh_state()["missing"])  # type: ignore[arg-type]
+    assert not refresh._refresh_lock.locked() and indexer.refresh_if_stale(wait=True, force=True)
+    [written] = Path(settings.REFRESH_STATE_DIR).glob("recorder-ui-refresh-*.json")
+    assert "\\udce9" in written.read_text()
+    page = Client().get("/")  # the overview says it, as text any page can hold
+    assert page.status_code == 200 and "caf\\udce9" in page.content.decode()
+
+    future = written.with_name(written.name.rsplit("-", 1)[0] + "-999999999.json")
+    future.write_text(json.dumps({"running": True, "done": 1, "total": 2, "beat": time.time() + 3600}))
+    assert indexer.refresh_state()["running"] is False  # a beat in the future: not believed
+    open_folder = Path(settings.REFRESH_STATE_DIR)
+    open_folder.chmod(0o777)  # anyone may write here: neither read nor written
+    try:
+        assert refresh._state_folder() is None and indexer.refresh_state()["running"] is False
+    finally:
+        open_folder.chmod(0o700)

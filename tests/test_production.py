@@ -64,8 +64,14 @@ def test_a_setting_that_is_no_number_stops_with_one_line_naming_it(tmp_path: Pat
     done = _manage(tmp_path, "check", **{variable: value})
     assert done.returncode == 4 and "Traceback" not in done.stderr
     line = done.stderr.strip()
-    assert line.startswith(f"recorder-ui: {variable}={value!r} is not a ") and "number of 0 or more" in line
+    assert line.startswith(f"recorder-ui: {variable}={value!r} is not a ") and "number" in line
     assert len(line.splitlines()) == 1
+
+
+def test_a_negative_refresh_interval_turns_the_refresh_off_as_0_does(tmp_path: Path) -> None:
+    done = _manage(tmp_path, "shell", "-c", "from django.conf import settings; print(settings.AUTO_REFRESH_SECONDS)",
+                   RECORDER_UI_AUTO_REFRESH_SECONDS="-1")  # fmt: skip
+    assert done.returncode == 0 and done.stdout.strip().splitlines()[-1] == "-1.0", done.stderr
 
 
 def test_a_database_url_of_no_known_kind_stops_with_one_line(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ Which module holds what:
               `load_entries` (many rows of one root)
     values    a parsed recording's column values and search text (pure: no Django)
     pool      parse files into values, here or in forked worker processes (`default_jobs`)
-    writer    `index_recordings` and the database writes; `index_configured_roots`, `drop_root`
+    writer    `index_recordings` and the database writes; `drop_root`
+    configured `index_configured_roots`: the roots settings name, then the catalog's others
     whole     the whole catalog's summary, every root's added up, kept by the runs (`write`, `combine`)
     report    `IndexReport` and `FileError`, what a run tells its caller
     refresh   the background re-scan a page request starts (`refresh_if_stale`, `refresh_state`)
@@ -16,13 +17,14 @@ Callers use the names below, as `indexer.index_recordings(...)`. A test that pat
 it in the module that looks it up (`pool._parse_file`, `writer._insert`, `entries._read`, ...).
 """
 
+from recorder_ui.indexer.configured import index_configured_roots
 from recorder_ui.indexer.entries import entry_path, load_entries, load_entry, read_entry
 from recorder_ui.indexer.pool import default_jobs
 from recorder_ui.indexer.refresh import refresh_if_stale, refresh_state
 from recorder_ui.indexer.report import FileError, IndexReport, one_line
 from recorder_ui.indexer.roots import RootError, root_path, scan
 from recorder_ui.indexer.values import SEARCH_TEXT_LIMIT, split_test_id, stored_test_id, suite_for
-from recorder_ui.indexer.writer import SETTLE_MIN_CHANGES, drop_root, index_configured_roots, index_recordings
+from recorder_ui.indexer.writer import SETTLE_MIN_CHANGES, drop_root, index_recordings
 
 __all__ = [
     "one_line",

@@ -17,8 +17,9 @@ from django.conf import settings
 from django.db import connection, connections
 from django.utils import timezone
 
+from recorder_ui.domain import jsontext, paths
+from recorder_ui.indexer.configured import index_configured_roots
 from recorder_ui.indexer.pool import default_jobs
-from recorder_ui.indexer.writer import index_configured_roots
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +35,24 @@ _refresh_state: dict[str, object] = {"running": False, "reports": [], "missing":
 # the poll, answered by another worker than the one running, said the run was over). A file whose writer has
 # not written for STALE_SECONDS while it said "running" is a process that died mid-run: not running.
 STALE_SECONDS = 300
+HEARTBEAT_SECONDS = 30  # how often a running run says so, between its other writes
 PUBLISH_EVERY = 0.3  # seconds between two progress writes of one run
 _published = 0.0
 
 
-def _state_folder() -> Path:
-    """A folder of recorder-ui's own (a page's read lists it: not the whole temporary folder)."""
-    return Path(settings.REFRESH_STATE_DIR or Path(tempfile.gettempdir()) / "recorder-ui-refresh")
+def _state_folder() -> Path | None:
+    """A folder of recorder-ui's own (a page's read lists it, not the whole temporary folder), made private to
+    this user; None when it is someone else's or open to others (on a shared host another user could read it,
+    or plant a run that never ends): this process's own state is then all it says."""
+    folder = Path(settings.REFRESH_STATE_DIR or Path(tempfile.gettempdir()) / "recorder-ui-refresh")
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        found = folder.stat()
+    except OSError:
+        return None
+    if found.st_uid != os.getuid() or found.st_mode & 0o077:
+        return None
+    return folder
 
 
 def _state_prefix() -> str:
@@ -55,30 +67,37 @@ def _publish(*, force: bool = False) -> None:
     if not force and now - _published < PUBLISH_EVERY:
         return
     _published = now
-    target = _state_folder() / f"{_state_prefix()}{os.getpid()}.json"
-    with contextlib.suppress(OSError):
-        target.parent.mkdir(mode=0o700, exist_ok=True)
+    folder = _state_folder()
+    if folder is None:
+        return
+    target = folder / f"{_state_prefix()}{os.getpid()}.json"
     if force and not _refresh_state["running"]:  # a run's end: forget other processes' files over a day old
         for old in target.parent.glob(f"{_state_prefix()}*.json"):
             with contextlib.suppress(OSError):
                 if old != target and now - old.stat().st_mtime > 86_400:
                     old.unlink()
+    written = ""
     try:
-        with tempfile.NamedTemporaryFile("wb", dir=target.parent, prefix=".tmp-", delete=False) as out:
-            out.write(orjson.dumps({**_refresh_state, "beat": now}, default=str))
-        os.replace(out.name, target)
-    except OSError:  # a full or read-only temp folder: this worker's own answers still hold
-        log.warning("could not write the re-index state to %s", target.parent)
-        with contextlib.suppress(OSError, UnboundLocalError):
-            os.unlink(out.name)
+        # jsontext: a root's path or error may hold a lone surrogate (a folder name that is not UTF-8)
+        data = jsontext.dumps({**_refresh_state, "beat": now}, default=str)
+        with tempfile.NamedTemporaryFile("wb", dir=folder, prefix=".tmp-", delete=False) as out:
+            written = out.name
+            out.write(data)
+        os.replace(written, target)
+    except Exception:  # a full or read-only folder, a value it cannot write: this worker's own answers still hold
+        log.warning("could not write the re-index state to %s", folder, exc_info=True)
+        if written:
+            with contextlib.suppress(OSError):
+                os.unlink(written)
 
 
 def refresh_state() -> dict[str, object]:
     """What the running re-scan, else the last one, did, in any worker of this server: for the overview page."""
     states: list[dict[str, Any]] = [{**_refresh_state, "beat": time.time() if _refresh_state["running"] else 0}]
     now = time.time()
+    folder = _state_folder()
     try:
-        files = list(_state_folder().glob(f"{_state_prefix()}*.json"))
+        files = list(folder.glob(f"{_state_prefix()}*.json")) if folder is not None else []
     except OSError:
         files = []
     for path in files:
@@ -86,7 +105,7 @@ def refresh_state() -> dict[str, object]:
             found = orjson.loads(path.read_bytes())
         except (OSError, orjson.JSONDecodeError):
             continue  # vanished, or being replaced
-        if isinstance(found, dict) and isinstance(found.get("beat"), (int, float)):
+        if isinstance(found, dict) and isinstance(found.get("beat"), (int, float)) and found["beat"] <= now + 60:
             if found.get("running") and now - found["beat"] > STALE_SECONDS:
                 found["running"] = False  # its writer died mid-run
             states.append(found)
@@ -130,7 +149,16 @@ def _starting(name: str) -> None:
     _publish(force=True)
 
 
+def _heartbeat(stop: threading.Event) -> None:
+    """While a run goes on, say so every HEARTBEAT_SECONDS, through the steps that parse nothing (a wait for
+    another run's lock, the aggregates): other workers would otherwise take a quiet run for a dead one."""
+    while not stop.wait(HEARTBEAT_SECONDS):
+        _publish(force=True)
+
+
 def _refresh_run() -> None:
+    stop = threading.Event()
+    threading.Thread(target=_heartbeat, args=(stop,), name="recorder-ui-refresh-beat", daemon=True).start()
     try:
         missing: list[str] = []
         # What `index_recordings` without a path does: the configured roots (a new one too), then the others.
@@ -139,11 +167,14 @@ def _refresh_run() -> None:
         _refresh_state.update(reports=[r.as_dict() for r in reports], missing=missing, error="", root="")
     except Exception as exc:  # a background thread has nobody to raise to: keep it for the overview page
         log.exception("background re-index failed")
-        _refresh_state["error"] = f"{type(exc).__name__}: {exc}"
+        _refresh_state["error"] = paths.storable(f"{type(exc).__name__}: {exc}")  # shown by the overview
     finally:
+        stop.set()
         _refresh_state["running"] = False
         _refresh_state["finished_at"] = timezone.now().isoformat()
-        _publish(force=True)
-        _refresh_lock.release()
-        if threading.current_thread() is not threading.main_thread():
-            connections.close_all()  # this thread's own connections: kept ones would outlive the thread
+        try:
+            _publish(force=True)
+        finally:
+            _refresh_lock.release()  # whatever the publish did: else no re-scan would ever run again here
+            if threading.current_thread() is not threading.main_thread():
+                connections.close_all()  # this thread's own connections: kept ones would outlive the thread

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import itertools
 import time
 from collections.abc import Callable
 from operator import itemgetter
@@ -26,13 +25,10 @@ from recorder_ui.indexer.files import _read
 from recorder_ui.indexer.pool import _parse_all
 from recorder_ui.indexer.report import FileError, IndexReport, one_line
 from recorder_ui.indexer.roots import (
-    NAME_LIMIT,
     RootError,
     Stamp,
     check_name,
-    configured_roots,
     root_name_for,
-    root_path,
     scan,
 )
 from recorder_ui.indexer.values import entry_values
@@ -71,13 +67,15 @@ def index_recordings(
     name = check_name(name) if name else root_name_for(real_root)
     limit = max_bytes if max_bytes is not None else settings.MAX_RECORDING_BYTES
     stored_root = paths.escape(str(real_root))
+    if not named:  # the folder's root, whatever its name ("recordings-2"), rather than another of its folder name
+        name = Root.objects.filter(path=stored_root).values_list("name", flat=True).first() or name
     existing = Root.objects.filter(name=name).first()
     if existing is not None and existing.path != stored_root and not named:
         # Two checkouts of one repository share a folder name: a name taken from the folder never takes over
         # another folder's root (only --name, or RECORDER_UI_ROOTS, points a name elsewhere on purpose).
         raise RootError(
             f"a root named {name!r} already indexes {existing.path}: give this folder a name of its own "
-            f"(--name NAME), or point {name!r} here on purpose with --name {name}"
+            f"(--name NAME); --name {name} would point that root here instead and drop its rows"
         )
     found = scan(real_root)
 
@@ -380,57 +378,6 @@ def _same_content(real_root: Path, rel: str, old_sha: str, limit: int) -> bool:
         return False
     data, _ = _read(real_root / paths.unescape(rel), limit, real_root)
     return data is not None and hashlib.sha256(data).hexdigest() == old_sha
-
-
-def index_configured_roots(
-    *,
-    full: bool = False,
-    progress: Progress | None = None,
-    jobs: int = 1,
-    missing: list[str] | None = None,
-    starting: Callable[[str], None] | None = None,
-) -> list[IndexReport]:
-    """Index every root named in settings, then every other root already in the catalog that still exists.
-
-    A configured root that cannot be indexed (no folder, a name another folder's root has) raises RootError; with
-    `missing` given, it is said there instead and the other roots are indexed all the same. `starting(name)` is
-    called as each root's run begins."""
-    reports = []
-    configured = configured_roots()
-    if not settings.RECORDINGS_ROOTS.strip():
-        # RECORDINGS_DIR: the root that indexes that folder already, whatever its name; else one named after the
-        # folder, never taking over another folder's root of that name (`make run` after indexing some other
-        # `recordings/` folder by hand): the first free "name-2", "name-3", ...
-        [(name, path)] = configured
-        held = Root.objects.filter(path=paths.escape(str(path.resolve()))).values_list("name", flat=True).first()
-        if held is None and path.is_dir():
-            held = _free_name(name)
-        todo: list[tuple[str | None, str, Path]] = [(held, held or name, path)]
-    else:
-        todo = [(name, name, path) for name, path in configured]
-    names = [name for _, name, _ in todo]
-    todo += [(row.name, row.name, root_path(row.path)) for row in Root.objects.exclude(name__in=names).order_by("name")]
-    for given, name, path in todo:
-        if given is not None and given not in names and not path.is_dir():
-            continue  # a root indexed once from a folder since removed: it stays as it was
-        try:
-            if starting is not None:
-                starting(name)
-            reports.append(index_recordings(root=path, name=given, full=full, progress=progress, jobs=jobs))
-        except RootError as exc:
-            if missing is None:
-                raise
-            missing.append(f"the root {name!r}: {exc}")
-    return reports
-
-
-def _free_name(name: str) -> str:
-    """name, or the first of "name-2", "name-3", ... that no root has."""
-    stem = name[: NAME_LIMIT - 8]
-    taken = set(Root.objects.filter(name__startswith=stem).values_list("name", flat=True))
-    if name not in taken:
-        return name
-    return next(f"{stem}-{n}" for n in itertools.count(2) if f"{stem}-{n}" not in taken)
 
 
 def drop_root(*, name: str) -> int:
