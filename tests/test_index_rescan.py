@@ -71,3 +71,30 @@ def test_kept_stamps_are_per_database_and_root(tree: Path) -> None:
     key = (str(connection.settings_dict["NAME"]), root.pk)
     generation, stamps = writer._stamps[key]
     assert generation == root.generation and len(stamps) == 2
+
+
+def test_after_migration_0022_the_next_run_parses_every_chat_recording_once_more(tmp_path: Path) -> None:
+    """Chat rows written before a request key counted images and names get their file parsed again by the next
+    run, and no other row; the run after is a no-change re-scan."""
+    import importlib
+
+    from django.apps import apps
+
+    for text in ("One.", "Two."):
+        write(tmp_path, "inference", stream_recording(test_id=None, text=text))
+    write(tmp_path, "inference", "{not json", name="broken.json")
+    indexer.index_recordings(root=tmp_path, name="main")
+    before = dict(RecordingEntry.objects.values_list("path", "sha256"))
+    migration = importlib.import_module("recorder_ui.migrations.0022_chat_request_keys_again")
+
+    class Editor:
+        pass
+
+    editor = Editor()
+    editor.connection = connection  # type: ignore[attr-defined]
+    migration.parse_chats_again(apps, editor)
+    assert RecordingEntry.objects.filter(sha256="").count() == 2
+    again = indexer.index_recordings(root=tmp_path, name="main")
+    assert (again.updated, again.unchanged) == (2, 1)
+    assert dict(RecordingEntry.objects.values_list("path", "sha256")) == before
+    assert not indexer.index_recordings(root=tmp_path, name="main").changed
