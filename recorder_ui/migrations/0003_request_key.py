@@ -4,18 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("recorder_ui", "0002_search_index"),
+        ('recorder_ui', '0002_search_index'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="recordingentry",
-            name="request_key",
+            model_name='recordingentry',
+            name='request_key',
             field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AddIndex(
-            model_name="recordingentry",
-            index=models.Index(fields=["test_id", "request_key"], name="recorder_ui_test_id_42a2ae_idx"),
+            model_name='recordingentry',
+            index=models.Index(fields=['test_id', 'request_key'], name='recorder_ui_test_id_42a2ae_idx'),
         ),
     ]

@@ -37,13 +37,8 @@ FTS_DROP = (
 PUNCTUATION = string.punctuation
 PG_INDEX = GinIndex(
     SearchVector(
-        Func(
-            F("search_text"),
-            Value(PUNCTUATION),
-            Value(" " * len(PUNCTUATION)),
-            function="translate",
-            output_field=TextField(),
-        ),
+        Func(F("search_text"), Value(PUNCTUATION), Value(" " * len(PUNCTUATION)), function="translate",
+             output_field=TextField()),
         config="simple",
     ),
     name="recorder_ui_search_doc",

@@ -5,14 +5,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("recorder_ui", "0004_search_fts5"),
+        ('recorder_ui', '0004_search_fts5'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="root",
-            name="generation",
+            model_name='root',
+            name='generation',
             field=models.BigIntegerField(default=recorder_ui.models.new_generation),
         ),
     ]

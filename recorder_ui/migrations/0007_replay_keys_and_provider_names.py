@@ -4,51 +4,52 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("recorder_ui", "0006_token_counts_64_bit"),
+        ('recorder_ui', '0006_token_counts_64_bit'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="recordingentry",
-            name="lineage",
+            model_name='recordingentry',
+            name='lineage',
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name="recordingentry",
-            name="provider_name",
+            model_name='recordingentry',
+            name='provider_name',
             field=models.CharField(blank=True, max_length=40),
         ),
         migrations.AddField(
-            model_name="recordingentry",
-            name="replay_hash",
+            model_name='recordingentry',
+            name='replay_hash',
             field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AddField(
-            model_name="recordingentry",
-            name="replay_name",
+            model_name='recordingentry',
+            name='replay_name',
             field=models.CharField(blank=True, max_length=100),
         ),
         migrations.AddField(
-            model_name="recordingentry",
-            name="replay_rule",
+            model_name='recordingentry',
+            name='replay_rule',
             field=models.CharField(blank=True, max_length=120),
         ),
         migrations.AddField(
-            model_name="recordingentry",
-            name="replay_status",
+            model_name='recordingentry',
+            name='replay_status',
             field=models.CharField(blank=True, max_length=16),
         ),
         migrations.AddIndex(
-            model_name="recordingentry",
-            index=models.Index(fields=["provider_name"], name="recorder_ui_provide_6e1bab_idx"),
+            model_name='recordingentry',
+            index=models.Index(fields=['provider_name'], name='recorder_ui_provide_6e1bab_idx'),
         ),
         migrations.AddIndex(
-            model_name="recordingentry",
-            index=models.Index(fields=["replay_status"], name="recorder_ui_replay__d9bb58_idx"),
+            model_name='recordingentry',
+            index=models.Index(fields=['replay_status'], name='recorder_ui_replay__d9bb58_idx'),
         ),
         migrations.AddIndex(
-            model_name="recordingentry",
-            index=models.Index(fields=["replay_hash"], name="recorder_ui_replay__c14bb1_idx"),
+            model_name='recordingentry',
+            index=models.Index(fields=['replay_hash'], name='recorder_ui_replay__c14bb1_idx'),
         ),
     ]

@@ -5,97 +5,94 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("recorder_ui", "0008_reindex_for_replay_keys"),
+        ('recorder_ui', '0008_reindex_for_replay_keys'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="Facet",
+            name='Facet',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("suite", models.CharField(blank=True, max_length=512)),
-                ("test_file", models.CharField(blank=True, max_length=1024)),
-                ("kind", models.CharField(max_length=40)),
-                ("provider_name", models.CharField(blank=True, max_length=40)),
-                ("provider", models.CharField(blank=True, max_length=512)),
-                ("model", models.CharField(blank=True, max_length=512)),
-                ("streaming", models.BooleanField()),
-                ("tools", models.BooleanField()),
-                ("missing", models.BooleanField()),
-                ("errors", models.BooleanField()),
-                ("replay_status", models.CharField(blank=True, max_length=16)),
-                ("usage_fate", models.CharField(blank=True, max_length=16)),
-                ("recordings", models.BigIntegerField()),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('suite', models.CharField(blank=True, max_length=512)),
+                ('test_file', models.CharField(blank=True, max_length=1024)),
+                ('kind', models.CharField(max_length=40)),
+                ('provider_name', models.CharField(blank=True, max_length=40)),
+                ('provider', models.CharField(blank=True, max_length=512)),
+                ('model', models.CharField(blank=True, max_length=512)),
+                ('streaming', models.BooleanField()),
+                ('tools', models.BooleanField()),
+                ('missing', models.BooleanField()),
+                ('errors', models.BooleanField()),
+                ('replay_status', models.CharField(blank=True, max_length=16)),
+                ('usage_fate', models.CharField(blank=True, max_length=16)),
+                ('recordings', models.BigIntegerField()),
             ],
         ),
         migrations.CreateModel(
-            name="TestSummary",
+            name='TestSummary',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("key", models.CharField(max_length=64, unique=True)),
-                ("test_id", models.TextField()),
-                ("suite", models.CharField(blank=True, max_length=512)),
-                ("test_file", models.CharField(blank=True, max_length=1024)),
-                ("test_name", models.CharField(blank=True, max_length=1024)),
-                ("test_params", models.TextField(blank=True)),
-                ("recordings", models.BigIntegerField(default=0)),
-                ("tokens", models.BigIntegerField(null=True)),
-                ("missing", models.BigIntegerField(default=0)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.CharField(max_length=64, unique=True)),
+                ('test_id', models.TextField()),
+                ('suite', models.CharField(blank=True, max_length=512)),
+                ('test_file', models.CharField(blank=True, max_length=1024)),
+                ('test_name', models.CharField(blank=True, max_length=1024)),
+                ('test_params', models.TextField(blank=True)),
+                ('recordings', models.BigIntegerField(default=0)),
+                ('tokens', models.BigIntegerField(null=True)),
+                ('missing', models.BigIntegerField(default=0)),
             ],
         ),
         migrations.AddField(
-            model_name="recordingentry",
-            name="superseded_added",
+            model_name='recordingentry',
+            name='superseded_added',
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name="recordingentry",
-            name="superseded_by",
+            model_name='recordingentry',
+            name='superseded_by',
             field=models.BigIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name="recordingentry",
-            name="superseded_by_usage",
+            model_name='recordingentry',
+            name='superseded_by_usage',
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name="recordingentry",
-            name="usage_fate",
+            model_name='recordingentry',
+            name='usage_fate',
             field=models.CharField(blank=True, max_length=16),
         ),
         migrations.AddField(
-            model_name="root",
-            name="summary",
+            model_name='root',
+            name='summary',
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddIndex(
-            model_name="recordingentry",
-            index=models.Index(fields=["path"], name="recorder_ui_path_b666b0_idx"),
+            model_name='recordingentry',
+            index=models.Index(fields=['path'], name='recorder_ui_path_b666b0_idx'),
         ),
         migrations.AddIndex(
-            model_name="recordingentry",
-            index=models.Index(fields=["root", "superseded_by"], name="recorder_ui_root_id_ea6de8_idx"),
+            model_name='recordingentry',
+            index=models.Index(fields=['root', 'superseded_by'], name='recorder_ui_root_id_ea6de8_idx'),
         ),
         migrations.AddIndex(
-            model_name="recordingentry",
-            index=models.Index(fields=["usage_fate"], name="recorder_ui_usage_f_585071_idx"),
+            model_name='recordingentry',
+            index=models.Index(fields=['usage_fate'], name='recorder_ui_usage_f_585071_idx'),
         ),
         migrations.AddIndex(
-            model_name="recordingentry",
-            index=models.Index(
-                condition=models.Q(("parse_error", ""), _negated=True), fields=["root", "path"], name="entry_unreadable"
-            ),
+            model_name='recordingentry',
+            index=models.Index(condition=models.Q(('parse_error', ''), _negated=True), fields=['root', 'path'], name='entry_unreadable'),
         ),
         migrations.AddField(
-            model_name="facet",
-            name="root",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE, related_name="facets", to="recorder_ui.root"
-            ),
+            model_name='facet',
+            name='root',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='facets', to='recorder_ui.root'),
         ),
         migrations.AddIndex(
-            model_name="testsummary",
-            index=models.Index(fields=["tokens"], name="recorder_ui_tokens_a784a1_idx"),
+            model_name='testsummary',
+            index=models.Index(fields=['tokens'], name='recorder_ui_tokens_a784a1_idx'),
         ),
     ]

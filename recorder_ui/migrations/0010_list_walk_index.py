@@ -4,19 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("recorder_ui", "0009_scale_aggregates"),
+        ('recorder_ui', '0009_scale_aggregates'),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name="recordingentry",
-            name="recorder_ui_path_b666b0_idx",
+            model_name='recordingentry',
+            name='recorder_ui_path_b666b0_idx',
         ),
         migrations.AddIndex(
-            model_name="recordingentry",
-            index=models.Index(
-                fields=["path", "kind", "streaming", "tool_call_count", "missing_usage"], name="entry_path_walk"
-            ),
+            model_name='recordingentry',
+            index=models.Index(fields=['path', 'kind', 'streaming', 'tool_call_count', 'missing_usage'], name='entry_path_walk'),
         ),
     ]

@@ -4,33 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("recorder_ui", "0011_name_hash"),
+        ('recorder_ui', '0011_name_hash'),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name="recordingentry",
-            name="entry_path_walk",
+            model_name='recordingentry',
+            name='entry_path_walk',
         ),
         migrations.AddIndex(
-            model_name="recordingentry",
-            index=models.Index(
-                fields=["path", "kind", "streaming", "tool_call_count", "missing_usage", "replay_status"],
-                name="entry_path_walk_2",
-            ),
+            model_name='recordingentry',
+            index=models.Index(fields=['path', 'kind', 'streaming', 'tool_call_count', 'missing_usage', 'replay_status'], name='entry_path_walk_2'),
         ),
         migrations.AddIndex(
-            model_name="recordingentry",
-            index=models.Index(
-                condition=models.Q(
-                    models.Q(("error", ""), _negated=True),
-                    models.Q(("parse_error", ""), _negated=True),
-                    ("invalid_tool_args", True),
-                    _connector="OR",
-                ),
-                fields=["path"],
-                name="entry_flagged",
-            ),
+            model_name='recordingentry',
+            index=models.Index(condition=models.Q(models.Q(('error', ''), _negated=True), models.Q(('parse_error', ''), _negated=True), ('invalid_tool_args', True), _connector='OR'), fields=['path'], name='entry_flagged'),
         ),
     ]

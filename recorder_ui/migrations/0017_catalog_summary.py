@@ -4,16 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("recorder_ui", "0016_search_document_stored"),
+        ('recorder_ui', '0016_search_document_stored'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="Catalog",
+            name='Catalog',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("summary", models.JSONField(blank=True, default=dict)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('summary', models.JSONField(blank=True, default=dict)),
             ],
         ),
     ]

@@ -4,17 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("recorder_ui", "0017_catalog_summary"),
+        ('recorder_ui', '0017_catalog_summary'),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name="recordingentry",
-            name="recorder_ui_test_id_11d881_idx",
+            model_name='recordingentry',
+            name='recorder_ui_test_id_11d881_idx',
         ),
         migrations.AddIndex(
-            model_name="recordingentry",
-            index=models.Index(fields=["test_id", "root"], name="entry_test_root"),
+            model_name='recordingentry',
+            index=models.Index(fields=['test_id', 'root'], name='entry_test_root'),
         ),
     ]
