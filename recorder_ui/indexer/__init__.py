@@ -9,6 +9,7 @@ Which module holds what:
     pool      parse files into values, here or in forked worker processes (`default_jobs`)
     writer    `index_recordings` and the database writes; `drop_root`
     configured `index_configured_roots`: the roots settings name, then the catalog's others
+    statements `update_entries`: the one prepared UPDATE the writes share
     whole     the whole catalog's summary, every root's added up, kept by the runs (`write`, `combine`)
     report    `IndexReport` and `FileError`, what a run tells its caller
     refresh   the background re-scan a page request starts (`refresh_if_stale`, `refresh_state`)

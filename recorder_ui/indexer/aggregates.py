@@ -22,6 +22,7 @@ from typing import Any
 from django.db import connection
 
 from recorder_ui.domain import lifecycle
+from recorder_ui.indexer.statements import update_entries
 from recorder_ui.models import Facet, RecordingEntry, TestSummary
 
 # Of the summary's layout (2 groups variants by host too): a root whose summary has another is summarised anew by
@@ -107,15 +108,8 @@ def _variants_of(found: list[tuple[Any, ...]]) -> None:
         fate = lifecycle.usage_fate(replay_status=status, superseded_by=item) if missing else ""
         if (by, added, by_usage, fate) != (old_by, old_added, old_usage, old_fate):
             changed.append((by, added, by_usage, fate, pk))
-    if changed:  # one prepared statement: the ORM's bulk_update builds a CASE per row and column (1 s cold)
-        quote = connection.ops.quote_name
-        columns = ("superseded_by", "superseded_added", "superseded_by_usage", "usage_fate")
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"UPDATE {quote(RecordingEntry._meta.db_table)} SET {', '.join(f'{quote(c)} = %s' for c in columns)} "
-                f"WHERE {quote('id')} = %s",
-                changed,
-            )
+    if changed:
+        update_entries(("superseded_by", "superseded_added", "superseded_by_usage", "usage_fate"), changed)
 
 
 # -- the root's summary -------------------------------------------------------------------------------------
