@@ -12,7 +12,7 @@ from django.conf import settings
 from recorder_ui.domain import paths
 from recorder_ui.indexer.report import IndexReport
 from recorder_ui.indexer.roots import NAME_LIMIT, RootError, configured_roots, root_path
-from recorder_ui.indexer.writer import Progress, index_recordings
+from recorder_ui.indexer.writer import Progress, index_recordings, root_at
 from recorder_ui.models import Root
 
 
@@ -44,7 +44,7 @@ def index_configured_roots(
         # folder, never taking over another folder's root of that name (`make run` after indexing some other
         # `recordings/` folder by hand): the first free "name-2", "name-3", ...
         [(name, path)] = configured
-        held = Root.objects.filter(path=paths.escape(str(path.resolve()))).values_list("name", flat=True).first()
+        held = root_at(path)
         if held is None and path.is_dir():
             held = _free_name(name)
         todo = [(held, held or name, path)]

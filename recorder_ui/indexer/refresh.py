@@ -43,8 +43,18 @@ _published = 0.0
 def _state_folder() -> Path | None:
     """A folder of recorder-ui's own (a page's read lists it, not the whole temporary folder), made private to
     this user; None when it is someone else's or open to others (on a shared host another user could read it,
-    or plant a run that never ends): this process's own state is then all it says."""
+    or plant a run that never ends): this process's own state is then all it says. Checked once per process and
+    folder, not at every overview request; forgotten when a write there fails."""
     folder = Path(settings.REFRESH_STATE_DIR or Path(tempfile.gettempdir()) / "recorder-ui-refresh")
+    if folder not in _checked:
+        _checked[folder] = _private(folder)
+    return _checked[folder]
+
+
+_checked: dict[Path, Path | None] = {}
+
+
+def _private(folder: Path) -> Path | None:
     try:
         folder.mkdir(mode=0o700, exist_ok=True)
         found = folder.stat()
@@ -86,6 +96,7 @@ def _publish(*, force: bool = False) -> None:
         os.replace(written, target)
     except Exception:  # a full or read-only folder, a value it cannot write: this worker's own answers still hold
         log.warning("could not write the re-index state to %s", folder, exc_info=True)
+        _checked.pop(folder, None)  # removed by a cleaner, say: made and checked again next time
         if written:
             with contextlib.suppress(OSError):
                 os.unlink(written)

@@ -69,7 +69,7 @@ def index_recordings(
     limit = max_bytes if max_bytes is not None else settings.MAX_RECORDING_BYTES
     stored_root = paths.escape(str(real_root))
     if not named:  # the folder's root, whatever its name ("recordings-2"), rather than another of its folder name
-        name = Root.objects.filter(path=stored_root).values_list("name", flat=True).first() or name
+        name = root_at(real_root) or name
     existing = Root.objects.filter(name=name).first()
     if existing is not None and existing.path != stored_root and not named:
         # Two checkouts of one repository share a folder name: a name taken from the folder never takes over
@@ -358,6 +358,11 @@ def _insert(cursor: CursorWrapper, rows: list[dict[str, object]], *, root_id: in
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
     cursor.executemany(sql, [head + own(row) for row in rows])
+
+
+def root_at(folder: Path) -> str | None:
+    """The name of the root that indexes this folder, if one does."""
+    return Root.objects.filter(path=paths.escape(str(folder.resolve()))).values_list("name", flat=True).first()
 
 
 def _same_content(real_root: Path, rel: str, old_sha: str, limit: int) -> bool:
