@@ -123,24 +123,20 @@ def test_pair_tool_results_in_one_request_history() -> None:
 def test_a_history_that_sends_the_answer_with_its_reasoning_tags_continues_it() -> None:
     """Bedrock streams reasoning as <reasoning>...</reasoning> in the text; the next request sends that text as
     it came, while the reassembled answer holds the reasoning apart: still the parent's answer, an exact link."""
-    first = _chat("a.json", (U,), Message(role="assistant", content="It is sunny.", reasoning="Check the sky."))
-    sent = Message(role="assistant", content="<reasoning>Check the sky.</reasoning>It is sunny.")
-    second = _chat(
-        "b.json", (U, sent, Message(role="user", content="And tomorrow?")), Message(role="assistant", content="Rain.")
-    )
-    [thread] = threads.stitch([first, second]).threads
-    assert [s.link for s in thread.steps] == ["root", "exact"]
-    only = _chat("c.json", (U,), Message(role="assistant", content="", reasoning="Just thinking."))
-    thought = Message(role="assistant", content="<think>Just thinking.</think>")
-    after = _chat(
-        "d.json", (U, thought, Message(role="user", content="Go on.")), Message(role="assistant", content="ok")
-    )
-    [thread] = threads.stitch([only, after]).threads
-    assert [s.link for s in thread.steps] == ["root", "exact"]
-    other = _chat("e.json", (U, Message(role="assistant", content="<think>Other.</think>"), Message(role="user", content="?")),
-                  Message(role="assistant", content="ok"))  # fmt: skip
-    [thread] = threads.stitch([only, other]).threads
-    assert [s.link for s in thread.steps] == ["root", "probable"]
+
+    def links(answer: Message, sent: str) -> list[str]:
+        """The links of a parent that gave `answer` and the request whose history sends it as `sent`."""
+        parent = _chat("a.json", (U,), answer)
+        child = _chat("b.json", (U, Message(role="assistant", content=sent), Message(role="user", content="And?")),
+                      Message(role="assistant", content="ok"))  # fmt: skip
+        [thread] = threads.stitch([parent, child]).threads
+        return [s.link for s in thread.steps]
+
+    sunny = Message(role="assistant", content="It is sunny.", reasoning="Check the sky.")
+    assert links(sunny, "<reasoning>Check the sky.</reasoning>It is sunny.") == ["root", "exact"]
+    only = Message(role="assistant", content="", reasoning="Just thinking.")
+    assert links(only, "<think>Just thinking.</think>") == ["root", "exact"]
+    assert links(only, "<think>Other.</think>") == ["root", "probable"]
 
 
 def test_variants_that_differ_in_tool_definitions_or_messages_say_so() -> None:
