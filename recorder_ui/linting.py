@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from recorder_ui.domain import checks, lifecycle, loader, paths, replay
+from recorder_ui.domain import checkout, checks, lifecycle, loader, paths, replay
 from recorder_ui.domain.model import Kind
 from recorder_ui.indexer import scan
 
@@ -57,8 +57,9 @@ def check_path(*, path: Path, max_bytes: int) -> LintReport:
     candidates: list[lifecycle.Candidate] = []
     statuses: dict[str, str] = {}
     test_ids: dict[str, str | None] = {}
+    recorder = checkout.find(base).recorder  # the checkout's own recorder judges reachability, when it has one
     for name in names:
-        rec = loader.load(base / paths.unescape(name), name=name, max_bytes=max_bytes)
+        rec = loader.load(base / paths.unescape(name), name=name, max_bytes=max_bytes, recorder=recorder)
         if rec.kind == Kind.INVALID:
             errors.append((name, rec.error))
         for finding in checks.run(rec):

@@ -28,6 +28,10 @@ class Root(models.Model):
     # What pages show about this root's rows as a whole (indexer/aggregates.py), written by the same
     # transaction that changes the rows, so no reader sees one without the other.
     summary = models.JSONField(default=dict, blank=True)
+    # The recorder whose replay judges the root's files (domain/checkout.py): "" for today's, else the rule of
+    # the checkout's own; and that recorder's file in the checkout ("" when it holds none).
+    recorder = models.CharField(max_length=32, blank=True, default="")
+    recorder_source = models.CharField(max_length=300, blank=True, default="")
 
     def __str__(self) -> str:
         return self.name

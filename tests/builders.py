@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +102,12 @@ def write(root: Path, area: str, recording: dict[str, Any] | bytes | str, name: 
     path = folder / (name or hashlib.sha256(data).hexdigest() + ".json")
     path.write_bytes(data)
     return path
+
+
+def todays_name(recording: dict[str, Any]) -> str:
+    """The file name today's recorder gives a chat recording whose body holds nothing the normalisation rewrites
+    (no float, no file_search text): the recipe of format doc 9.3 written out."""
+    request = recording["request"]
+    canon = {"method": "POST", "endpoint": urllib.parse.urlparse(request["url"]).path, "body": request["body"],
+             "test_id": recording["test_id"]}  # fmt: skip
+    return hashlib.sha256(json.dumps(canon, sort_keys=True).encode()).hexdigest() + ".json"

@@ -38,7 +38,7 @@ def expected_summary(root: Root | None) -> dict[str, Any]:
     superseded = Q(superseded_by__isnull=False) & ~older
     mismatch = Q(replay_status="mismatch", superseded_by__isnull=True)
     return {
-        "version": 2,
+        "version": 3,
         "recordings": rows.count(),
         "tokens": rows.aggregate(t=Sum("total_tokens"))["t"] or 0,
         "missing": missing.count(),
@@ -96,16 +96,17 @@ def expected_variants() -> dict[int, tuple[Any, ...]]:
     """pk -> (superseded_by, added, by_usage, usage_fate), from the variant check over every root at once."""
     rows = list(
         RecordingEntry.objects.values_list(
-            "pk", "root_id", "test_id", "kind", "model", "provider", "request_key", "lineage", "total_tokens",
-            "missing_usage", "replay_status",
+            "pk", "root_id", "test_id", "kind", "streaming", "model", "provider", "request_key", "lineage",
+            "total_tokens", "missing_usage", "replay_status",
         )
     )  # fmt: skip
     candidates = []
-    for pk, root_id, test_id, kind, model, host, request_key, text, tokens, _missing, _status in rows:
+    for pk, root_id, test_id, kind, streaming, model, host, request_key, text, tokens, _missing, status in rows:
         parsed = lifecycle.Lineage.from_json(text) if text else None
         if parsed is not None and request_key:  # a call outside any test has variants too, at its host
-            group = (str(root_id), test_id, kind, model, host, request_key)
-            candidates.append(lifecycle.Candidate(str(pk), group, parsed, tokens is not None))
+            group = (str(root_id), test_id, kind, bool(streaming), model, host, request_key)
+            served = status == "current"  # only a file replay serves supersedes another
+            candidates.append(lifecycle.Candidate(str(pk), group, parsed, tokens is not None, served))
     verdicts = lifecycle.superseded(candidates)
     found = {}
     for pk, *_rest, missing, status in rows:

@@ -16,7 +16,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from recorder_ui import indexer, selectors
-from recorder_ui.domain import replay
+from recorder_ui.domain import hashing, replay
 from recorder_ui.models import RecordingEntry
 from tests.builders import stream_recording, write
 
@@ -89,8 +89,8 @@ def tree(tmp_path: Path) -> dict[str, str]:
         "body": older["request"]["body"],
         "test_id": OTHER,
     }
-    keys["older"] = _put(root, "inference", older, name=f"{replay.digest(canon)}.json")
-    keys["older_name"] = replay.digest(canon)
+    keys["older"] = _put(root, "inference", older, name=f"{hashing.digest(canon)}.json")
+    keys["older_name"] = hashing.digest(canon)
     _commit(root, "2026-02-20T09:00:00Z")
     keys["dirty"] = _put(root, "inference", _chat(TEST, "Say hello, thrice"))  # not committed: the newest
     # Two files whose names share a prefix (names no rule gives: mismatch), and markup in a test id.

@@ -113,8 +113,8 @@ def test_a_row_that_changed_since_the_look_up_is_parsed_instead(tmp_path: Path, 
     indexer.index_recordings(root=main, name="main")
     looked_up = writer.rows_elsewhere
 
-    def then_changed(existing, rels):  # type: ignore[no-untyped-def]
-        found = looked_up(existing, rels)
+    def then_changed(existing, rels, recorder):  # type: ignore[no-untyped-def]
+        found = looked_up(existing, rels, recorder)
         victims = sorted(found)[:3]
         RecordingEntry.objects.filter(path=victims[0]).update(sha256="f" * 64)  # re-recorded meanwhile
         RecordingEntry.objects.filter(path=victims[1]).delete()  # its root dropped meanwhile

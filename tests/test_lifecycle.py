@@ -126,6 +126,41 @@ def test_what_supersedes_what() -> None:
     assert lifecycle.usage_fate(replay_status="current", superseded_by=None) == lifecycle.LIVE
 
 
+def test_a_branch_in_another_parameter_or_a_dead_successor_supersedes_nothing() -> None:
+    """Only a re-recording supersedes: the same other parameters (max_tokens, top_p, ...), and a successor replay
+    serves. A variant with another max_tokens is another call; one replay never opens is no live successor."""
+    usage = {"stream_options": {"include_usage": True}}
+    old = lifecycle.Lineage({}, True, True, (), "", {"max_tokens": "aa"})
+    assert lifecycle.supersedes(lifecycle.Lineage(usage, True, True, (), "", {"max_tokens": "aa", "seed": "bb"}), old)
+    assert not lifecycle.supersedes(lifecycle.Lineage(usage, True, True, (), "", {"max_tokens": "cc"}), old)
+    assert not lifecycle.supersedes(lifecycle.Lineage(usage, True, True, (), "", {}), old)  # max_tokens dropped
+    assert lifecycle.supersedes(lifecycle.Lineage(usage, True, True, (), "", None), old)  # an older row: not known
+    group = ("root", "t", "chat", "streamed", "gpt-4o", "api.openai.com", "m")
+    newer = lifecycle.Lineage(usage, True, True, (), "", {})
+    found = lifecycle.superseded([
+        lifecycle.Candidate("old.json", group, lifecycle.Lineage({}, True, True, (), "", {}), False),
+        lifecycle.Candidate("dead.json", group, newer, True, served=False),
+    ])  # fmt: skip
+    assert found == {}
+
+
+def test_a_streamed_call_does_not_supersede_the_same_call_not_streamed(tmp_path: Path) -> None:
+    plain = stream_recording(test_id=TID.format("compact"), text="Done.", usage=False)
+    plain["request"]["body"]["stream"] = False
+    plain["response"] = {"body": {"__type__": "openai.types.chat.chat_completion.ChatCompletion", "__data__": {
+        "id": "rec-1", "object": "chat.completion", "created": 1, "model": "gpt-4o", "choices": [{"index": 0,
+        "finish_reason": "stop", "message": {"role": "assistant", "content": "Done."}}]}}, "is_streaming": False}  # fmt: skip
+    streamed = stream_recording(test_id=TID.format("compact"), text="Done.", usage=True)
+    capped = stream_recording(test_id=TID.format("compact"), text="Done.", usage=False)
+    capped["request"]["body"]["max_tokens"] = 50  # another call of the test, not the usage one's older self
+    for rec in (plain, streamed, capped):
+        write(tmp_path, AREA, rec, name=current_name(rec))
+    indexer.index_recordings(root=tmp_path, name="main")
+    assert RecordingEntry.objects.exclude(superseded_by=None).count() == 0
+    rows = dict(RecordingEntry.objects.filter(missing_usage=True).values_list("streaming", "usage_fate"))
+    assert rows == {True: lifecycle.LIVE}  # the capped stream: its own fix, not "delete, superseded"
+
+
 def test_a_superseding_variant_that_offers_other_tools_says_so() -> None:
     """The verdict weighs the parameters; the tools the newer variant offers are said when they differ (a test
     that renamed a tool, or dropped a `strict: null`), and not when a row's lineage predates them."""

@@ -12,7 +12,7 @@ from django.http import Http404
 
 from recorder_ui import indexer, search, selectors
 from recorder_ui.models import RecordingEntry
-from tests.builders import stream_recording, write
+from tests.builders import stream_recording, todays_name, write
 
 pytestmark = pytest.mark.django_db
 
@@ -203,7 +203,9 @@ def test_missing_usage_says_what_to_change_per_group(tmp_path: Path) -> None:
     test_id = "tests/integration/inference/test_stream.py::test_stream[txt=openai/gpt-4o-mini]"
     live_id = "tests/integration/inference/test_live.py::test_live[txt=openai/gpt-4o-mini]"
     write(tmp_path, "inference", stream_recording(test_id=test_id, usage=False), name="old.json")
-    write(tmp_path, "inference", stream_recording(test_id=test_id, usage=True), name="new.json")
+    newer = stream_recording(test_id=test_id, usage=True)
+    new_name = todays_name(newer)  # replay serves it: only such a variant supersedes another
+    write(tmp_path, "inference", newer, name=new_name)
     write(tmp_path, "inference", stream_recording(test_id=live_id, usage=False), name="live.json")
     write(tmp_path, "common", stream_recording(test_id=None, usage=False, text="Other"), name="setup.json")
     indexer.index_recordings(root=tmp_path, name="main")
@@ -216,7 +218,7 @@ def test_missing_usage_says_what_to_change_per_group(tmp_path: Path) -> None:
     assert superseded.fate == "superseded" and "Delete these old variants" in superseded.fix
     assert superseded.provider == "openai (api.openai.com)"
     [row] = superseded.rows
-    new_pk = RecordingEntry.objects.get(path__endswith="new.json").pk
+    new_pk = RecordingEntry.objects.get(path__endswith=new_name).pk
     assert row["variant_with_usage"] == new_pk and row["superseded_by"] == new_pk
     live = by_file["tests/integration/inference/test_live.py"]
     assert live.fate == "live" and live.fix.startswith(
@@ -233,18 +235,21 @@ def test_a_variant_with_usage_is_only_named_from_the_same_root(tmp_path: Path, m
     row names the variant of its own root, and the other none (replay in that checkout has no such file).
     The calls are looked up CALLS at a time: one a statement gives the same answer."""
     tests = [f"tests/integration/inference/test_stream.py::test_stream_{n}[txt=openai/gpt-4o-mini]" for n in (1, 2)]
+    newest: dict[int, str] = {}
     for name, files in (("main", ("old", "new")), ("branch", ("old",))):
         for n, test_id in enumerate(tests):
             for file in files:
                 rec = stream_recording(test_id=test_id, usage=file == "new", text=f"call {n}")
-                write(tmp_path / name, "inference", rec, name=f"{file}{n}.json")
+                if file == "new":  # named as replay serves it: only such a variant supersedes another
+                    newest[n] = todays_name(rec)
+                write(tmp_path / name, "inference", rec, name=newest[n] if file == "new" else f"{file}{n}.json")
         indexer.index_recordings(root=tmp_path / name, name=name)
 
     def variants() -> dict[tuple[str, str], Any]:
         data = selectors.missing_usage_list()
         return {(row["root__name"], row["path"]): row["variant_with_usage"] for g in data.groups for row in g.rows}
 
-    new = {n: RecordingEntry.objects.get(root__name="main", path__endswith=f"new{n}.json").pk for n in (0, 1)}
+    new = {n: RecordingEntry.objects.get(root__name="main", path__endswith=newest[n]).pk for n in (0, 1)}
     found = variants()
     assert {key: pk for key, pk in found.items() if key[0] == "main"} == {
         ("main", f"tests/integration/inference/recordings/old{n}.json"): new[n] for n in (0, 1)

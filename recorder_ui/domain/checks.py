@@ -106,6 +106,13 @@ def name_mismatch(rec: Recording) -> Finding | None:
     key = replay.key_for(rec)
     if key.status != replay.MISMATCH:
         return None
+    if key.rule == replay.RULE_NEWER:
+        return Finding(
+            rule="name-mismatch",
+            message=f"the file name carries the hash of a newer recorder than this checkout's, which looks this "
+            f"request up as {key.looked_up_as}: replay serves it once the checkout has the recorder of 2026-04-09 "
+            "or later (rebase or merge it), so it is not dead.",
+        )
     return Finding(
         rule="name-mismatch",
         message=f"the file name does not match its request: replay looks this request up as {key.looked_up_as}. "

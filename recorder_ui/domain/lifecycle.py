@@ -7,8 +7,10 @@ tell the two apart, so a variant is called superseded only when another one look
   where the older had no `stream_options`, or `service_tier` added on top of `parallel_tool_calls`);
 - and nothing marks it as older: not a missing `id_normalization_mapping` or `test_id` key the older has,
   not an older SDK version in `provider_metadata`.
-Two variants that set one parameter to different values (`parallel_tool_calls` true and false) are
-branches: neither supersedes the other. The verdict is an inference from content, and says so.
+Two variants that set one parameter to different values (`parallel_tool_calls` true and false, or any other
+parameter of the request: `max_tokens`, `top_p`), or one streamed and one not, are branches: neither supersedes
+the other. Only a variant replay serves (its name carries its recorder's hash) supersedes: one replay never opens
+is no live successor. The verdict is an inference from content, and says so.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from recorder_ui.domain import jsontext, threads
+from recorder_ui.domain import jsontext, replay, threads
 from recorder_ui.domain.model import Kind, Recording
 
 
@@ -33,11 +35,16 @@ class Lineage:
     has_test_id: bool  # the file has a test_id key
     sdk: tuple[int, ...]  # provider_metadata's SDK version, () when absent
     tools: str | None = None  # a digest of the tool definitions it offers ("" for none); None: not known (older rows)
+    # The request's other parameters (not messages, tools or VARIANT_KEYS), each as a digest of its value; None: not
+    # known (older rows).
+    others: dict[str, str] | None = None
 
     def as_json(self) -> str:
         data = {"params": self.params, "mapping": self.has_mapping, "test_id": self.has_test_id, "sdk": list(self.sdk)}
         if self.tools is not None:
             data["tools"] = self.tools
+        if self.others is not None:
+            data["others"] = self.others
         return jsontext.dumps(data, option=orjson.OPT_SORT_KEYS, default=str).decode()
 
     @classmethod
@@ -49,10 +56,11 @@ class Lineage:
         if not isinstance(data, dict) or not isinstance(data.get("params"), dict):
             return None
         sdk = tuple(v for v in data.get("sdk") or () if isinstance(v, int))
-        tools = data.get("tools")
+        tools, others = data.get("tools"), data.get("others")
         return cls(
             data["params"], bool(data.get("mapping")), bool(data.get("test_id")), sdk,
             tools if isinstance(tools, str) else None,
+            {str(k): str(v) for k, v in others.items()} if isinstance(others, dict) else None,
         )  # fmt: skip
 
 
@@ -71,7 +79,16 @@ def lineage(rec: Recording) -> Lineage | None:
     body = request.get("body") if isinstance(request, dict) else None
     offered = body.get("tools") if isinstance(body, dict) else None
     tools = hashlib.sha256(_canonical(offered)).hexdigest()[:16] if offered else ""
-    return Lineage(params, "id_normalization_mapping" in raw, "test_id" in raw, sdk, tools)
+    others = {
+        k: hashlib.sha256(_canonical(v)).hexdigest()[:16]
+        for k, v in rec.request_params.items()
+        if k not in threads.VARIANT_KEYS and k not in _NOT_PARAMETERS and v is not None
+    }
+    return Lineage(params, "id_normalization_mapping" in raw, "test_id" in raw, sdk, tools, others)
+
+
+# Body keys that are no parameter of the call: the group holds the model, and stream (streamed or not) besides.
+_NOT_PARAMETERS = frozenset({"model", "stream"})
 
 
 def _canonical(value: Any) -> bytes:
@@ -84,6 +101,8 @@ def supersedes(new: Lineage, old: Lineage) -> bool:
         return False  # sets nothing more
     if any(_canonical(new.params.get(k)) != _canonical(v) for k, v in old.params.items()):
         return False  # another value for a parameter both set: a branch, not a re-recording
+    if new.others is not None and old.others is not None and any(new.others.get(k) != v for k, v in old.others.items()):
+        return False  # another parameter of the request differs, or is gone: another call, not a re-recording
     if (old.has_mapping and not new.has_mapping) or (old.has_test_id and not new.has_test_id):
         return False
     return not (old.sdk and new.sdk and new.sdk < old.sdk)
@@ -102,9 +121,10 @@ class Candidate:
     """One recording as the supersede check needs it: its group and lineage."""
 
     path: str
-    group: tuple[str, ...]  # (root, test id, shape, model, host, messages digest): variants share it
+    group: tuple[str, ...]  # (root, test id, shape, streamed, model, host, messages digest): variants share it
     lineage: Lineage
     has_usage: bool
+    served: bool = True  # replay serves it (its replay status is current): only such a variant supersedes
 
 
 def candidate(rec: Recording, *, root: str = "") -> Candidate | None:
@@ -117,11 +137,12 @@ def candidate(rec: Recording, *, root: str = "") -> Candidate | None:
         root,
         rec.test_id or "",
         str(rec.kind),
+        "streamed" if rec.streaming else "",
         rec.model,
         rec.provider,
         threads.messages_key(rec.request_messages),
     )
-    return Candidate(rec.path, group, found, rec.usage is not None)
+    return Candidate(rec.path, group, found, rec.usage is not None, replay.key_for(rec).status == replay.CURRENT)
 
 
 def superseded(candidates: Iterable[Candidate]) -> dict[str, Superseded]:
@@ -137,7 +158,7 @@ def superseded(candidates: Iterable[Candidate]) -> dict[str, Superseded]:
         if len(members) < 2:
             continue
         for old in members:
-            newer = [new for new in members if new is not old and supersedes(new.lineage, old.lineage)]
+            newer = [new for new in members if new is not old and new.served and supersedes(new.lineage, old.lineage)]
             if not newer:
                 continue
             best = max(newer, key=lambda n: (len(n.lineage.params), n.lineage.sdk, n.has_usage, n.path))

@@ -3,6 +3,7 @@ find its usage."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -29,8 +30,9 @@ class RecordingError(ValueError):
     """The file is not a valid recording; the message says why."""
 
 
-def load(path: Path, *, name: str | None = None, max_bytes: int | None = None) -> Recording:
-    """Read one file (read-only) and parse it. Never raises: problems come back as an INVALID recording."""
+def load(path: Path, *, name: str | None = None, max_bytes: int | None = None, recorder: str = "") -> Recording:
+    """Read one file (read-only) and parse it. Never raises: problems come back as an INVALID recording.
+    recorder: the one whose replay judges the file (Recording.recorder)."""
     label = name if name is not None else str(path)
     try:
         with open(path, "rb") as handle:
@@ -50,11 +52,16 @@ def load(path: Path, *, name: str | None = None, max_bytes: int | None = None) -
         return _invalid(label, "cannot read: it is a folder, not a file")
     except OSError as exc:
         return _invalid(label, f"cannot read: {exc.strerror or exc}")
-    return parse(data, path=label)
+    return parse(data, path=label, recorder=recorder)
 
 
-def parse(data: bytes, *, path: str) -> Recording:
+def parse(data: bytes, *, path: str, recorder: str = "") -> Recording:
     """Parse the bytes of one recording file. Never raises: a file that is not a recording comes back INVALID."""
+    rec = _parse(data, path)
+    return dataclasses.replace(rec, recorder=recorder) if recorder else rec
+
+
+def _parse(data: bytes, path: str) -> Recording:
     try:
         raw = _decode(data)
     except RecordingError as exc:

@@ -20,7 +20,7 @@ import urllib.parse
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from recorder_ui.domain import replay
+from recorder_ui.domain import hashing
 
 MAX_INPUT_CHARS = 200_000  # a paste is read up to here; the rest is cut, and the answer says so
 MAX_LINE_CHARS = 20_000  # a longer line is read in its first 20,000 characters
@@ -303,7 +303,7 @@ def _tool(provider: str, tool_name: str, logged: str, number: int) -> Miss:
         notes = ("The logged kwargs are not a plain Python dict, so the hash cannot be computed from them.",)
     else:
         try:
-            digest = replay.digest({"provider": provider, "tool_name": tool_name, "kwargs": kwargs})
+            digest = hashing.digest({"provider": provider, "tool_name": tool_name, "kwargs": kwargs})
         except (TypeError, ValueError, RecursionError):
             notes = ("The logged kwargs hold values JSON cannot write, so the hash cannot be computed from them.",)
     text = kwargs_text(logged)

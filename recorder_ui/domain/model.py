@@ -117,3 +117,5 @@ class Recording:
     summary: str = ""  # one line for non-chat kinds: "3 embeddings, 1536 dimensions", "42 models", ...
     details: dict[str, Any] = field(default_factory=dict)  # kind-specific extras (tool result, model ids, ...)
     raw: Any = None  # the whole file as JSON (mapping applied); None for unreadable files
+    # The recorder whose replay judges the file (replay.RECORDERS): "" for today's, else its checkout's own.
+    recorder: str = ""

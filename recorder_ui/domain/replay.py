@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import json
 import re
 import urllib.parse
@@ -25,9 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from recorder_ui.domain import folders
+from recorder_ui.domain.hashing import digest, normalise
 from recorder_ui.domain.model import Recording
 
 CURRENT = "current"
@@ -39,6 +37,14 @@ STATUSES = (CURRENT, OLDER_RULE, MISMATCH, NONE)
 # Rule names, as shown to users.
 RULE_CURRENT = "today's recorder"
 RULE_NO_FILE_SEARCH = "before 2026-04-09: no file_search placeholders"
+RULE_CHECKOUT = "this checkout's recorder (before 2026-04-09: no file_search placeholders)"
+RULE_NEWER = "from 2026-04-09 on: file_search placeholders (a newer recorder than this checkout's)"
+
+# The recorders replay may judge a file by (Recording.recorder): today's, unless the file's checkout holds a recorder
+# of its own that hashes as before 2026-04-09 (upstream #5173), whose replay opens that rule's names.
+TODAY = ""
+BEFORE_FILE_SEARCH = "before-file-search"
+RECORDERS = (TODAY, BEFORE_FILE_SEARCH)
 RULE_RAW_BODY = "no body normalisation"
 RULE_SHORT = "12 hex digits, no test id (before test isolation, October 2025)"
 RULE_WRONG_FORM = "today's hash, in the other name form (a model list's, or a single recording's)"
@@ -67,19 +73,10 @@ MODEL_LIST_PATHS = frozenset({"/api/tags", "/v1/models", "/v1/openai/v1/models"}
 _HASH_NAME = re.compile(r"(?:models-([0-9a-f]{64})-.*|([0-9a-f]{64}))\.json", re.DOTALL)
 _SHORT_NAME = re.compile(r"([0-9a-f]{12})\.json")
 
-_SCORE = re.compile(r"score:\s*[-+]?\d*\.?\d+(?:[eE][-+]?\d+)?")
-_ATTRIBUTES = re.compile(r",?\s*attributes:\s*\{[^}]*\}")
-_DOCUMENT_ID = re.compile(r"document_id:\s*[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}")
-_CITATION = re.compile(r"<\|[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}\|>")
-_LONG_DECIMAL = re.compile(r"(-?\d+\.\d{4,})")
-# One search that tells whether any substitution can apply: most strings (prompts, answers) need none.
-_ANY_FILE_SEARCH = re.compile(r"score:|attributes:|document_id:|<\||\d\.\d{4}")
-_ANY_DECIMAL = re.compile(r"\d\.\d{4}")
-
 
 @dataclass(frozen=True, slots=True)
 class ReplayKey:
-    hash: str  # the 64 hex digits today's recorder computes for this request; "" when it names no such file
+    hash: str  # the 64 hex digits the file's recorder computes for this request; "" when it names no such file
     status: str  # one of STATUSES
     rule: str  # the rule whose hash the name carries: "" for none, and for mismatch unless EXPLANATIONS has one
     looked_up_as: str  # the file name replay opens for this request: "<hash>.json", "models-<hash>-*.json"
@@ -106,114 +103,6 @@ def _parsed_url(url: str) -> urllib.parse.ParseResult:
         return urllib.parse.urlparse("")
 
 
-def _long_decimal(match: re.Match[str]) -> str:
-    return f"{float(match.group(0)):.5f}"
-
-
-@functools.lru_cache(maxsize=4096)
-def _normalise_text(text: str, *, file_search: bool, file_search_ids: bool = True) -> str:
-    if (_ANY_FILE_SEARCH if file_search else _ANY_DECIMAL).search(text) is None:
-        return text
-    if file_search:
-        text = _SCORE.sub("score: __NORMALIZED__", text)
-        text = _ATTRIBUTES.sub("", text)
-        if file_search_ids:
-            text = _DOCUMENT_ID.sub("document_id: __NORMALIZED__", text)
-            text = _CITATION.sub("<|__NORMALIZED__|>", text)
-    return _LONG_DECIMAL.sub(_long_decimal, text)
-
-
-def normalise(
-    value: Any,
-    *,
-    root: bool = True,
-    drop_stream_options: bool = False,
-    file_search: bool = True,
-    file_search_ids: bool = True,
-) -> Any:
-    """The body normalisation N of 9.3 (file_search=False gives the rule before 2026-04-09; file_search_ids=False
-    keeps the score and attributes placeholders but not the document_id and citation ones)."""
-    if root and _unchanged_by_normalise(value):
-        # Most bodies hold nothing N rewrites: then N is the body itself (one C-level dump and one search
-        # instead of a Python call per value). Not copied: every caller only reads what N gives.
-        if drop_stream_options and isinstance(value, dict) and "stream_options" in value:
-            return {k: v for k, v in value.items() if k != "stream_options"}
-        return value
-    return _normalise(
-        value,
-        root=root,
-        drop_stream_options=drop_stream_options,
-        file_search=file_search,
-        file_search_ids=file_search_ids,
-    )
-
-
-# What N could rewrite, looked for in the body's compact JSON text (orjson's): a string _normalise_text would
-# change (the literal parts of its patterns; any decimal point followed by 4 digits), a float with 4 or more
-# decimals or in exponent form (round(x, 5) may change it; one orjson writes with 3 decimals or fewer it leaves as
-# it is), and a project_id (dropped from extra_body and extra_query). JSON escapes none of these characters, so what
-# a string holds shows in the text as it is; a match in a key or across values only sends the body the careful way.
-# Substring tests and patterns that start with a literal: one regular expression of all of them costs more than
-# the careful walk saves.
-_DECIMALS = re.compile(r"\.\d{4}")
-_EXPONENT_HINT = re.compile(r"e[-+]\d")  # orjson writes a float's exponent with its sign: 1e-7, 1e+20
-_EXPONENT = re.compile(r"\de[-+]\d")
-
-
-def _unchanged_by_normalise(value: Any) -> bool:
-    """Whether N leaves value as it is (whatever the options: the check is the loosest rule's)."""
-    if not isinstance(value, (dict, list)):
-        return False
-    try:
-        text = orjson.dumps(value).decode()
-    except orjson.JSONEncodeError:  # beyond 64 bits, a lone surrogate, too deep: the careful way
-        return False
-    if (
-        "score:" in text
-        or "attributes:" in text
-        or "document_id:" in text
-        or "<|" in text
-        or "project_id" in text
-        or _DECIMALS.search(text) is not None
-    ):
-        return False
-    return _EXPONENT_HINT.search(text) is None or _EXPONENT.search(text) is None
-
-
-def _normalise(
-    value: Any,
-    *,
-    root: bool = True,
-    drop_stream_options: bool = False,
-    file_search: bool = True,
-    file_search_ids: bool = True,
-) -> Any:
-    if isinstance(value, dict):
-        out = {
-            k: _normalise(v, root=False, file_search=file_search, file_search_ids=file_search_ids)
-            for k, v in value.items()
-        }
-        if drop_stream_options:
-            out.pop("stream_options", None)
-        if root:
-            for key in ("extra_body", "extra_query"):
-                if isinstance(out.get(key), dict):
-                    out[key].pop("project_id", None)
-        return out
-    if isinstance(value, list):  # list items count as root again
-        return [_normalise(v, file_search=file_search, file_search_ids=file_search_ids) for v in value]
-    if isinstance(value, float):
-        return round(value, 5)
-    if isinstance(value, str):
-        return _normalise_text(value, file_search=file_search, file_search_ids=file_search_ids)
-    return value
-
-
-def digest(obj: Any) -> str:
-    """sha256 of Python's default json.dumps with sorted keys: the recorder's H."""
-    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
-
-
 def _inference_canon(request: dict[str, Any], test_id: Any, body: Any) -> dict[str, Any]:
     path = _url(request).path
     canon: dict[str, Any] = {"method": "POST", "endpoint": path, "body": body}
@@ -222,8 +111,17 @@ def _inference_canon(request: dict[str, Any], test_id: Any, body: Any) -> dict[s
     return canon
 
 
-def _rules(raw: dict[str, Any]) -> tuple[str, list[tuple[str, Callable[[], str]]]]:
-    """The kind of key and its rules, today's first: (name, function giving the hash)."""
+def recorder_of(source: str) -> str:
+    """Which of RECORDERS a recorder's source (its api_recorder.py) hashes as: today's, unless it has no
+    file_search placeholders (format doc 9.3, rule (a))."""
+    newer = ("__NORMALIZED__", "document_id", "attributes:")
+    return TODAY if any(mark in source for mark in newer) else BEFORE_FILE_SEARCH
+
+
+def _rules(raw: dict[str, Any], recorder: str = TODAY) -> tuple[str, list[tuple[str, Callable[[], str]]]]:
+    """The kind of key and its rules, the recorder's own first: (name, function giving the hash). For a checkout
+    whose recorder is older than today's, today's rule comes last as RULE_NEWER: a name it gives is not dead."""
+    older = recorder == BEFORE_FILE_SEARCH
     request = raw.get("request")
     if not isinstance(request, dict):
         return "", []
@@ -238,7 +136,13 @@ def _rules(raw: dict[str, Any]) -> tuple[str, list[tuple[str, Callable[[], str]]
     if "payload" in request and "url" in request:
         url, payload = request.get("url"), request.get("payload")
         http = {"test_id": test_id, "url": url, "method": "POST"}
-        return "http", [(RULE_CURRENT, lambda: digest({**http, "payload": normalise(payload)}))]
+        return "http", [
+            (
+                RULE_CHECKOUT if older else RULE_CURRENT,
+                lambda: digest({**http, "payload": normalise(payload, file_search=not older)}),
+            ),
+            *([(RULE_NEWER, lambda: digest({**http, "payload": normalise(payload)}))] if older else []),
+        ]
     if "url" in request and "body" in request:
         body = request["body"]
         bedrock = "bedrock" in _url(request).netloc
@@ -248,11 +152,10 @@ def _rules(raw: dict[str, Any]) -> tuple[str, list[tuple[str, Callable[[], str]]
                 _inference_canon(request, test_id, normalise(body, drop_stream_options=bedrock, **options))
             )
 
-        return "inference", [
-            (RULE_CURRENT, rule()),
-            (RULE_NO_FILE_SEARCH, rule(file_search=False)),
-            (RULE_RAW_BODY, lambda: digest(_inference_canon(request, test_id, body))),
-        ]
+        raw_body = (RULE_RAW_BODY, lambda: digest(_inference_canon(request, test_id, body)))
+        if older:
+            return "inference", [(RULE_CHECKOUT, rule(file_search=False)), raw_body, (RULE_NEWER, rule())]
+        return "inference", [(RULE_CURRENT, rule()), (RULE_NO_FILE_SEARCH, rule(file_search=False)), raw_body]
     return "", []
 
 
@@ -273,11 +176,12 @@ class _Named:
     models: bool
 
 
-def key_of(raw: Any, file_name: str) -> ReplayKey:
-    """The replay key of one recording file: raw is its whole JSON, file_name its base name."""
+def key_of(raw: Any, file_name: str, recorder: str = TODAY) -> ReplayKey:
+    """The replay key of one recording file: raw is its whole JSON, file_name its base name, recorder the one
+    whose replay judges it (RECORDERS)."""
     if not isinstance(raw, dict):
         return ReplayKey("", NONE, "", "", "", "Not a readable recording, so it has no replay key.")
-    kind, rules = _rules(raw)
+    kind, rules = _rules(raw, recorder)
     if not rules:
         return ReplayKey("", NONE, "", "", "", "The recorder does not name this kind of file by a hash we know.")
     try:
@@ -296,11 +200,14 @@ def key_of(raw: Any, file_name: str) -> ReplayKey:
         why = f"This file's name carries the hash of its request, but in {shape} form: replay opens {lookup}, not it."
         return ReplayKey(current, MISMATCH, RULE_WRONG_FORM, lookup, kind, why)
     if named is not None and named.hash == current:
-        why = f"Replay looks this request up as {lookup}: this file."
-        return ReplayKey(current, CURRENT, RULE_CURRENT, lookup, kind, why)
+        by = " (by this checkout's recorder, which hashes as before 2026-04-09)" if rules[0][0] == RULE_CHECKOUT else ""
+        why = f"Replay{by} looks this request up as {lookup}: this file."
+        return ReplayKey(current, CURRENT, rules[0][0], lookup, kind, why)
     for name, rule in rules[1:]:
         try:
             if named is not None and rule() == named.hash:
+                if name == RULE_NEWER:
+                    return ReplayKey(current, MISMATCH, name, lookup, kind, _newer(lookup))
                 return ReplayKey(current, OLDER_RULE, name, lookup, kind, _unreachable(lookup, name))
         except (TypeError, ValueError, RecursionError):
             continue
@@ -410,7 +317,7 @@ def key_for(rec: Recording) -> ReplayKey:
     last = _last
     if last is not None and last[0] is rec:
         return last[1]
-    key = key_of(rec.raw, rec.path.rsplit("/", 1)[-1])
+    key = key_of(rec.raw, rec.path.rsplit("/", 1)[-1], rec.recorder)
     if key.status == CURRENT and key.kind in ("inference", "http") and (note := folders.elsewhere(rec)):
         key = dataclasses.replace(key, why=f"Replay looks this request up as {key.looked_up_as}, its name, {note}")
     _last = (rec, key)
@@ -424,6 +331,14 @@ def _short_hash(raw: dict[str, Any]) -> str:
         return digest({"method": "POST", "endpoint": path, "body": normalise(request.get("body"))})[:12]
     except (TypeError, ValueError, RecursionError):
         return ""
+
+
+def _newer(lookup: str) -> str:
+    return (
+        f"This checkout's recorder (before 2026-04-09) looks this request up as {lookup}; this file's name carries "
+        f"the hash of the newer recorder's rule ({RULE_NEWER}): replay serves it once the checkout has that recorder, "
+        "so it is not known to be dead."
+    )
 
 
 def _unreachable(lookup: str, rule: str) -> str:

@@ -25,9 +25,9 @@ from recorder_ui.domain import lifecycle
 from recorder_ui.indexer.statements import update_entries
 from recorder_ui.models import Facet, RecordingEntry, TestSummary
 
-# Of the summary's layout (2 groups variants by host too): a root whose summary has another is summarised anew by
-# the next run.
-VERSION = 2
+# Of the summary's layout (2 groups variants by host too; 3 by streamed or not, and only a served file supersedes):
+# a root whose summary has another is summarised anew by the next run.
+VERSION = 3
 CATALOG_LOCK = 7_245_431_113  # PostgreSQL advisory lock taken by every run before it re-counts tests
 IN_BATCH = 500  # values per IN (...) list
 BIG = 2**63 - 1  # a token sum beyond a 64-bit column is kept as this (only hostile files get there)
@@ -75,9 +75,9 @@ def lock_catalog() -> None:
 
 # -- variants and usage fates -------------------------------------------------------------------------------
 
-_VARIANT_COLUMNS = ("pk", "path", "test_id", "kind", "model", "provider", "request_key", "lineage", "total_tokens",
-                    "missing_usage", "replay_status", "superseded_by", "superseded_added", "superseded_by_usage",
-                    "usage_fate")  # fmt: skip
+_VARIANT_COLUMNS = ("pk", "path", "test_id", "kind", "streaming", "model", "provider", "request_key", "lineage",
+                    "total_tokens", "missing_usage", "replay_status", "superseded_by", "superseded_added",
+                    "superseded_by_usage", "usage_fate")  # fmt: skip
 
 
 def _variants(root_id: int, touched: Touched) -> None:
@@ -93,14 +93,14 @@ def _variants(root_id: int, touched: Touched) -> None:
 
 def _variants_of(found: list[tuple[Any, ...]]) -> None:
     candidates = []
-    for pk, _path, test_id, kind, model, host, request_key, text, tokens, *_ in found:
+    for pk, _path, test_id, kind, streaming, model, host, request_key, text, tokens, _missing, status, *_ in found:
         parsed = lifecycle.Lineage.from_json(text) if text and request_key else None
         if parsed is not None:  # the group as lifecycle.candidate makes it (test_id "" for a call outside tests)
-            candidates.append(lifecycle.Candidate(str(pk), (test_id, kind, model, host, request_key), parsed,
-                                                  tokens is not None))  # fmt: skip
+            group = (test_id, kind, "streamed" if streaming else "", model, host, request_key)
+            candidates.append(lifecycle.Candidate(str(pk), group, parsed, tokens is not None, status == "current"))
     verdicts = lifecycle.superseded(candidates)
     changed = []
-    for pk, _path, _t, _k, _m, _h, _r, _l, _tok, missing, status, old_by, old_added, old_usage, old_fate in found:
+    for pk, *_columns, missing, status, old_by, old_added, old_usage, old_fate in found:
         item = verdicts.get(str(pk))
         by = int(item.by) if item is not None else None
         added = " ".join(item.added) if item is not None else ""

@@ -24,10 +24,11 @@ def parsed_columns() -> tuple[str, ...]:
     return tuple(entry_values(Recording(path="x", kind=Kind.INVALID), rel_path="x"))
 
 
-def rows_elsewhere(existing: Root | None, rels: list[str]) -> Elsewhere:
-    """For those of rels that other roots have: the (sha256, id) of their rows there that today's code wrote."""
+def rows_elsewhere(existing: Root | None, rels: list[str], recorder: str = "") -> Elsewhere:
+    """For those of rels that other roots have: the (sha256, id) of their rows there that today's code wrote,
+    for files judged by the same recorder (Recording.recorder)."""
     wanted = set(rels)
-    rows = RecordingEntry.objects.filter(parsed_by=parser_version()).exclude(sha256="")
+    rows = RecordingEntry.objects.filter(parsed_by=parser_version(recorder)).exclude(sha256="")
     if existing is not None:
         rows = rows.exclude(root_id=existing.pk)
     found: dict[str, dict[str, int]] = {}
@@ -58,12 +59,17 @@ class Copier:
         limit: int,
         *,
         batch: int,
+        recorder: str = "",
     ) -> None:
         """fixed: the values of the run's own columns (the root, the time, the aggregates' defaults); known: the
         root's rows by path; stamps: (size, mtime_ns, ctime_ns) by path."""
         self.known, self.stamps = known, stamps
         self.real_root, self.limit, self.batch = real_root, limit, batch
         self.copied = 0
+        self.recorder, self.version = (
+            recorder,
+            parser_version(recorder),
+        )  # the rows it copies, and those it writes, are this code's for it
         # The source rows' columns as the database gives them, written back by one prepared statement (an INSERT
         # ... SELECT from the same table costs SQLite a temporary table per row: three times as long).
         table, quote, parsed = RecordingEntry._meta.db_table, connection.ops.quote_name, parsed_columns()
@@ -104,7 +110,7 @@ class Copier:
             if parsed is None or not isinstance(parsed[0], int):
                 yield rel, parsed
             elif rel in self.known:  # written by another run since the look-up: an update, which a parse gives
-                yield rel, _parse_file(self.real_root, rel, self.limit)
+                yield rel, _parse_file(self.real_root, rel, self.limit, recorder=self.recorder)
             else:
                 pending.append((rel, parsed[0], parsed[1]))
                 if len(pending) == self.batch:
@@ -125,12 +131,12 @@ class Copier:
             else:
                 again.append(rel)
         for rel in again:
-            yield rel, _parse_file(self.real_root, rel, self.limit)
+            yield rel, _parse_file(self.real_root, rel, self.limit, recorder=self.recorder)
 
     def _written(self, cursor: CursorWrapper, pending: list[tuple[str, int, str]]) -> dict[str, tuple[object, object]]:
         """The copies written, by path: (test id, error). The source rows read, then written back as they came."""
         cursor.execute(
-            f"{self.select}({', '.join(['%s'] * len(pending))})", [parser_version(), *(pk for _, pk, _ in pending)]
+            f"{self.select}({', '.join(['%s'] * len(pending))})", [self.version, *(pk for _, pk, _ in pending)]
         )
         rows = {row[0]: row for row in cursor.fetchall()}
         batch, written = [], {}
@@ -148,5 +154,5 @@ class Copier:
     ) -> dict[str, tuple[object, object]]:
         """_written on PostgreSQL: one INSERT ... SELECT, which gives back the path, test id and error of each copy."""
         columns = list(zip(*((pk, rel, digest, *self.stamps[rel]) for rel, pk, digest in pending), strict=True))
-        cursor.execute(self.in_server, [*self.head, *(list(c) for c in columns), parser_version()])
+        cursor.execute(self.in_server, [*self.head, *(list(c) for c in columns), self.version])
         return {path: (test_id, error) for path, test_id, error in cursor.fetchall()}

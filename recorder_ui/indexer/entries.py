@@ -44,20 +44,20 @@ def _beneath(real_root: Path, stored: str, limit: int) -> tuple[bytes | None, st
 
 def load_entry(entry: RecordingEntry) -> Recording:
     """Parse the file behind an index row; a vanished or unreadable file gives an INVALID recording."""
-    return _parsed(entry.path, *read_entry(entry, settings.MAX_RECORDING_BYTES))
+    return _parsed(entry.path, *read_entry(entry, settings.MAX_RECORDING_BYTES), entry.root.recorder)
 
 
-def _parsed(path: str, data: bytes | None, problem: str) -> Recording:
+def _parsed(path: str, data: bytes | None, problem: str, recorder: str) -> Recording:
     if data is None:
-        return Recording(path=path, kind=Kind.INVALID, error=problem)
-    return loader.parse(data, path=path)
+        return Recording(path=path, kind=Kind.INVALID, error=problem, recorder=recorder)
+    return loader.parse(data, path=path, recorder=recorder)
 
 
-def load_entries(entries: Iterable[RecordingEntry], root: str) -> list[Recording]:
+def load_entries(entries: Iterable[RecordingEntry], root: str, recorder: str = "") -> list[Recording]:
     """Parse the files behind many index rows of one root (its stored path), in order: what load_entry gives
     for each, for the cost of the reads. The root is resolved once and its folders opened once for the batch;
     each file is opened beneath it with no link followed, and one met on the way is followed only where it
-    stays inside the root (see read_entry)."""
+    stays inside the root (see read_entry). recorder: the root's (Root.recorder)."""
     real_root = root_path(root).resolve()
     limit = settings.MAX_RECORDING_BYTES
     outer = getattr(_run_folders, "value", None)
@@ -65,7 +65,7 @@ def load_entries(entries: Iterable[RecordingEntry], root: str) -> list[Recording
     try:
         found = []
         for entry in entries:
-            found.append(_parsed(entry.path, *_beneath(real_root, entry.path, limit)))
+            found.append(_parsed(entry.path, *_beneath(real_root, entry.path, limit), recorder))
         return found
     finally:
         _run_folders.value = outer

@@ -30,20 +30,23 @@ Parsed = tuple[dict[str, object] | int, str, str]
 Elsewhere = dict[str, tuple[tuple[str, int], ...]]
 
 
-def _parse_file(real_root: str, rel: str, max_bytes: int, elsewhere: tuple[tuple[str, int], ...] = ()) -> Parsed | None:
-    """What parsing one file gives (Parsed); None when it vanished before it could be read."""
+def _parse_file(
+    real_root: str, rel: str, max_bytes: int, elsewhere: tuple[tuple[str, int], ...] = (), recorder: str = ""
+) -> Parsed | None:
+    """What parsing one file gives (Parsed); None when it vanished before it could be read. recorder: the one
+    whose replay judges the root's files (Recording.recorder)."""
     path = f"{real_root}{os.sep}{paths.unescape(rel)}"
     data, problem = _read(path, max_bytes, real_root)
     if data is None:
         if not os.path.exists(path):
             return None
-        rec = Recording(path=rel, kind=Kind.INVALID, error=problem)
+        rec = Recording(path=rel, kind=Kind.INVALID, error=problem, recorder=recorder)
         return entry_values(rec, rel_path=rel), "", problem
     digest = hashlib.sha256(data).hexdigest()
     for sha, pk in elsewhere:
         if sha == digest:
             return pk, digest, ""
-    rec = loader.parse(data, path=rel)
+    rec = loader.parse(data, path=rel, recorder=recorder)
     error = paths.storable(rec.error) if rec.kind == Kind.INVALID else ""  # as the row keeps it, and a copy gives it
     return entry_values(rec, rel_path=rel), digest, error
 
@@ -55,6 +58,7 @@ def _parse_all(
     jobs: int,
     workers: contextlib.ExitStack,
     elsewhere: Elsewhere | None = None,
+    recorder: str = "",
 ) -> Iterator[tuple[str, Parsed | None]]:
     """Parse files in order. Many files: in worker processes, which start at once and end with `workers`, so
     the caller can write rows while they parse (the parse is pure: no database). Otherwise here and now,
@@ -69,17 +73,17 @@ def _parse_all(
         _run_folders.value = folders = _Folders()
         try:
             with _fewer_collections():
-                return iter([(rel, _parse_file(base, rel, limit, elsewhere.get(rel, ()))) for rel in names])
+                return iter([(rel, _parse_file(base, rel, limit, elsewhere.get(rel, ()), recorder)) for rel in names])
         finally:
             _run_folders.value = None
             folders.close()
     connections.close_all()  # the children never touch the database; the parent reconnects when it needs to
     pool = workers.enter_context(multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_start))
-    args = [(base, rel, limit, elsewhere.get(rel, ())) for rel in names]
+    args = [(base, rel, limit, elsewhere.get(rel, ()), recorder) for rel in names]
     return zip(names, pool.imap(_parse_star, args, chunksize=32), strict=True)
 
 
-def _parse_star(args: tuple[str, str, int, tuple[tuple[str, int], ...]]) -> Parsed | None:
+def _parse_star(args: tuple[str, str, int, tuple[tuple[str, int], ...], str]) -> Parsed | None:
     return _parse_file(*args)
 
 

@@ -27,6 +27,7 @@ class IndexReport:
     skipped: tuple[FileError, ...] = ()  # files not indexed at all (outside the root, not a regular file)
     copied: int = 0  # of those added: files whose path and bytes another root's row had, copied from it unparsed
     seconds: float = 0.0
+    judged_by: str = ""  # the recorder whose replay judges the root's files, in words (domain/checkout.py)
 
     @property
     def changed(self) -> bool:
@@ -44,6 +45,7 @@ class IndexReport:
             "skipped": [{"path": f.path, "error": f.error} for f in self.skipped],
             "copied": self.copied,
             "seconds": round(self.seconds, 3),
+            "judged_by": self.judged_by,
         }
 
 

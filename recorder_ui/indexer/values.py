@@ -93,7 +93,15 @@ def search_text_for(rec: Recording) -> str:
 
 
 @functools.cache
-def parser_version() -> str:
+def parser_version(recorder: str = "") -> str:
+    """parsed_by of the rows this code writes for files judged by `recorder` (Recording.recorder): a root whose
+    checkout has another recorder has other replay values, so neither takes the other's rows as copies."""
+    code = _code_mark()
+    return code if not recorder else hashlib.sha256(f"{code} {recorder}".encode()).hexdigest()[:16]
+
+
+@functools.cache
+def _code_mark() -> str:
     """A mark of the code that turns a file's bytes into its row values: the domain package, this module and the
     parse's (pool.py), the JSON reader and Python's version. Equal marks and equal bytes at the same path give
     equal values, so a row of another root can stand for a file of this one (copies.py); a row any other code
@@ -144,7 +152,7 @@ def entry_values(rec: Recording, *, rel_path: str) -> dict[str, object]:
         "summary": rec.summary,
         "search_text": search_text_for(rec),
         **_replay_values(rec),
-        "parsed_by": parser_version(),
+        "parsed_by": parser_version(rec.recorder),
     }
     # No database takes a lone surrogate, and PostgreSQL refuses NUL: both kept as visible escapes.
     values = {k: paths.storable(v) if isinstance(v, str) else v for k, v in values.items()}

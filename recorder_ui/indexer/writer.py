@@ -17,7 +17,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from recorder_ui import search
-from recorder_ui.domain import paths
+from recorder_ui.domain import checkout, paths
 from recorder_ui.domain.model import Kind, Recording
 from recorder_ui.indexer import aggregates, whole
 from recorder_ui.indexer.copies import Copied, Copier, rows_elsewhere
@@ -79,10 +79,13 @@ def index_recordings(
             f"(--name NAME); --name {name} would point that root here instead and drop its rows"
         )
     found = scan(real_root)
+    judged = checkout.find(real_root)  # the recorder whose replay judges this root's files
 
     # Decide what to read before the write transaction: a re-scan that finds nothing new takes no lock.
     if existing is not None and existing.path != stored_root:
         full = True  # the same name now points elsewhere: every row is stale
+    if existing is not None and existing.recorder != judged.recorder:
+        full = True  # the checkout's recorder changed (a rebase onto a newer one): every replay verdict is stale
     known_before = _known_stamps(existing) if existing is not None else {}
     todo = sorted(
         rel for rel, stamp in found.files.items() if full or rel not in known_before or known_before[rel] != stamp
@@ -112,7 +115,7 @@ def index_recordings(
         # Nothing changed: the common case of a running server's re-scan. Record the scan and stop.
         report = IndexReport(
             root=name, path=stored_root, unchanged=len(found.files), skipped=tuple(found.skipped),
-            seconds=time.perf_counter() - started,
+            seconds=time.perf_counter() - started, judged_by=judged.describe(),
         )  # fmt: skip
         Root.objects.filter(pk=existing.pk).update(last_indexed_at=timezone.now(), last_report=report.as_dict())
         if not whole.kept_is_current():  # no run has written the catalog's summary since an upgrade: now
@@ -124,12 +127,13 @@ def index_recordings(
     # A team's catalog holds several checkouts of one repository: a new file whose path and bytes another root's
     # row has takes that row's values (same code, same bytes, same path: same values) instead of a parse.
     new_files = [rel for rel in to_parse if rel not in known_before]
-    elsewhere = rows_elsewhere(existing, new_files) if not full and len(new_files) >= COPY_MIN_FILES else None
+    copy = not full and len(new_files) >= COPY_MIN_FILES
+    elsewhere = rows_elsewhere(existing, new_files, judged.recorder) if copy else None
 
     # Worker processes start parsing now, before the transaction opens (a forked child must not share a
     # connection inside one), and the rows are written while they go on; a small batch is parsed first.
     with contextlib.ExitStack() as workers:
-        parsed_files = _parse_all(real_root, to_parse, limit, jobs, workers, elsewhere)
+        parsed_files = _parse_all(real_root, to_parse, limit, jobs, workers, elsewhere, judged.recorder)
         workers.enter_context(transaction.atomic())  # opened after the fork; committed before the workers end
         root_row, created = Root.objects.select_for_update().get_or_create(name=name, defaults={"path": stored_root})
         # The test ids whose rows this run adds, changes or removes, for the aggregates; None: every one.
@@ -161,7 +165,10 @@ def index_recordings(
         vanished = 0
         now = timezone.now()
         last_id = RecordingEntry.objects.aggregate(last=Max("pk"))["last"] or 0  # the rows this run adds: above it
-        copier = Copier(_run_values(root_row.pk, now), known, found.files, str(real_root), limit, batch=INSERT_BATCH)
+        copier = Copier(
+            _run_values(root_row.pk, now), known, found.files, str(real_root), limit, batch=INSERT_BATCH,
+            recorder=judged.recorder,
+        )  # fmt: skip
         # New rows go in batches as the parse goes on; their text-index entries follow in one statement.
         with connection.cursor() as cursor, search.bulk_insert(cursor) as index_text:
             for number, (rel, parsed) in enumerate(copier.resolve(cursor, parsed_files), 1):
@@ -223,11 +230,14 @@ def index_recordings(
             skipped=tuple(found.skipped),
             copied=copier.copied,
             seconds=time.perf_counter() - started,
+            judged_by=judged.describe(),
         )
         root_row.last_indexed_at = timezone.now()
         root_row.last_report = report.as_dict()
         root_row.generation = new_generation()  # rows were written: what pages cached of the old ones is stale
-        root_row.save(update_fields=["last_indexed_at", "last_report", "generation", "summary"])
+        root_row.recorder, root_row.recorder_source = judged.recorder, judged.source[:300]
+        fields = ["last_indexed_at", "last_report", "generation", "summary", "recorder", "recorder_source"]
+        root_row.save(update_fields=fields)
         whole.write()  # the catalog's summary, with this root's new one (still under the catalog lock)
     if report.added + report.updated + report.removed >= SETTLE_MIN_CHANGES:
         search.settle()  # PostgreSQL: the first searches after a bulk load should not wait for autovacuum

@@ -239,11 +239,12 @@ def _test_build(test_id: str, root: str, roots: tuple[str, ...], entries: list[R
     recordings = []
     unreadable = []
     freshness: dict[str, tuple[Any, ...]] = {}
-    root_path = Root.objects.filter(name=root).values_list("path", flat=True).first()
-    if root_path is None:  # dropped since the rows were read
+    found = Root.objects.filter(name=root).values_list("path", "recorder").first()
+    if found is None:  # dropped since the rows were read
         raise Http404("no such test")
+    root_path, recorder = found
     # The stitched test is kept whole: its files need not be.
-    for entry, rec in zip(entries, indexer.load_entries(entries, root_path), strict=True):
+    for entry, rec in zip(entries, indexer.load_entries(entries, root_path, recorder), strict=True):
         if rec.kind == Kind.INVALID:
             unreadable.append({"pk": entry.pk, "path": entry.path, "error": rec.error})
         else:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from recorder_ui.domain import misses, replay
+from recorder_ui.domain import hashing, misses
 
 H1 = "9f85a7e3f0e3bf5fc7f6d6d8fc81d7d6a9b1410d3cf62e25b3516a6560d617ba"
 H2 = "00cf12ddd414ae82d68c2d2b50190f96785f0d0a0c9f5cf72f1f8aea5e28073e"
@@ -91,7 +91,7 @@ def test_a_tool_miss_gets_its_hash_computed_from_the_logged_kwargs() -> None:
         tool.test_id == "tests/integration/tool_runtime/test_web.py::test_web_search[openai_client-txt=openai/gpt-4o]"
     )
     kwargs = {"query": "What is the capital of France?", "max_results": 3}
-    assert tool.hash == replay.digest({"provider": "tavily-search", "tool_name": "web_search", "kwargs": kwargs})
+    assert tool.hash == hashing.digest({"provider": "tavily-search", "tool_name": "web_search", "kwargs": kwargs})
     assert tool.kwargs == repr(kwargs) and "computed" in tool.source
 
 

@@ -58,6 +58,39 @@ def test_file_search_results_are_normalised_and_the_older_rule_is_named() -> Non
     assert replay.key_of(rec, f"{H(raw_body)}.json").rule == replay.RULE_RAW_BODY
 
 
+def test_a_checkout_whose_recorder_predates_file_search_is_judged_by_it() -> None:
+    """A release branch's own replay (its recorder without the file_search placeholders) opens the older rule's
+    names: there they are current, and today's names are not known to be dead (served after a rebase)."""
+    text = "[1] document_id: 0b7e8a3c-1111-2222-3333-444455556666, score: 0.8123 text"
+    rec = _chat(messages=[{"role": "tool", "content": text}])
+    today = {"method": "POST", "endpoint": "/v1/v1/chat/completions", "test_id": TID,
+             "body": {"model": "m", "messages": [{"role": "tool", "content": "[1] document_id: __NORMALIZED__, "
+                                                                             "score: __NORMALIZED__ text"}]}}  # fmt: skip
+    older = {
+        **today,
+        "body": {"model": "m", "messages": [{"role": "tool", "content": text.replace("0.8123", "0.81230")}]},
+    }
+    own = replay.key_of(rec, f"{H(older)}.json", replay.BEFORE_FILE_SEARCH)
+    assert (own.status, own.rule, own.hash, own.reachable) == ("current", replay.RULE_CHECKOUT, H(older), True)
+    assert own.looked_up_as == f"{H(older)}.json" and "this checkout's recorder" in own.why
+    newer = replay.key_of(rec, f"{H(today)}.json", replay.BEFORE_FILE_SEARCH)
+    assert (newer.status, newer.rule, newer.reachable) == ("mismatch", replay.RULE_NEWER, None)
+    assert "not known to be dead" in newer.why and f"{H(older)}.json" in newer.why
+    # A request with nothing file_search rewrites hashes alike under both: current for either recorder.
+    plain = _chat(temperature=0.5)
+    canon = {"method": "POST", "endpoint": "/v1/v1/chat/completions", "test_id": TID,
+             "body": {"model": "m", "messages": [{"role": "user", "content": "hi"}], "temperature": 0.5}}  # fmt: skip
+    for recorder in replay.RECORDERS:
+        assert replay.key_of(plain, f"{H(canon)}.json", recorder).status == "current"
+
+
+def test_a_recorders_source_says_which_rule_it_hashes_by() -> None:
+    before = "def _normalize_body_for_hash(value):\n    return round(value, 5)\n"
+    assert replay.recorder_of(before) == replay.BEFORE_FILE_SEARCH
+    after = before + 'SCORE = re.compile(r"score:...")  # -> "score: __NORMALIZED__"\n'
+    assert replay.recorder_of(after) == replay.TODAY
+
+
 def test_model_lists_leave_the_test_id_out_except_at_doubled_paths() -> None:
     plain = {"test_id": TID, "request": {"method": "POST", "url": _url("ollama", "/v1/models"), "headers": {},
              "body": {}, "endpoint": "/v1/models", "model": ""}, "response": {"body": [], "is_streaming": False}}  # fmt: skip

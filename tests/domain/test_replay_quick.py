@@ -1,4 +1,4 @@
-"""The quick look in replay.normalise (a body N leaves as it is, returned as it is) gives exactly what the careful
+"""The quick look in hashing.normalise (a body N leaves as it is, returned as it is) gives exactly what the careful
 walk gives: on hand-made bodies that sit at the edge of each pattern, and on every request body of the corpus."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from recorder_ui.domain import jsontext, replay
+from recorder_ui.domain import hashing, jsontext
 
 OPTIONS = (
     {},
@@ -21,8 +21,8 @@ OPTIONS = (
 
 def _same(body: Any) -> None:
     for options in OPTIONS:
-        quick = replay.normalise(body, **options)
-        careful = replay._normalise(body, **options)
+        quick = hashing.normalise(body, **options)
+        careful = hashing._normalise(body, **options)
         assert json.dumps(quick, sort_keys=True) == json.dumps(careful, sort_keys=True), (body, options)
 
 
@@ -59,9 +59,9 @@ def test_quick_normalise_matches_the_careful_walk(body: Any) -> None:
 
 def test_quick_normalise_returns_the_body_only_when_nothing_changes() -> None:
     body = {"messages": [{"role": "user", "content": "hi"}], "temperature": 0.5}
-    assert replay.normalise(body) is body
-    assert "stream_options" not in replay.normalise({**body, "stream_options": {}}, drop_stream_options=True)
-    assert replay.normalise({"t": 0.123456}) == {"t": 0.12346}
+    assert hashing.normalise(body) is body
+    assert "stream_options" not in hashing.normalise({**body, "stream_options": {}}, drop_stream_options=True)
+    assert hashing.normalise({"t": 0.123456}) == {"t": 0.12346}
 
 
 def test_quick_normalise_matches_on_every_corpus_body(corpus: Path) -> None:
@@ -96,6 +96,6 @@ def test_orjson_writes_every_exponent_with_its_sign() -> None:
         text = orjson.dumps(value).decode()
         assert "E" not in text
         if "e" in text:
-            assert replay._EXPONENT.search(text), text
+            assert hashing._EXPONENT.search(text), text
         else:
             assert "." in text and (len(text.split(".")[1]) >= 4 or round(value, 5) == value), text

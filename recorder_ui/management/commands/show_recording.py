@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from recorder_ui import presenters
-from recorder_ui.domain import jsontext, loader, paths
+from recorder_ui.domain import checkout, jsontext, loader, paths
 
 
 class Command(BaseCommand):
@@ -24,7 +24,8 @@ class Command(BaseCommand):
         path: Path = options["file"]
         if not path.is_file():
             raise CommandError(f"{path} is not a file")
-        rec = loader.load(path, name=paths.escape(str(path)), max_bytes=settings.MAX_RECORDING_BYTES)
+        recorder = checkout.find(path.parent).recorder  # its checkout's recorder says which name replay opens
+        rec = loader.load(path, name=paths.escape(str(path)), max_bytes=settings.MAX_RECORDING_BYTES, recorder=recorder)
         data = presenters.recording_summary(rec)
         if options["format"] == "json":
             self.stdout.write(jsontext.dumps(data, option=orjson.OPT_INDENT_2).decode())
