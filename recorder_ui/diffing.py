@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 
+from recorder_ui import presenters
 from recorder_ui.domain import diff, gitsource, jsontext, loader, paths, rawdiff
 from recorder_ui.domain.model import Kind, Recording
 
@@ -393,7 +394,7 @@ def as_markdown(report: DiffReport) -> str:
     counts = report.summary.counts
     lines = [f"### Recording changes `{report.base}` → `{report.head}`", ""]
     if not report.diffs:
-        return "\n".join([*lines, "No recording changed."])
+        return presenters.terminal_text("\n".join([*lines, "No recording changed."]))
     noise = counts.get("noise-only", 0)
     lines.append(
         f"{len(report.diffs)} recordings changed; {len(report.diffs) - noise} with a real change, {noise} noise only. "
@@ -440,4 +441,5 @@ def as_markdown(report: DiffReport) -> str:
                 + (f" ({_md_code(', '.join(kinds))})" if kinds else "")
             )
         lines += ["", "</details>"]
-    return "\n".join(lines)
+    # Control characters a recording holds (ESC, NUL, CR) as \xNN: a terminal or a PR comment shows them as text.
+    return presenters.terminal_text("\n".join(lines))

@@ -22,8 +22,7 @@ class LoginRequiredMiddleware:
         # The open paths first: /healthz answers without reading a session, so it says 503 when the database is
         # down whatever cookie the uptime check sends (reading the session then was a 500).
         if settings.REQUIRE_LOGIN and not request.path.startswith(OPEN_PATHS) and not request.user.is_authenticated:
-            wants_json = request.path.endswith(".json") or "application/json" in request.headers.get("Accept", "")
-            if wants_json:
+            if _wants_json(request):
                 return JsonResponse({"error": "login required"}, status=401)
             if request.headers.get("HX-Request") == "true":
                 # htmx would follow a 302 and swap the login form into the page's results: send the browser
@@ -50,5 +49,12 @@ class RejectNulMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if "\x00" in request.path or any("\x00" in key or "\x00" in value for key, value in request.GET.items()):
+            if _wants_json(request):  # a JSON twin answers JSON, even to a URL it cannot read
+                return JsonResponse({"error": "bad request: NUL character in the URL"}, status=400)
             return HttpResponseBadRequest("bad request: NUL character in the URL")
         return self.get_response(request)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    """A JSON twin's URL, or a client that asks for JSON."""
+    return request.path.endswith(".json") or "application/json" in request.headers.get("Accept", "")

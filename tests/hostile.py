@@ -143,6 +143,25 @@ def build(tmp_path: Path, *, huge: bool = True) -> Tree:
         {"type": "image_url", "image_url": {"url": "https://tracker.example.org/pixel.png"}}]}]  # fmt: skip
     markup["response"]["body"][0]["__type__"] = f"x.{XSS}"
     put(f"markup{XSS.replace('/', '')}.json", json.dumps(markup))
+    # Nested as deep as the parser reads, but deeper than Python's recursion limit allows a recursive writer:
+    # tool-call arguments the pages pretty-print, and a file the Raw tab shows as text.
+    deep_args = stream_recording(test_id="tests/integration/hostile/test_deep.py::test_deep_args[990]",
+                                 tool=("deep", "[" * 990 + "]" * 990))  # fmt: skip
+    put("deep-args.json", json.dumps(deep_args))
+    put("deep-list.json", "[" * 1000 + "]" * 1000)
+    failing["deep-list.json"] = "top level is a list"
+    # Integers beyond 64 bits where the loader dumps a value to text: tool kwargs, an exception's message, a
+    # provider, an Ollama tool call's arguments object.
+    put("tool-bigint.json", '{"test_id": "t", "request": {"provider": "tavily", "tool_name": "web_search", '
+        '"kwargs": {"x": 1180591620717411303424}}, "response": {"body": {"__type__": "x.ToolInvocationResult", '
+        '"__data__": {"content": "{\\"n\\": 1180591620717411303425}"}}, "is_streaming": false}}')  # fmt: skip
+    big_args = stream_recording(test_id="tests/integration/hostile/test_big.py::test_big",
+                                tool=("big", '{"n": 18446744073709551617}'))  # fmt: skip
+    put("args-bigint.json", json.dumps(big_args))
+    # A mapping that would grow a small file to gigabytes (a short id to a long one, found 200,000 times).
+    amplified = {**copy.deepcopy(base), "pad": "e" * 200_000, "id_normalization_mapping": {"Z" * 100_000: "e"}}
+    put("mapping-bomb.json", json.dumps(amplified))
+    failing["mapping-bomb.json"] = "id_normalization_mapping would grow the file"
     readable = [
         "big-string.json",
         "dupes.json",
@@ -150,6 +169,9 @@ def build(tmp_path: Path, *, huge: bool = True) -> Tree:
         "name with spaces ünïcødé.json",
         "nan.json",
         "surrogate.json",
+        "deep-args.json",
+        "tool-bigint.json",
+        "args-bigint.json",
     ]
 
     # File names Linux allows that are not plain text: each must be its own entry.

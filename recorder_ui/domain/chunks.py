@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import orjson
-
+from recorder_ui.domain import jsontext
 from recorder_ui.domain import usage as usage_mod
 from recorder_ui.domain.model import Chunk, Kind, Recording, Usage
 from recorder_ui.domain.readers import _as_dict
@@ -53,7 +52,7 @@ def _data_row(number: int, data: Mapping[str, Any]) -> Chunk:
                     texts.append(part["text"])
                 if isinstance(part, dict) and isinstance(part.get("function_call"), dict):
                     call = part["function_call"]
-                    calls.append(f"{call.get('name') or ''} {orjson.dumps(call.get('args') or {}).decode()}")
+                    calls.append(f"{call.get('name') or ''} {jsontext.dumps(call.get('args') or {}).decode()}")
         finish = next((c.get("finish_reason") for c in data.get("candidates") or () if isinstance(c, dict)), "")
         return Chunk(
             index=number,
@@ -102,7 +101,7 @@ def _data_row(number: int, data: Mapping[str, Any]) -> Chunk:
             head += f" {function['name']}"
         arguments = function.get("arguments")
         if isinstance(arguments, (dict, list)):
-            arguments = orjson.dumps(arguments).decode()
+            arguments = jsontext.dumps(arguments).decode()
         fragments.append(f"{head} {arguments}" if arguments else head)  # the fragment exactly, spaces included
     return Chunk(
         index=number,
@@ -141,7 +140,7 @@ def _event_rows(kind: Kind, lines: Sequence[Any]) -> tuple[Chunk, ...]:
                 partial = delta.get("partial_json")
                 fragment = f"#{data.get('index', 0)} {partial}" if partial else f"#{data.get('index', 0)}"
             elif kind_of_delta == "function_call":
-                arguments = orjson.dumps(delta.get("arguments") or {}).decode()
+                arguments = jsontext.dumps(delta.get("arguments") or {}).decode()
                 fragment = f"{delta.get('name') or ''} {arguments}"
             block = data.get("content_block")
             if isinstance(block, dict) and block.get("type") == "tool_use":

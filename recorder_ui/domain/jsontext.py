@@ -24,35 +24,78 @@ def dumps(value: Any, *, option: int = 0, default: Callable[[Any], Any] | None =
         return orjson.dumps(value, option=option, default=default)
     except (TypeError, orjson.JSONEncodeError):
         pass
-    plain = _plain(value, default)
-    indent = 2 if option & orjson.OPT_INDENT_2 else None
-    text = json.dumps(
-        plain,
-        ensure_ascii=True,  # a lone surrogate becomes a \\udXXX escape, which every JSON reader takes
-        indent=indent,
-        separators=(",", ": ") if indent else (",", ":"),
-        sort_keys=bool(option & orjson.OPT_SORT_KEYS),
-        allow_nan=False,
-    )
-    return text.encode("ascii")
+    # Written here by an explicit stack, not by recursion: a value nested deeper than orjson writes (255 levels)
+    # is as deep as the parser read it (1,024), deeper than Python's recursion limit allows a recursive writer.
+    indent = bool(option & orjson.OPT_INDENT_2)
+    sort_keys = bool(option & orjson.OPT_SORT_KEYS)
+    out: list[str] = []
+    todo: list[tuple[Any, int] | str] = [(value, 0)]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        current, level = item
+        if level > MAX_DEPTH:
+            raise TypeError("nested too deeply to write as JSON")
+        current = _convertible(current, default)
+        if isinstance(current, dict):
+            pairs = [(k if isinstance(k, str) else str(k), v) for k, v in current.items()]
+            if sort_keys:
+                pairs.sort(key=lambda pair: pair[0])
+            _push(todo, "{", "}", [(_scalar(k) + ":" + (" " if indent else ""), v) for k, v in pairs], level, indent)
+        elif isinstance(current, (list, tuple)):
+            _push(todo, "[", "]", [("", v) for v in current], level, indent)
+        else:
+            out.append(_scalar(current))
+    return "".join(out).encode("ascii")
 
 
-def _plain(value: Any, default: Callable[[Any], Any] | None, depth: int = 0) -> Any:
-    if depth > 2000:
-        raise TypeError("nested too deeply to write as JSON")
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {(k if isinstance(k, str) else str(k)): _plain(v, default, depth + 1) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v, default, depth + 1) for v in value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type) and default is None:
-        return {f.name: _plain(getattr(value, f.name), default, depth + 1) for f in dataclasses.fields(value)}
-    if default is not None:
-        return _plain(default(value), default, depth + 1)
+MAX_DEPTH = 100_000  # far beyond any parsed file: a default() that keeps returning containers ends here
+
+
+def _push(
+    todo: list[Any], opening: str, closing: str, members: list[tuple[str, Any]], level: int, pretty: bool
+) -> None:
+    """Queue a container's text (the stack pops it in order): the opening, each member's prefix and value, the
+    closing; with indent, each member on a line of its own, as json.dumps(indent=2) writes it."""
+    if not members:
+        todo.append(opening + closing)
+        return
+    inner = "\n" + "  " * (level + 1) if pretty else ""
+    todo.append(("\n" + "  " * level if pretty else "") + closing)
+    for number in range(len(members) - 1, -1, -1):
+        prefix, member = members[number]
+        todo.append((member, level + 1))
+        todo.append(("," if number else "") + inner + prefix)
+    todo.append(opening)
+
+
+def _convertible(value: Any, default: Callable[[Any], Any] | None) -> Any:
+    """value as a JSON type: a dataclass as its fields (unless default is given), else what default makes of it."""
+    for _ in range(100):
+        if value is None or isinstance(value, (bool, int, float, str, dict, list, tuple)):
+            return value
+        if dataclasses.is_dataclass(value) and not isinstance(value, type) and default is None:
+            return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        if default is None:
+            break
+        value = default(value)
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def _scalar(value: Any) -> str:
+    """A JSON scalar's text: big integers exact, NaN and infinities as null (as orjson writes them), strings with
+    ASCII escapes (a lone surrogate becomes a \\udXXX escape, which every JSON reader takes)."""
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        return float.__repr__(value) if math.isfinite(value) else "null"
+    return json.dumps(value, ensure_ascii=True)
 
 
 # Digits as "0", minus signs kept, all else as " ": then a number that may not fit 64 bits (orjson reads those

@@ -136,27 +136,48 @@ def _apply_mapping(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]
     pairs = [(original, normalized) for normalized, original in mapping.items() if original]
     try:
         text = orjson.dumps(raw).decode()
-    except orjson.JSONEncodeError:  # deeper than orjson writes (255 levels): walk every string instead
-        result = _replace_in_strings(raw, pairs)
+    except orjson.JSONEncodeError:  # deeper than orjson writes (255 levels), or a big integer: walk every string
+        result = _replace_in_strings(raw, pairs, _Growth(len(jsontext.dumps(raw))))
     else:
+        growth = _Growth(len(text))
         for original, normalized in pairs:
             # Replace the ids as they appear inside JSON strings, escapes included.
-            text = text.replace(orjson.dumps(original).decode()[1:-1], orjson.dumps(normalized).decode()[1:-1])
+            old, new = orjson.dumps(original).decode()[1:-1], orjson.dumps(normalized).decode()[1:-1]
+            growth.check(text, old, new)
+            text = text.replace(old, new)
         result = orjson.loads(text)
     result["id_normalization_mapping"] = {}  # applied: from here on it counts as empty
     return result, dict(mapping)
 
 
-def _replace_in_strings(value: Any, pairs: list[tuple[str, str]]) -> Any:
-    """The mapping applied to every string (keys too), for files too deep to re-serialise."""
+class _Growth:
+    """How much applying a mapping may grow a file: a short id mapped to a long one and found thousands of times
+    would make gigabytes of a small file. Up to 4 times its size and 1 MB more; beyond, the file is not read."""
+
+    def __init__(self, size: int) -> None:
+        self.left = 3 * size + 1_000_000
+
+    def check(self, text: str, old: str, new: str) -> None:
+        if len(new) > len(old) and (grown := text.count(old) * (len(new) - len(old))):
+            self.left -= grown
+            if self.left < 0:
+                raise RecordingError(
+                    "id_normalization_mapping would grow the file to over 4 times its size (a short id mapped to a "
+                    "long one, found many times): not applied, so the file is not read"
+                )
+
+
+def _replace_in_strings(value: Any, pairs: list[tuple[str, str]], growth: _Growth) -> Any:
+    """The mapping applied to every string (keys too), for files orjson cannot re-serialise."""
     if isinstance(value, str):
         for original, normalized in pairs:
+            growth.check(value, original, normalized)
             value = value.replace(original, normalized)
         return value
     if isinstance(value, dict):
-        return {_replace_in_strings(k, pairs): _replace_in_strings(v, pairs) for k, v in value.items()}
+        return {_replace_in_strings(k, pairs, growth): _replace_in_strings(v, pairs, growth) for k, v in value.items()}
     if isinstance(value, list):
-        return [_replace_in_strings(v, pairs) for v in value]
+        return [_replace_in_strings(v, pairs, growth) for v in value]
     return value
 
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import posixpath
-import urllib.parse
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from recorder_ui.domain import copies, hashed, misses, replay
+from recorder_ui.domain import copies, hashed, misses, paths, replay
 from recorder_ui.domain.folders import COMMON, for_test
 from recorder_ui.domain.folders import in_folders as in_folders  # re-exported: find and the tests ask it here
 from recorder_ui.domain.misses import Miss
@@ -190,7 +189,7 @@ def compare(raw: Any, miss: Miss) -> tuple[tuple[Part, ...], tuple[str, ...]]:
     elif miss.test_name:
         known["test_id"] = (misses.header_form(str(test_id or "")) == miss.test_name, miss.test_name + " (header)")
     if kind == "inference":
-        path = urllib.parse.urlparse(str(request.get("url", ""))).path
+        path = paths.url_parts(str(request.get("url", ""))).path
         if miss.url:
             known["endpoint (the URL's path)"] = (path == _path(miss.url), _json(_path(miss.url)))
         body = request.get("body")
@@ -222,7 +221,7 @@ def compare(raw: Any, miss: Miss) -> tuple[tuple[Part, ...], tuple[str, ...]]:
 
 
 def _path(url: str) -> str:
-    return urllib.parse.urlparse(url).path if "://" in url else url
+    return paths.url_path(url)
 
 
 def _listing(names: tuple[str, ...] | list[str]) -> str:

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import ast
 import re
-import urllib.parse
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from recorder_ui.domain import hashing
+from recorder_ui.domain import hashing, paths
 
 MAX_INPUT_CHARS = 200_000  # a paste is read up to here; the rest is cut, and the answer says so
 MAX_LINE_CHARS = 20_000  # a longer line is read in its first 20,000 characters
@@ -79,7 +78,7 @@ class Miss:
     @property
     def url_path(self) -> str:
         """The URL's path, which inference hashes (its host is not hashed)."""
-        return urllib.parse.urlparse(self.url).path if "://" in self.url else self.url
+        return paths.url_path(self.url)
 
     @property
     def provider(self) -> str:

@@ -10,6 +10,7 @@ one-to-one map, so two names never share an escaped form, and unescape() gives b
 from __future__ import annotations
 
 import re
+import urllib.parse
 
 
 def escape(name: str) -> str:
@@ -71,3 +72,16 @@ def name_hash(file_name: str) -> str:
     most 64, or "". A key or a prefix of one is found in an index of these, not by searching every path."""
     found = _LEADING_HEX.match(file_name)
     return found.group(1) if found else ""
+
+
+def url_parts(url: str) -> urllib.parse.SplitResult:
+    """A URL split into its parts; an unparsable one (a bad IPv6 host: "http://[::1/v1") as empty, never raised."""
+    try:
+        return urllib.parse.urlsplit(url)
+    except ValueError:
+        return urllib.parse.urlsplit("")
+
+
+def url_path(url: str) -> str:
+    """The path of a URL, which the recorder hashes (not its host); a text with no scheme as it is."""
+    return url_parts(url).path if "://" in url else url

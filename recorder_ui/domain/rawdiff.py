@@ -7,6 +7,7 @@ from typing import Literal
 
 import orjson
 
+from recorder_ui.domain import jsontext
 from recorder_ui.domain.worddiff import common_ends
 
 
@@ -116,6 +117,7 @@ def _pretty_lines(data: bytes | None) -> list[str]:
     if data is None:
         return []
     try:
-        return orjson.dumps(orjson.loads(data), option=orjson.OPT_INDENT_2).decode().splitlines(keepends=True)
-    except orjson.JSONDecodeError:
+        # Exact (no big integer read as a float, however deep): a diff must show every change it counts.
+        return jsontext.dumps(jsontext.loads(data), option=orjson.OPT_INDENT_2).decode().splitlines(keepends=True)
+    except (ValueError, RecursionError, TypeError):
         return data.decode("utf-8", "replace").splitlines(keepends=True)

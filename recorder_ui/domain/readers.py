@@ -5,8 +5,7 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import Any
 
-import orjson
-
+from recorder_ui.domain import jsontext
 from recorder_ui.domain.usage import WrongType
 
 _Fields = dict[str, Any]
@@ -41,7 +40,7 @@ def _text_or_dump(value: Any) -> str:
     """Strings as they are, other JSON values as JSON text."""
     if value is None:
         return ""
-    return value if isinstance(value, str) else orjson.dumps(value, default=str).decode()
+    return value if isinstance(value, str) else jsontext.dumps(value, default=str).decode()
 
 
 def _class_name(value: Any) -> str:

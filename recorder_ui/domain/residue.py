@@ -204,8 +204,8 @@ def _sse_events(body: list[Any]) -> list[Any]:
         if isinstance(line, str):
             if line.startswith("data:"):
                 try:
-                    events.append(orjson.loads(line[5:].strip()))
-                except orjson.JSONDecodeError:
+                    events.append(jsontext.loads(line[5:].strip().encode("utf-8", "surrogatepass")))
+                except (ValueError, RecursionError):
                     events.append(line)
             elif line.startswith("event:"):
                 events.append({"event": line[6:].strip()})

@@ -9,9 +9,8 @@ from itertools import chain, repeat
 from operator import itemgetter
 from typing import Any
 
-import orjson
-
 # The Chunks tab lives in its own module; views and tests still ask stream for it.
+from recorder_ui.domain import jsontext
 from recorder_ui.domain.chunks import chunk_rows as chunk_rows
 from recorder_ui.domain.model import Message, ToolCall
 from recorder_ui.domain.readers import _text_or_dump
@@ -65,14 +64,14 @@ def tool_call(*, index: int, id: str, name: str, arguments: Any) -> ToolCall:
     """A ToolCall with its arguments parsed: a JSON string, or an object (Anthropic, genai, Ollama) dumped to text."""
     if isinstance(arguments, (dict, list)):
         return ToolCall(
-            id=id, name=name, arguments=orjson.dumps(arguments).decode(), parsed_arguments=arguments, index=index
+            id=id, name=name, arguments=jsontext.dumps(arguments).decode(), parsed_arguments=arguments, index=index
         )
     raw = arguments if isinstance(arguments, str) else ""
     if not raw.strip():  # an empty argument string means "no arguments"
         return ToolCall(id=id, name=name, arguments=raw, parsed_arguments={}, index=index)
     try:
-        parsed = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        parsed = jsontext.loads(raw.encode("utf-8", "surrogatepass"))  # exact: no big integer read as a float
+    except (ValueError, RecursionError):
         return ToolCall(id=id, name=name, arguments=raw, arguments_valid=False, index=index)
     return ToolCall(id=id, name=name, arguments=raw, parsed_arguments=parsed, index=index)
 
@@ -279,7 +278,7 @@ def _add_fragment(state: _Choice, call: Any, path: tuple[str | int, ...]) -> Non
     if isinstance(arguments, str):
         entry.pieces.append(arguments)
     elif isinstance(arguments, (dict, list)):  # a whole call as an object (Ollama-style)
-        entry.pieces.append(orjson.dumps(arguments).decode())
+        entry.pieces.append(jsontext.dumps(arguments).decode())
     elif arguments is not None:
         raise WrongType((*path, "function", "arguments"), "a string", arguments)
 

@@ -57,9 +57,13 @@ def root_name_for(path: Path) -> str:
 
 
 def check_name(name: str) -> str:
-    """A root's name as given (--name, RECORDER_UI_ROOTS): printable, and short enough for every page's links."""
-    if not name or not name.isprintable() or len(name) > NAME_LIMIT:
-        raise RootError(f"a root's name must be 1 to {NAME_LIMIT} printable characters: {paths.escape(name[:80])!r}")
+    """A root's name as given (--name, RECORDER_UI_ROOTS): printable, with no space at either end (nor all spaces),
+    and short enough for every page's links."""
+    if not name or not name.isprintable() or len(name) > NAME_LIMIT or name != name.strip():
+        raise RootError(
+            f"a root's name must be 1 to {NAME_LIMIT} printable characters, with no space at either end: "
+            f"{paths.escape(name[:80])!r}"
+        )
     return name
 
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
-import urllib.parse
 from dataclasses import replace
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from recorder_ui import indexer
-from recorder_ui.domain import copies, gitsource, lifecycle, loader, miss_report, misses
+from recorder_ui.domain import copies, gitsource, lifecycle, loader, miss_report, misses, paths
 from recorder_ui.domain.miss_report import Candidate, FindReport, MissReport
 from recorder_ui.domain.misses import Miss
 from recorder_ui.models import RecordingEntry
@@ -113,7 +112,7 @@ def _candidate_rows(miss: Miss) -> tuple[str, QuerySet[RecordingEntry] | None]:
     if miss.kind == misses.INFERENCE and miss.model and miss.model != "unknown":
         same = rows.filter(model=miss.model, endpoint__in=suffixes)
         # The host is not hashed, but a miss against one server is best compared with what that server answered.
-        host = urllib.parse.urlparse(miss.url).netloc if "://" in miss.url else ""
+        host = paths.url_parts(miss.url).netloc if "://" in miss.url else ""
         if host and same.filter(provider=host).exists():
             return f"model {miss.model} at {host}{path}", same.filter(provider=host)
         return f"model {miss.model} at {path}", same

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
-from recorder_ui.domain import stream, usage
+from recorder_ui.domain import paths, stream, usage
 from recorder_ui.domain.model import Kind, Message, ToolCall
 from recorder_ui.domain.readers import _arr, _as_dict, _Fields, _obj, _plural, _str, _text_or_dump
 from recorder_ui.domain.requests import _NOT_PARAMS, _messages, _tool_names, provider_of
@@ -16,7 +15,7 @@ from recorder_ui.domain.requests import _NOT_PARAMS, _messages, _tool_names, pro
 def _passthrough(request: dict[str, Any], response: dict[str, Any], body: Any, fields: _Fields) -> _Fields:
     url = _str(request.get("url"), ("request", "url"))
     payload = _obj(request.get("payload"), ("request", "payload"))
-    route = urlsplit(url).path if "://" in url else url
+    route = paths.url_path(url)
     status = fields["status"]
     found: _Fields = {
         "url": url,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
+from recorder_ui.domain import jsontext
 from recorder_ui.domain.model import Kind, Message
 from recorder_ui.domain.readers import _arr, _data, _Fields, _obj, _plural, _str, _text_or_dump
 
@@ -18,8 +17,8 @@ def _tool(request: dict[str, Any], response: dict[str, Any], body: Any, fields: 
     parsed: Any = content
     if isinstance(content, str):
         try:  # content is JSON text (web search results); keep the text when it is not
-            parsed = orjson.loads(content)
-        except orjson.JSONDecodeError:
+            parsed = jsontext.loads(content.encode("utf-8", "surrogatepass"))
+        except (ValueError, RecursionError):
             parsed = content
     query = kwargs.get("query")
     results = parsed.get("top_k", parsed.get("results")) if isinstance(parsed, dict) else None
