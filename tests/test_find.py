@@ -150,7 +150,7 @@ def test_a_miss_of_a_test_with_other_recordings_lists_them_newest_first(tree: di
     assert item.summary.startswith(f"Replay looked for {ABSENT}.json in tests/integration/inference/recordings/ "
                                    "and tests/integration/common/recordings/; no file in the index carries it.")  # fmt: skip
     assert "The test has 4 recordings; the newest (not committed" in item.summary
-    assert "must have changed: body.messages" in item.summary
+    assert "a part the log does not show: body.messages" in item.summary
 
 
 def test_a_miss_without_a_test_id_offers_the_models_recordings_at_that_path(tree: dict[str, str]) -> None:
@@ -473,3 +473,17 @@ def test_a_folder_outside_git_is_known_without_starting_git(tmp_path: Path, monk
     (tmp_path / ".git").mkdir()  # something git may take for a repository: then git is asked
     with pytest.raises(AssertionError, match="git was started"):
         gitsource.repo_root(tmp_path / ".git")
+
+
+def test_a_file_in_the_other_name_form_is_not_what_replay_finds(tmp_path: Path) -> None:
+    """A chat recording saved under a model list's name (models-<hash>-*.json) carries its request's hash, yet
+    replay opens only <hash>.json for it: Find says rename it, not that replay finds it there."""
+    root = tmp_path / "checkout"
+    rec = _chat(TEST, "Say hello")
+    key = _put(root, "inference", rec, name=f"models-{_key(rec)}-deadbeef.json")
+    indexer.index_recordings(root=root, name="main")
+    [item] = selectors.find_misses(text=_miss_log(key)).misses
+    [found] = item.found
+    assert found.replay_rule == replay.RULE_WRONG_FORM
+    assert "replay finds it there" not in item.summary
+    assert "other name form" in item.summary and f"Rename it to {key}.json" in item.summary

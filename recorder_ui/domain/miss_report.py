@@ -258,10 +258,13 @@ def summary(report: MissReport) -> str:
     total = report.candidate_total
     first = report.candidates[0]
     has = f"{_upper(report.candidates_of)} has"
+    # When the first two share their time (one commit, or none known), what ranks them is content hints: a guess.
+    tied = len(report.candidates) > 1 and _when(report.candidates[1]) == _when(first)
+    newest = "the newest-looking (they share one time, so ranked by what their content hints)" if tied else "the newest"
     text = (
         f"{head} {has} one recording ({first.recorded}, {first.path}), which"
         if total == 1
-        else (f"{head} {has} {total} recordings; the newest ({first.recorded}, {first.path})")
+        else (f"{head} {has} {total} recordings; {newest} ({first.recorded}, {first.path})")
     )
     text += _differs_words(first, miss)
     close = next((c for c in report.candidates if c.parts and not c.differs), None)
@@ -269,6 +272,10 @@ def summary(report: MissReport) -> str:
         text += f" The newest that matches everything the log shows is {close.path} ({close.recorded})"
         text += _unknown_words(close, lead="; ")
     return text
+
+
+def _when(candidate: Candidate) -> tuple[str, int | None]:
+    return candidate.recency, candidate.recorded_at
 
 
 def _upper(text: str) -> str:
@@ -293,7 +300,10 @@ def _unknown_words(candidate: Candidate, *, lead: str) -> str:
     if not unknown:
         return f"{lead}every part it hashes matches the log: compare its request with the test's."
     shown = _listing(unknown[:6] + (["..."] if len(unknown) > 6 else []))
-    return f"{lead}one of the parts the log does not show must have changed: {shown}."
+    return (
+        f"{lead}the request must differ in a part the log does not show: {shown} changed, or a parameter was "
+        "added to the body or removed from it."
+    )
 
 
 def _found_words(report: MissReport, looked: str, where: str) -> str:
@@ -307,11 +317,14 @@ def _found_words(report: MissReport, looked: str, where: str) -> str:
         return f"{len(found)} recordings carry {looked}: {names}{more}."
     rec = found[0]
     name = posixpath.basename(rec.path)
-    carries_name = bool(miss.hash) and name.removeprefix("models-").startswith(miss.hash)
+    wrong_form = rec.replay_rule == replay.RULE_WRONG_FORM  # a model list's name for one recording, or the reverse
+    carries_name = bool(miss.hash) and name.removeprefix("models-").startswith(miss.hash) and not wrong_form
     lead = f"The prefix {miss.hash} matches {rec.path} ({roots_words(rec)})" if miss.prefix else ""
     if not carries_name:
         older = rec.replay_status == replay.OLDER_RULE
         why = (f"the hash of an older rule ({rec.replay_rule})" if older
+               else "the right hash, but in the other name form (a model list's models-<hash>-*.json, or a single "
+                    "recording's <hash>.json)" if wrong_form
                else "no hash the recorder names files by" if rec.replay_status == replay.NONE
                else "a hash no rule we know gives (edited after recording?)")  # fmt: skip
         head = (

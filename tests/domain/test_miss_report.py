@@ -3,6 +3,7 @@ newest first, and the words; plus git's commit times for many files in one log."
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 from pathlib import Path
@@ -110,10 +111,10 @@ def test_summary_names_where_replay_looked_and_what_differs() -> None:
     miss = _miss()
     parts, differs = miss_report.compare(_raw(model="gpt-4o-mini"), miss)
     newest = _candidate("tests/integration/inference/recordings/n.json", recorded="committed 2026-03-02", parts=parts,
-                        differs=differs)  # fmt: skip
+                        differs=differs, recency=miss_report.GIT, recorded_at=1_772_409_600)  # fmt: skip
     parts, differs = miss_report.compare(_raw(), miss)
     close = _candidate("tests/integration/inference/recordings/o.json", recorded="committed 2026-01-01", parts=parts,
-                       differs=differs)  # fmt: skip
+                       differs=differs, recency=miss_report.GIT, recorded_at=1_767_225_600)  # fmt: skip
     text = _report(miss, candidates=(newest, close), candidate_total=4).summary
     assert text.startswith(f"Replay looked for {'a' * 64}.json in tests/integration/inference/recordings/ and "
                            "tests/integration/common/recordings/; no file in the index carries it.")  # fmt: skip
@@ -122,7 +123,10 @@ def test_summary_names_where_replay_looked_and_what_differs() -> None:
         in text
     )
     assert "The newest that matches everything the log shows is tests/integration/inference/recordings/o.json" in text
-    assert "must have changed: body.messages" in text
+    assert "a part the log does not show: body.messages" in text
+    # The same commit time for both: the first is ranked by content hints, and the summary does not call it newest.
+    tied = _report(miss, candidates=(newest, dataclasses.replace(close, recorded_at=newest.recorded_at))).summary
+    assert "; the newest-looking (they share one time, so ranked by what their content hints) (committed" in tied
     nothing = _report(miss).summary
     assert "no recording of the test" in nothing and "record-if-missing" in nothing
 
