@@ -300,6 +300,7 @@ def test_the_lint_rules_and_fail_on_unreachable(tree: dict[str, Path]) -> None:
     assert by_rule["missing-usage"]["message"].startswith(
         f"superseded by a variant with usage (tests/integration/{AREA}/recordings/{tree['new'].name})"
     )
+    assert "Re-record" not in by_rule["missing-usage"]["message"]  # one advice: delete it, not re-record it too
     failing = _manage("check_recordings", folder, "--fail-on", "unreachable")
     assert failing.returncode == 1 and "failing: unreachable (1)" in failing.stderr
     assert _manage("check_recordings", folder, "--fail-on", "parse-error").returncode == 0
@@ -333,3 +334,15 @@ def test_calls_outside_tests_have_variants_at_the_same_host_only(tmp_path: Path,
     folder = str(root)
     findings = json.loads(_manage("check_recordings", folder, "--format", "json").stdout)["findings"]
     assert [f["path"].rsplit("/", 1)[-1] for f in findings if f["rule"] == "superseded"] == [plain_file.name]
+
+
+def test_the_recording_page_gives_one_advice_for_a_stream_without_usage(tree: dict[str, Path], client: Client) -> None:
+    """A superseded stream without usage is to be deleted; a live one to be re-recorded with include_usage."""
+    indexer.index_recordings(root=tree["current"].parents[4], name="checkout")
+    old = client.get(f"/recordings/{_pk(tree['old'])}/").content.decode()
+    assert "A variant with usage supersedes it (below): delete this one" in old and "Re-record with it set" not in old
+    live = stream_recording(test_id=TID.format("live"), text="Live.", usage=False)
+    write(tree["current"].parents[4], AREA, live, name=current_name(live))
+    indexer.index_recordings(root=tree["current"].parents[4], name="checkout")
+    page = client.get(f"/recordings/{RecordingEntry.objects.get(test_id=live['test_id']).pk}/").content.decode()
+    assert "Re-record with it set to get token counts." in page and "How to fix" in page

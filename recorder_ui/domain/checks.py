@@ -7,10 +7,11 @@ from collections.abc import Callable
 from recorder_ui.domain import replay
 from recorder_ui.domain.model import Finding, Kind, Recording
 
-NOT_REQUESTED = (
-    "No token usage: the request did not set stream_options.include_usage, so the provider sent no usage chunk. "
-    "Re-record with it set to get token counts."
+NOT_REQUESTED_WHY = (
+    "No token usage: the request did not set stream_options.include_usage, so the provider sent no usage chunk."
 )
+RE_RECORD = "Re-record with it set to get token counts."  # the advice for a stream replay serves (a live one)
+NOT_REQUESTED = f"{NOT_REQUESTED_WHY} {RE_RECORD}"  # the format doc's wording (section 6)
 IGNORED = (
     "No token usage although the request asked for it. The provider ignored include_usage, or the stream was cut short."
 )
@@ -40,6 +41,12 @@ def missing_usage_reason(rec: Recording) -> str:
     if not misses_usage(rec):
         return ""
     return IGNORED if rec.include_usage is True else NOT_REQUESTED
+
+
+def without_advice(reason: str) -> str:
+    """A missing-usage reason without its advice to re-record: for a file to delete instead (never replayed, or
+    superseded by a variant with usage)."""
+    return NOT_REQUESTED_WHY if reason == NOT_REQUESTED else reason
 
 
 def missing_usage(rec: Recording) -> Finding | None:

@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from recorder_ui.domain import jsontext, replay, threads
+from recorder_ui.domain import checks, jsontext, replay, threads
 from recorder_ui.domain.model import Kind, Recording
 
 
@@ -237,10 +237,11 @@ def usage_fate(*, replay_status: str, superseded_by: Superseded | None) -> str:
 def fate_message(fate: str, superseded_by: Superseded | None, reason: str) -> str:
     """The missing-usage message for a lint finding, led by what to do."""
     if fate == NEVER_REPLAYED:
-        return "never replayed: no test reaches this file (its name carries an older rule's hash); delete it. " + reason
+        why = checks.without_advice(reason)  # nothing to re-record: the file goes
+        return "never replayed: no test reaches this file (its name carries an older rule's hash); delete it. " + why
     if fate == SUPERSEDED and superseded_by is not None:
         return (
             f"superseded by a variant with usage ({superseded_by.by}): delete this one once no test sends its request "
-            "(an inference from the files, not a certainty). " + reason
+            "(an inference from the files, not a certainty). " + checks.without_advice(reason)
         )
     return "live: " + reason

@@ -253,6 +253,10 @@ def _entry_dict(entry: RecordingEntry) -> dict[str, Any]:
         "total_tokens": entry.total_tokens,
         "missing_usage": entry.missing_usage,
         "missing_usage_reason": entry.missing_usage_reason,
+        # What to do about it, by what replay does with the file: re-record a live one, delete one never replayed or
+        # superseded (lifecycle.FATES).
+        "usage_fate": entry.usage_fate,
+        "missing_usage_why": checks.without_advice(entry.missing_usage_reason),
         "invalid_tool_args": entry.invalid_tool_args,
         "error": entry.error,
         "parse_error": entry.parse_error,
