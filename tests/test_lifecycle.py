@@ -52,6 +52,7 @@ def _rounded(value: Any) -> Any:
 def tree(tmp_path: Path) -> dict[str, Path]:
     """One file of each replay status, a superseded variant with its successor, and two intended branches."""
     root = tmp_path / "checkout"
+    (root / ".git").mkdir(parents=True)  # a git checkout: Cleanup gives git rm commands
     files: dict[str, Path] = {}
     # The same request twice: under today's name, and under the name of the rule without normalisation.
     request = stream_recording(test_id=TID.format("score"), text="Found it.", usage=True)
@@ -346,3 +347,17 @@ def test_the_recording_page_gives_one_advice_for_a_stream_without_usage(tree: di
     indexer.index_recordings(root=tree["current"].parents[4], name="checkout")
     page = client.get(f"/recordings/{RecordingEntry.objects.get(test_id=live['test_id']).pk}/").content.decode()
     assert "Re-record with it set to get token counts." in page and "How to fix" in page
+
+
+def test_cleanup_of_a_folder_outside_git_gives_rm_and_an_unknown_root_is_said(tmp_path: Path, client: Client) -> None:
+    stale = stream_recording(test_id=TID.format("copied"), text="Old.")
+    stale["request"]["body"]["temperature"] = 0.123456789
+    write(tmp_path / "copied", AREA, stale, name=H(_canon(stale, stale["request"]["body"])) + ".json")  # older rule
+    indexer.index_recordings(root=tmp_path / "copied", name="copied")
+    data = client.get("/cleanup.json").json()
+    [command] = data["commands"]
+    assert command.startswith("cd ") and " && rm -- tests/integration/" in command and "git" not in command
+    assert data["judged_by"].startswith("today's recorder")
+    unknown = client.get("/cleanup.json", {"root": "nosuch"}).json()
+    assert unknown["unknown_root"] == "nosuch" and unknown["total"] == 0
+    assert "No root is named <code>nosuch</code>" in client.get("/cleanup/", {"root": "nosuch"}).content.decode()

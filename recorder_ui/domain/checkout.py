@@ -64,3 +64,12 @@ def _read(path: Path) -> str | None:
     except OSError:
         return None
     return text if "_normalize_body_for_hash" in text else None
+
+
+def in_work_tree(folder: Path) -> bool:
+    """Whether folder lies in a git work tree (a `.git` folder or file in it or above it): where `git rm` works."""
+    try:
+        here = folder.resolve()
+        return any((top / ".git").exists() for top in (here, *here.parents))
+    except (OSError, RuntimeError):
+        return False

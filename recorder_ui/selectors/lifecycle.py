@@ -10,8 +10,9 @@ from urllib.parse import urlencode
 
 from django.db.models import Q
 
-from recorder_ui.domain import lifecycle, paths, replay
-from recorder_ui.models import RecordingEntry
+from recorder_ui import indexer
+from recorder_ui.domain import checkout, lifecycle, paths, replay
+from recorder_ui.models import RecordingEntry, Root
 from recorder_ui.selectors import catalog
 from recorder_ui.selectors.cache import _cached
 from recorder_ui.selectors.common import _clean
@@ -81,6 +82,8 @@ class Cleanup:
     filter_links: dict[str, str]
     root: str  # the root shown
     roots: tuple[tuple[str, int, str], ...] = ()  # every root: (name, files for the reasons asked, its query)
+    unknown_root: str = ""  # the root asked for, when no root has that name
+    judged_by: str = ""  # the recorder whose replay the verdicts are judged by, in words (domain/checkout.py)
 
 
 def cleanup(*, params: dict[str, str]) -> Cleanup:
@@ -140,7 +143,14 @@ def _cleanup(params: dict[str, str]) -> Cleanup:
         | {"default": urlencode({k: v for k, v in params.items() if k != "reason"})},
         root=root,
         roots=tuple((item.name, _files_of(item, asked), urlencode({**others, "root": item.name})) for item in items),
+        unknown_root=root if chosen is None and params.get("root") else "",
+        judged_by=_judged_by(root) if chosen is not None else "",
     )
+
+
+def _judged_by(root: str) -> str:
+    recorder, source = Root.objects.filter(name=root).values_list("recorder", "recorder_source").first() or ("", "")
+    return checkout.CheckoutRecorder(recorder, source).describe()
 
 
 def _files_of(item: catalog.RootSummary, asked: tuple[str, ...]) -> int:
@@ -166,7 +176,8 @@ def _by_reason(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 
 def _commands(rows: list[dict[str, Any]], per_command: int = 200) -> tuple[str, ...]:
-    """`git rm` for the selection, run in each root's folder; long selections split into several commands.
+    """`git rm` for the selection, run in each root's folder; long selections split into several commands. A
+    root that is no git checkout (a folder of recordings copied out of one) gets `rm` in its folder instead.
 
     Each path is given to git as itself (`--literal-pathspecs`: a name such as `old[12].json` is no pattern that
     also removes old1.json and old2.json) and to the shell as its very bytes (shell_path).
@@ -176,9 +187,13 @@ def _commands(rows: list[dict[str, Any]], per_command: int = 200) -> tuple[str, 
         by_root.setdefault(row["root__path"], []).append(row["path"])
     commands = []
     for root, files in sorted(by_root.items()):
+        git = checkout.in_work_tree(indexer.root_path(root))
         for start in range(0, len(files), per_command):
             chunk = " ".join(shell_path(f) for f in files[start : start + per_command])
-            commands.append(f"git -C {shell_path(root)} --literal-pathspecs rm -- {chunk}")
+            if git:
+                commands.append(f"git -C {shell_path(root)} --literal-pathspecs rm -- {chunk}")
+            else:
+                commands.append(f"cd {shell_path(root)} && rm -- {chunk}")
     return tuple(commands)
 
 
