@@ -36,8 +36,9 @@ def _run(*args: str) -> str:
 @pytest.mark.django_db
 def test_index_recordings_prints_a_closing_report(tree: Path) -> None:
     out = _run("index_recordings", str(tree), "--name", "ci")
-    assert "4 added, 0 updated, 0 removed, 0 unchanged, 1 failed" in out
-    assert "dddd" in out  # the failed file is named
+    assert "4 added, 0 updated, 0 removed, 0 unchanged in " in out
+    assert "; 1 of the files read are not readable recordings" in out  # among the 4, indexed with its error
+    assert "  unreadable: " in out and "dddd" in out  # the unreadable file is named
     assert RecordingEntry.objects.count() == 4
     assert "0 added, 0 updated, 0 removed, 4 unchanged" in _run("index_recordings", str(tree), "--name", "ci")
 
@@ -146,3 +147,23 @@ def test_a_roots_name_must_be_printable_and_fit_every_link(tree: Path) -> None:
             _run("index_recordings", str(tree), "--name", bad)
     _run("index_recordings", str(tree), "--name", "r" * 200)
     assert RecordingEntry.objects.filter(root__name="r" * 200).exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "status"), [(("find_recording", "a" * 64), 3), (("index_recordings", "recordings"), 1)]
+)
+def test_commands_on_a_database_never_migrated_say_to_migrate(
+    tmp_path: Path, command: tuple[str, ...], status: int
+) -> None:
+    """A fresh checkout whose database was never migrated: one line that says what to run, no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "RECORDER_UI_DB": str(tmp_path / "never-migrated.sqlite3")}
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "manage.py", *command], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == status, done.stderr
+    assert "Traceback" not in done.stderr and "run `python manage.py migrate` first" in done.stderr

@@ -1,7 +1,8 @@
 """find_recording HASH | - | --log FILE [--format text|json]: the recording a replay miss wanted, from the index.
 
 Exit status: 0 when every miss resolved to a file (a recording in the index carries its key), 1 when some miss
-has no recording (then the candidates are listed), 2 for input that holds no hash and no miss message.
+has no recording (then the candidates are listed), 2 for input that holds no hash and no miss message, 3 when the
+index database cannot be read (never migrated, or unreachable).
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from typing import Any
 
 import orjson
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from recorder_ui import presenters, selectors
 from recorder_ui.domain import jsontext, miss_report, misses
+from recorder_ui.indexer.ready import index_problem
 
 
 class Command(BaseCommand):
@@ -33,7 +36,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: Any) -> None:
         text = self._input(options)
-        report = selectors.find_misses(text=text)
+        if problem := index_problem():
+            raise CommandError(problem, returncode=3)
+        try:
+            report = selectors.find_misses(text=text)
+        except DatabaseError as exc:  # the database itself failed: one line, no traceback
+            raise CommandError(f"the index database failed: {str(exc).strip()[:300]}", returncode=3) from exc
         if report.error:
             raise CommandError(report.error, returncode=2)
         if options["format"] == "json":

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
 from recorder_ui import indexer, presenters
+from recorder_ui.indexer.ready import index_problem
 
 
 class Command(BaseCommand):
@@ -29,6 +30,8 @@ class Command(BaseCommand):
         parser.add_argument("--drop", metavar="NAME", help="forget a root and its rows (files are untouched)")
 
     def handle(self, *args: object, **options: Any) -> None:
+        if problem := index_problem():
+            raise CommandError(problem)
         if options["drop"]:
             if not indexer.drop_root(name=options["drop"]):
                 raise CommandError(f"no root named {options['drop']!r}")
@@ -67,11 +70,14 @@ class Command(BaseCommand):
                 f"{report.root} ({report.path}): {report.added} added"
                 + (f" ({report.copied} of them copied from other roots' identical files)" if report.copied else "")
                 + f", {report.updated} updated, "
-                f"{report.removed} removed, {report.unchanged} unchanged, {len(report.failed)} failed "
-                f"in {report.seconds:.2f} s"
+                f"{report.removed} removed, {report.unchanged} unchanged in {report.seconds:.2f} s"
+                # Counted among the added and updated: indexed with their error (the Errors page lists them).
+                 + (f"; {len(report.failed)} of the files read are not readable recordings" if report.failed else "")
             )
+            if report.judged_by and verbosity >= 2:
+                self.stdout.write(f"  replay judged by {report.judged_by}")
             for failure in report.failed[: 20 if verbosity < 2 else None]:
-                self.stdout.write(f"  failed: {failure.path}: {presenters.terminal_text(failure.error)}")
+                self.stdout.write(f"  unreadable: {failure.path}: {presenters.terminal_text(failure.error)}")
             if len(report.failed) > 20 and verbosity < 2:
                 self.stdout.write(f"  ... and {len(report.failed) - 20} more (-v 2 lists all)")
             for skip in report.skipped:
