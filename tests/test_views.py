@@ -347,11 +347,30 @@ def test_reindex_status_shows_progress_while_running(
     assert 'hx-trigger="every 1s"' in body  # keeps polling until the run is over
     page = client.get("/").content.decode()  # the whole page shows the run too (where the button sends you back)
     assert "Re-indexing samples" in page and "Reload the page to follow it." in page
-    state.update(running=False, finished_at="2026-01-02T03:04:05+00:00",
+    state.update(running=False, finished_at="2026-01-02T03:04:05+00:00", changed=True,
                  reports=[{"root": "samples", "added": 1, "updated": 0, "removed": 0, "failed": []}])  # fmt: skip
     done = client.get("/reindex/status/", **HTMX).content.decode()
     assert "every 1s" not in done and "2026-01-02 03:04:05 UTC" in done and "samples: 1 added" in done
     assert "samples: 1 added" in client.get("/").content.decode()
+    # The background re-scan every few seconds that only stats the files, and finds nothing, is not news.
+    state.update(running=True, done=0, total=0, forced=False, finished_at=None, changed=False)
+    quiet = client.get("/").content.decode()
+    assert "Re-indexing" not in quiet and "refreshes itself in the background" in quiet
+    state.update(forced=True)  # the button's run is followed from the start
+    assert "looking for changed files" in client.get("/reindex/status/", **HTMX).content.decode()
+    state.update(running=False, forced=False, finished_at="2026-01-02T03:04:06+00:00",
+                 reports=[{"root": "samples", "added": 0, "updated": 0, "removed": 0, "failed": []}])  # fmt: skip
+    assert "Last re-index finished" not in client.get("/").content.decode()
+
+
+def test_a_re_scan_that_changes_nothing_keeps_the_last_change_on_the_overview(client: Client, tmp_path: Path) -> None:
+    from tests.builders import stream_recording, write
+
+    write(tmp_path, "inference", stream_recording(test_id="tests/integration/inference/test_a.py::test_a"))
+    indexer.index_recordings(root=tmp_path, name="main")
+    indexer.index_recordings(root=tmp_path, name="main")  # nothing changed
+    [root] = client.get("/overview.json").json()["roots"]
+    assert root["last_report"]["added"] == 1  # the run that added it, not "0 added" from the re-scan
 
 
 def test_display_filters() -> None:

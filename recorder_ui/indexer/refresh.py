@@ -140,7 +140,9 @@ def refresh_if_stale(*, wait: bool = False, force: bool = False) -> bool:
     if not _refresh_lock.acquire(blocking=False):
         return False  # one is running already
     _last_refresh = now
-    _refresh_state.update(running=True, done=0, total=0, root="")
+    # forced: asked for (the overview's button), so followed on the page even while it only looks for changes; a
+    # background re-scan shows only once it has files to parse, or found changes.
+    _refresh_state.update(running=True, done=0, total=0, root="", forced=force)
     _publish(force=True)
     if wait or not settings.REFRESH_IN_BACKGROUND:
         _refresh_run()
@@ -175,7 +177,10 @@ def _refresh_run() -> None:
         # What `index_recordings` without a path does: the configured roots (a new one too), then the others.
         # Never forks: this is not the process's only thread (see _parse_all).
         reports = index_configured_roots(progress=_progress, jobs=default_jobs(), missing=missing, starting=_starting)
-        _refresh_state.update(reports=[r.as_dict() for r in reports], missing=missing, error="", root="")
+        _refresh_state.update(
+            reports=[r.as_dict() for r in reports], missing=missing, error="", root="",
+            changed=any(r.changed for r in reports),
+        )  # fmt: skip
     except Exception as exc:  # a background thread has nobody to raise to: keep it for the overview page
         log.exception("background re-index failed")
         _refresh_state["error"] = paths.storable(f"{type(exc).__name__}: {exc}")  # shown by the overview

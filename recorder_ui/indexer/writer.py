@@ -117,7 +117,8 @@ def index_recordings(
             root=name, path=stored_root, unchanged=len(found.files), skipped=tuple(found.skipped),
             seconds=time.perf_counter() - started, judged_by=judged.describe(),
         )  # fmt: skip
-        Root.objects.filter(pk=existing.pk).update(last_indexed_at=timezone.now(), last_report=report.as_dict())
+        # The root's last_report stays the last run's that changed rows (what the overview's "last change" shows).
+        Root.objects.filter(pk=existing.pk).update(last_indexed_at=timezone.now())
         if not whole.kept_is_current():  # no run has written the catalog's summary since an upgrade: now
             with transaction.atomic():
                 aggregates.lock_catalog()
