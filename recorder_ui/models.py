@@ -154,10 +154,12 @@ class RecordingEntry(models.Model):
 
 
 class TestSummary(models.Model):
-    """One test id in one suite over every root: what the tests list shows, kept by the index runs."""
+    """One test id in one suite in one root: what the tests list shows, kept by the index runs."""
 
     __test__ = False  # not a test class, whatever its name
-    key = models.CharField(max_length=64, unique=True)  # digest of (test_id, suite): test ids have no length limit
+    # digest of (root, test_id, suite): test ids have no length limit
+    key = models.CharField(max_length=64, unique=True)
+    root = models.ForeignKey(Root, on_delete=models.CASCADE, related_name="tests", null=True)
     test_id = models.TextField()
     suite = models.CharField(max_length=512, blank=True)
     test_file = models.CharField(max_length=1024, blank=True)

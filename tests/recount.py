@@ -73,21 +73,24 @@ def _examples(missing: Any) -> list[list[Any]]:
     return [[*key, [pk for *_, pk in sorted(rows)[:5]]] for key, rows in sorted(groups.items())]
 
 
-def expected_tests() -> dict[tuple[str, str], tuple[Any, ...]]:
+def expected_tests() -> dict[tuple[Any, str, str], tuple[Any, ...]]:
+    """Per root, test id and suite: what the root's rows count."""
     rows = (
         RecordingEntry.objects.exclude(test_id="")
-        .values("test_id", "suite", "test_file", "test_name", "test_params")
+        .values("root_id", "test_id", "suite", "test_file", "test_name", "test_params")
         .annotate(n=Count("pk"), t=Sum("total_tokens"), m=Count("pk", filter=Q(missing_usage=True)))
     )
     return {
-        (r["test_id"], r["suite"]): (r["test_file"], r["test_name"], r["test_params"], r["n"], r["t"], r["m"])
+        (r["root_id"], r["test_id"], r["suite"]): (
+            r["test_file"], r["test_name"], r["test_params"], r["n"], r["t"], r["m"]
+        )
         for r in rows
-    }
+    }  # fmt: skip
 
 
-def kept_tests() -> dict[tuple[str, str], tuple[Any, ...]]:
+def kept_tests() -> dict[tuple[Any, str, str], tuple[Any, ...]]:
     return {
-        (t.test_id, t.suite): (t.test_file, t.test_name, t.test_params, t.recordings, t.tokens, t.missing)
+        (t.root_id, t.test_id, t.suite): (t.test_file, t.test_name, t.test_params, t.recordings, t.tokens, t.missing)
         for t in TestSummary.objects.all()
     }
 

@@ -61,18 +61,21 @@ def test_aggregates_equal_a_recount_after_every_kind_of_run(tmp_path: Path) -> N
     assert not RecordingEntry.objects.filter(superseded_by=newer).exists()
     _agree()
 
-    # A second root: the tests count both.
+    # A second root, a copy of the first: each test counted in each root, as many recordings in both.
     other = tmp_path / "other"
     shutil.copytree(main, other)
     indexer.index_recordings(root=other, name="other")
     _agree()
-    assert all(t.recordings % 2 == 0 for t in TestSummary.objects.all())
+    per_root = {(t.root.name, t.test_id, t.suite): t.recordings for t in TestSummary.objects.select_related("root")}
+    assert per_root and {(t, s): n for (r, t, s), n in per_root.items() if r == "main"} == {
+        (t, s): n for (r, t, s), n in per_root.items() if r == "other"
+    }
 
     # A full run, then a root whose summary an older version wrote, then nothing changed.
     indexer.index_recordings(root=main, name="main", full=True)
     _agree()
     Root.objects.filter(name="other").update(summary={})
-    TestSummary.objects.all().delete()
+    TestSummary.objects.filter(root__name="other").delete()
     indexer.index_recordings(root=other, name="other")
     _agree()
     assert (
@@ -96,9 +99,13 @@ def test_pages_read_the_aggregates(tmp_path: Path, client: Client) -> None:
     overview = client.get("/overview.json").json()
     assert overview["recordings"] == RecordingEntry.objects.count()
     assert overview["tests"] == RecordingEntry.objects.exclude(test_id="").values("test_id").distinct().count()
-    tests = client.get("/tests.json").json()
-    counted = sum(t["recordings"] for g in tests["groups"] for t in g["tests"])
-    assert counted == RecordingEntry.objects.exclude(test_id="").count()
+    for name, params in (("a", {}), ("a", {"root": "a"}), ("b", {"root": "b"})):  # one root at a time, "a" first
+        tests = client.get("/tests.json", params).json()
+        counted = sum(t["recordings"] for g in tests["groups"] for t in g["tests"])
+        assert tests["root"] == name and tests["roots"] == ["a", "b"]
+        assert counted == RecordingEntry.objects.filter(root__name=name).exclude(test_id="").count()
+    unknown = client.get("/tests.json", {"root": "nosuch"}).json()
+    assert unknown["unknown_root"] == "nosuch" and unknown["total"] == 0
     listed = client.get("/recordings.json", {"missing": "yes"}).json()
     assert listed["total"] == RecordingEntry.objects.filter(missing_usage=True).count()
     assert client.get("/recordings.json", {"suite": "inference"}).json()["total"] == (

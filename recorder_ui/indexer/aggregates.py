@@ -6,11 +6,11 @@ of run):
   usage, its fate (`usage_fate`): worked out over the root's variant groups of the tests the run touched;
 - per root, `Root.summary`: totals, recordings and tokens per suite, model, kind, provider and test file, the
   missing-usage groups and the Cleanup counts (`summarise`);
-- over every root, `TestSummary`: a row per test id and suite with its recordings, tokens and missing usage,
-  re-counted for the test ids the run touched.
+- per root, `TestSummary`: a row per test id and suite with its recordings, tokens and missing usage, re-counted
+  for the test ids the run touched (a team's checkouts hold the same tests: each is counted in its own root).
 
-Two runs on different roots may write at once (PostgreSQL): each holds its own root's row lock, and takes the
-catalog lock (`lock_catalog`) before it re-counts tests, so the later one counts what the earlier one wrote.
+Two runs on different roots may write at once (PostgreSQL): each holds its own root's row lock (its tests are its
+own), and takes the catalog lock (`lock_catalog`) before it writes the catalog's summary (indexer/whole.py).
 """
 
 from __future__ import annotations
@@ -49,15 +49,10 @@ def refresh(root_id: int, touched: Touched, *, added_since: int | None = None) -
     Facet.objects.bulk_create(kept, batch_size=500)
     lock_catalog()
     if added_since is not None:
-        add_tests(RecordingEntry.objects.filter(root_id=root_id, pk__gt=added_since).exclude(test_id=""))
+        add_tests(root_id, RecordingEntry.objects.filter(root_id=root_id, pk__gt=added_since).exclude(test_id=""))
     else:
-        recount_tests(touched)
+        recount_tests(root_id, touched)
     return summary
-
-
-def forget_root(root_id: int) -> set[str]:
-    """The test ids of a root about to be dropped: re-count them (`recount_tests`) once its rows are gone."""
-    return set(RecordingEntry.objects.filter(root_id=root_id).values_list("test_id", flat=True).distinct())
 
 
 def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
@@ -206,29 +201,29 @@ def summarise(root_id: int) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]
     return summary, facets
 
 
-# -- tests over every root ----------------------------------------------------------------------------------
+# -- tests, per root -----------------------------------------------------------------------------------------
 
 
-def test_key(test_id: str, suite: str) -> str:
-    return hashlib.sha256(f"{suite}\x00{test_id}".encode("utf-8", "surrogatepass")).hexdigest()
+def test_key(root_id: int, test_id: str, suite: str) -> str:
+    return hashlib.sha256(f"{root_id}\x00{suite}\x00{test_id}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def recount_tests(touched: Touched) -> None:
-    """Count every test in `touched` (every test, for None) anew over every root's rows."""
+def recount_tests(root_id: int, touched: Touched) -> None:
+    """Count every test of the root in `touched` (every test, for None) anew over the root's rows."""
+    rows = RecordingEntry.objects.filter(root_id=root_id)
     if touched is None:
-        TestSummary.objects.all().delete()
-        _count_tests(RecordingEntry.objects.exclude(test_id=""))
+        TestSummary.objects.filter(root_id=root_id).delete()
+        _write_tests(root_id, _tally(rows.exclude(test_id="")))
         return
     for chunk in _chunks(t for t in touched if t):
-        TestSummary.objects.filter(test_id__in=chunk).delete()
-        _count_tests(RecordingEntry.objects.filter(test_id__in=chunk))
+        TestSummary.objects.filter(root_id=root_id, test_id__in=chunk).delete()
+        _write_tests(root_id, _tally(rows.filter(test_id__in=chunk)))
 
 
-def add_tests(rows: Any) -> None:
-    """Add what rows, new ones, count to their tests' counts: read under the catalog's lock (`lock_catalog`),
-    so what another run at once added is in them."""
+def add_tests(root_id: int, rows: Any) -> None:
+    """Add what rows, new ones of the root, count to its tests' counts."""
     tests = _tally(rows)
-    keys = {test_key(*key): key for key in tests}
+    keys = {test_key(root_id, *key): key for key in tests}
     for chunk in _chunks(keys):
         kept = TestSummary.objects.filter(key__in=chunk)
         for key, count, tokens, missing in kept.values_list("key", "recordings", "tokens", "missing"):
@@ -238,11 +233,7 @@ def add_tests(rows: Any) -> None:
                 entry[4] = (entry[4] or 0) + tokens
             entry[5] += missing
         kept.delete()
-    _write_tests(tests)
-
-
-def _count_tests(rows: Any) -> None:
-    _write_tests(_tally(rows))
+    _write_tests(root_id, tests)
 
 
 def _tally(rows: Any) -> dict[tuple[str, str], list[Any]]:
@@ -262,18 +253,20 @@ def _tally(rows: Any) -> dict[tuple[str, str], list[Any]]:
     return tests
 
 
-def _write_tests(tests: dict[tuple[str, str], list[Any]]) -> None:
+def _write_tests(root_id: int, tests: dict[tuple[str, str], list[Any]]) -> None:
     if not tests:
         return
     quote = connection.ops.quote_name
-    columns = ("key", "test_id", "suite", "test_file", "test_name", "test_params", "recordings", "tokens", "missing")
+    columns = ("key", "root_id", "test_id", "suite", "test_file", "test_name", "test_params", "recordings", "tokens",
+               "missing")  # fmt: skip
     with connection.cursor() as cursor:  # one prepared statement, as the writer inserts rows
         cursor.executemany(
             f"INSERT INTO {quote(TestSummary._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
             f"VALUES ({', '.join(['%s'] * len(columns))})",
             [
                 (
-                    test_key(test_id, suite),
+                    test_key(root_id, test_id, suite),
+                    root_id,
                     test_id,
                     suite,
                     test_file,

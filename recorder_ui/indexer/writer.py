@@ -384,14 +384,12 @@ def _same_content(real_root: Path, rel: str, old_sha: str, limit: int) -> bool:
 
 
 def drop_root(*, name: str) -> int:
-    """Forget a root and its rows (the files are untouched), and re-count the tests it had, in one transaction."""
+    """Forget a root and its rows and test counts (the files are untouched), in one transaction."""
     with transaction.atomic():
         row = Root.objects.select_for_update().filter(name=name).first()
         if row is None:
             return 0
-        tests = aggregates.forget_root(row.pk)
         deleted, _ = Root.objects.filter(pk=row.pk).delete()
         aggregates.lock_catalog()
-        aggregates.recount_tests(tests)
         whole.write()
     return deleted

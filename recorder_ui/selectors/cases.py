@@ -23,7 +23,7 @@ from recorder_ui.selectors.cache import _cached, _tests, _tests_now
 from recorder_ui.selectors.common import _clean
 
 TEST_PAGE_SIZE = 100
-TEST_FILTERS = ("q", "suite", "missing", "page")
+TEST_FILTERS = ("q", "suite", "missing", "page", "root")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +49,9 @@ class TestPage:
     prev_query: str = ""
     next_query: str = ""
     permalink: str = ""
+    root: str = ""  # the root whose tests these are: one at a time (a team's checkouts hold the same tests)
+    roots: tuple[str, ...] = ()  # every root
+    unknown_root: str = ""  # the root asked for, when none has that name
 
 
 def test_page(*, params: dict[str, str]) -> TestPage:
@@ -58,8 +61,12 @@ def test_page(*, params: dict[str, str]) -> TestPage:
 
 
 def _test_page(params: dict[str, str]) -> TestPage:
-    """From the kept test counts (TestSummary: a row per test and suite over every root), never the recordings."""
-    rows = TestSummary.objects.all()
+    """From the kept test counts (TestSummary: a row per root, test and suite), never the recordings. One root at
+    a time, the first unless one is asked for: its tests' counts are its own, whatever other checkouts hold."""
+    names = tuple(item.name for item in catalog.roots())
+    root = params.get("root") or (names[0] if names else "")
+    known = root in names
+    rows = TestSummary.objects.filter(root__name=root) if known else TestSummary.objects.none()
     if params.get("suite"):
         rows = rows.filter(suite=params["suite"])
     words = [word.casefold() for word in params.get("q", "").split()[:12]]
@@ -98,7 +105,7 @@ def _test_page(params: dict[str, str]) -> TestPage:
         whole[3] += row["missing"]
     by_file: dict[str, list[dict[str, Any]]] = {}
     for row in page_rows:
-        row["query"] = urlencode({"id": row["test_id"]})
+        row["query"] = urlencode({"id": row["test_id"], "root": root} if len(names) > 1 else {"id": row["test_id"]})
         by_file.setdefault(row["test_file"], []).append(row)
     previous = tests[(number - 1) * TEST_PAGE_SIZE - 1] if number > 1 else None
     groups = []
@@ -122,11 +129,14 @@ def _test_page(params: dict[str, str]) -> TestPage:
         pages=pages,
         total=total,
         query=params.get("q", ""),
-        filters={k: params.get(k, "") for k in ("suite", "missing")},
+        filters={k: params.get(k, "") for k in ("suite", "missing", "root")},
         options={"suite": tuple(sorted(catalog.firsts(catalog.state().whole, "suites") - {""}))},
         prev_query=urlencode({**state, "page": number - 1}) if number > 1 else "",
         next_query=urlencode({**state, "page": number + 1}) if number < pages else "",
         permalink=urlencode(state),
+        root=root if known else "",
+        roots=names,
+        unknown_root="" if known or not params.get("root") else root,
     )
 
 
