@@ -126,7 +126,9 @@ def test_raw_tab_offers_a_download_above_the_cap(client: Client, indexed: None, 
 
 
 def test_previous_and_next_link_the_same_tests_recordings(client: Client, indexed: None) -> None:
-    rows = list(RecordingEntry.objects.filter(test_id__contains="trip_planner").order_by("path"))
+    """In the conversation's order: the sample's trip planner steps carry 1, 3 and 5 messages (by file name: 5, 1, 3)."""
+    rows = list(RecordingEntry.objects.filter(test_id__contains="trip_planner").order_by("message_count", "path"))
+    assert [r.message_count for r in rows] == sorted(r.message_count for r in rows) and len(rows) == 3
     data = client.get(f"/recordings/{rows[1].pk}.json").json()
     assert (data["prev"], data["next"]) == (rows[0].pk, rows[2].pk)
 
@@ -660,3 +662,24 @@ def test_the_errors_pages_count_is_what_its_link_lists(client: Client, tmp_path:
     listed = client.get("/recordings.json", {"errors": "yes"}).json()["total"]
     assert (len(data["errors"]), data["flagged"], listed) == (1, 2, 3)
     assert "2 readable recordings are flagged" in client.get("/errors/").content.decode()
+
+
+def test_previous_and_next_follow_the_conversation_not_the_file_names(client: Client, tmp_path: Path) -> None:
+    """A test's three steps whose file names sort against the conversation: next goes to the step whose request
+    carries more messages, whatever its name."""
+    from tests.builders import stream_recording, write
+
+    test_id = "tests/integration/agents/test_turns.py::test_turns[txt=openai/gpt-4o]"
+    history = [{"role": "user", "content": "Plan a trip"}]
+    names = {}
+    for step, name in ((1, "c" * 64), (2, "a" * 64), (3, "b" * 64)):  # step 1 sorts last by name
+        write(tmp_path, "agents", stream_recording(test_id=test_id, text=f"step {step}", messages=list(history)),
+              name=f"{name}.json")  # fmt: skip
+        names[step] = f"{name}.json"
+        history += [{"role": "assistant", "content": f"step {step}"}, {"role": "user", "content": "and then?"}]
+    indexer.index_recordings(root=tmp_path, name="main")
+    pk = {step: RecordingEntry.objects.get(path__endswith=name).pk for step, name in names.items()}
+    first = client.get(f"/recordings/{pk[1]}/").content.decode()
+    assert f'href="/recordings/{pk[2]}/" rel="next"' in first and 'rel="prev"' not in first
+    middle = client.get(f"/recordings/{pk[2]}/").content.decode()
+    assert f'href="/recordings/{pk[1]}/" rel="prev"' in middle and f'href="/recordings/{pk[3]}/" rel="next"' in middle

@@ -122,7 +122,9 @@ def _recording_build(*, pk: int, tab: str) -> tuple[RecordingDetail, tuple[Stamp
     entry = _entry_or_404(pk)
     rec, stamp, kept = _load_stamped(entry)
     test_rows = _test_rows(entry)
-    siblings = [row[0] for row in test_rows]
+    # Previous and next in the order the conversation goes: a later step's request carries more messages (side
+    # calls, such as model lists and safety checks, after the conversation's steps); then by file name.
+    siblings = [row[0] for row in sorted(test_rows, key=lambda row: (row[2], row[3], row[1]))]
     position = siblings.index(entry.pk) if entry.pk in siblings else -1
     raw = rec.raw if isinstance(rec.raw, dict) else {}
     request = raw.get("request") if isinstance(raw.get("request"), dict) else {}
