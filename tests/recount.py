@@ -194,6 +194,15 @@ def whole_differences() -> list[str]:
     }
     if kept.get("per_root") != per_root:
         found.append(f"catalog: per_root: kept {kept.get('per_root')!r}, recounted {per_root!r}")
+    sums: dict[str, list[int]] = {}  # the tests over every root, from the rows themselves
+    for test_id, tokens in RecordingEntry.objects.exclude(test_id="").values_list("test_id", "total_tokens"):
+        entry = sums.setdefault(test_id, [0, 0])
+        entry[0] += tokens or 0
+        entry[1] += 1
+    ranked = sorted(((t, v) for t, v in sums.items() if v[0] > 0), key=lambda item: (-item[1][0], item[0]))
+    tests = {"count": len(sums), "top": [[t, n, r] for t, (n, r) in ranked[: whole.TOP_TESTS]]}
+    if kept.get("tests") != tests:
+        found.append(f"catalog: tests: kept {kept.get('tests')!r}, recounted {tests!r}")
     rows = {r["pk"]: r for r in RecordingEntry.objects.filter(missing_usage=True).values(
         "pk", "root_id", "path", "sha256", "usage_fate", "test_file", "provider_name", "provider", "model")}  # fmt: skip
     groups = [list(g[:5]) for g in everything["missing_groups"]]

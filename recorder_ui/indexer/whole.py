@@ -14,14 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.db.models import TextField
+from django.db import DatabaseError, transaction
+from django.db.models import Sum, TextField
 from django.db.models.functions import Cast
 
 from recorder_ui.domain import copies, jsontext
 from recorder_ui.indexer import aggregates
-from recorder_ui.models import Catalog, RecordingEntry, Root
+from recorder_ui.models import Catalog, RecordingEntry, Root, TestSummary
 
-VERSION = 2  # of the whole summary's layout: a kept row of another version is not current
+VERSION = 3  # of the whole summary's layout (3 keeps the tests over every root): a kept row of another is not current
 KEY = 1  # the one row's id
 TOTALS = ("recordings", "tokens", "missing", "parse_errors", "errors", "recorded_errors", "with_variant")
 TABLES = {"suites": 1, "models": 1, "kinds": 1, "providers": 2, "test_files": 1, "missing_groups": 5}
@@ -108,7 +109,39 @@ def decoded(text: str | None) -> dict[str, Any]:
 def write() -> None:
     """Add up every root's summary as committed and written so far in this transaction, and keep it. Call it
     under the catalog lock, after the run's root row is saved."""
-    Catalog.objects.update_or_create(pk=KEY, defaults={"summary": combine(summaries(), files_of)})
+    Catalog.objects.update_or_create(pk=KEY, defaults={"summary": build()})
+
+
+def build() -> dict[str, Any]:
+    """The whole summary from the roots' summaries, and the tests over every root (`tests`)."""
+    return {**combine(summaries(), files_of), "tests": tests_over_roots()}
+
+
+TOP_TESTS = 10
+
+
+def tests_over_roots() -> dict[str, Any]:
+    """The distinct test ids of every root, and the TOP_TESTS spending the most tokens summed over the roots:
+    [[test id, tokens, recordings], ...]. Two GROUP BYs over the kept test counts (a row per root and test)."""
+    rows = TestSummary.objects.values("test_id")
+    count = rows.distinct().count()
+    try:
+        with transaction.atomic():  # SQLite's SUM refuses to overflow 64 bits (only hostile counts get there)
+            top = list(
+                rows.annotate(tokens=Sum("tokens"), recordings=Sum("recordings"))
+                .filter(tokens__gt=0)
+                .order_by("-tokens", "test_id")
+                .values_list("test_id", "tokens", "recordings")[:TOP_TESTS]
+            )
+    except DatabaseError:
+        sums: dict[str, list[int]] = {}
+        for test_id, tokens, recordings in TestSummary.objects.values_list("test_id", "tokens", "recordings"):
+            entry = sums.setdefault(test_id, [0, 0])
+            entry[0] += tokens or 0
+            entry[1] += recordings
+        ranked = sorted(((t, v) for t, v in sums.items() if v[0] > 0), key=lambda item: (-item[1][0], item[0]))
+        top = [(test_id, tokens, recordings) for test_id, (tokens, recordings) in ranked[:TOP_TESTS]]
+    return {"count": count, "top": [[test_id, int(tokens), int(recordings)] for test_id, tokens, recordings in top]}
 
 
 # The roots' (id, generation) pairs this process last found the kept row adding up: every run that changes a

@@ -53,7 +53,7 @@ def state() -> State:
         if not kept_whole.current(summary, [(pk, g) for pk, g in sources]):
             # Not current: the roots' summaries added up here, read in one query with their generations, which
             # the result names (a run that commits in between makes them newer than `found`'s).
-            summary = kept_whole.combine(kept_whole.summaries(), kept_whole.files_of)
+            summary = kept_whole.build()
         _kept[:] = [(summary["sources"], summary)]
     per_root = summary.get("per_root") or {}
     return State(

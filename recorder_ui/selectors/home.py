@@ -8,7 +8,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from recorder_ui import indexer
-from recorder_ui.models import TestSummary
 from recorder_ui.selectors import catalog
 from recorder_ui.selectors.cache import _cached
 
@@ -80,19 +79,15 @@ def _overview_totals(whole: dict[str, Any]) -> Overview:
         ({"model": k[0], "tokens": v[1]} for k, v in catalog.added(whole, "models").items()),
         key=lambda r: (-r["tokens"], r["model"]),
     )[:15]
-    tests: dict[str, list[int]] = {}
-    for test_id, tokens, recordings in TestSummary.objects.values_list("test_id", "tokens", "recordings"):
-        entry = tests.setdefault(test_id, [0, 0])
-        entry[0] += tokens or 0
-        entry[1] += recordings
+    # Kept with the catalog's summary by the index run (whole.tests_over_roots): no pass over the test counts.
+    tests = whole.get("tests") or {}
     top_tests = tuple(
         {"test_id": test_id, "tokens": tokens, "recordings": recordings}
-        for test_id, (tokens, recordings) in sorted(tests.items(), key=lambda t: (-t[1][0], t[0]))[:10]
-        if tokens > 0
+        for test_id, tokens, recordings in tests.get("top") or ()
     )
     return Overview(
         recordings=catalog.total(whole, "recordings"),
-        tests=len(tests),
+        tests=int(tests.get("count") or 0),
         suites=len(suites),
         tokens=catalog.total(whole, "tokens"),
         missing_usage=catalog.total(whole, "missing"),
