@@ -487,3 +487,23 @@ def test_a_file_in_the_other_name_form_is_not_what_replay_finds(tmp_path: Path) 
     assert found.replay_rule == replay.RULE_WRONG_FORM
     assert "replay finds it there" not in item.summary
     assert "other name form" in item.summary and f"Rename it to {key}.json" in item.summary
+
+
+def test_a_test_renamed_since_it_was_recorded_is_found_by_its_request(tmp_path: Path) -> None:
+    """The log's hash is that of a request the index holds under the test's old id (a parameter id changed):
+    Find names that file and says the test was renamed, instead of "no recording of the test"."""
+    import hashlib
+
+    root = tmp_path / "checkout"
+    old_id, new_id = TEST, TEST.replace("[txt=openai/gpt-4o]", "[txt=openai/gpt-4o-2024]")
+    rec = _chat(old_id, "Say hello")
+    old_key = _put(root, "inference", rec)
+    _put(root, "inference", _chat(old_id, "Something else"))  # same model and endpoint, another request
+    indexer.index_recordings(root=root, name="main")
+    canon = {"method": "POST", "endpoint": "/v1/v1/chat/completions", "body": rec["request"]["body"], "test_id": new_id}
+    new_key = hashlib.sha256(json.dumps(canon, sort_keys=True).encode()).hexdigest()
+    [item] = selectors.find_misses(text=_miss_log(new_key, test_id=new_id)).misses
+    assert not item.found and [c.path for c in item.renamed_from] == [_path_of(old_key)]
+    assert f"recorded under the test id {old_id}" in item.summary and "The test was renamed" in item.summary
+    [other] = selectors.find_misses(text=_miss_log("f" * 64, test_id=new_id)).misses
+    assert other.renamed_from == () and "renamed" not in other.summary  # no file's request gives that hash

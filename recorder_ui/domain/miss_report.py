@@ -85,6 +85,8 @@ class MissReport:
     ranked_by: str
     resolved: bool  # a recording carries the key
     summary: str
+    # Recordings whose request, sent by the miss's test id, hashes to the key: the test was renamed since.
+    renamed_from: tuple[Candidate, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +251,13 @@ def summary(report: MissReport) -> str:
         return _found_words(report, looked, where)
     head = (f"Replay looked for {looked} in {where}; no file in the index carries it." if looked
             else f"The log shows no hash for this {_what(miss)}; replay looked in {where}.")  # fmt: skip
+    if report.renamed_from:
+        first = report.renamed_from[0]
+        more = f" (and {len(report.renamed_from) - 1} more)" if len(report.renamed_from) > 1 else ""
+        return (f"{head} But {first.path}{more} holds this very request, recorded under the test id "
+                f"{first.test_id}: sent by {miss.test_id} it hashes to {miss.hash}. The test was renamed, or its "
+                "parameters' ids changed, since it was recorded: re-record it (the old file is then left "
+                "behind for Cleanup).")  # fmt: skip
     if not report.candidates:
         if not report.candidates_of:
             return head + " The paste names no test, model or URL to look for other recordings by."

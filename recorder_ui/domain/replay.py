@@ -159,6 +159,20 @@ def _rules(raw: dict[str, Any], recorder: str = TODAY) -> tuple[str, list[tuple[
     return "", []
 
 
+def hash_for_test(raw: Any, test_id: str, recorder: str = TODAY) -> str:
+    """The hash the recorder gives this recording's request when a test of another id sends it (a test renamed,
+    or its parameters' ids changed, since it was recorded); "" for a kind whose hash holds no test id."""
+    if not isinstance(raw, dict):
+        return ""
+    kind, rules = _rules({**raw, "test_id": test_id}, recorder)
+    if kind not in ("inference", "http"):
+        return ""
+    try:
+        return rules[0][1]()
+    except (TypeError, ValueError, RecursionError):
+        return ""
+
+
 def looked_up_as(raw: dict[str, Any], current: str) -> str:
     """The file name replay opens for this request."""
     request = raw.get("request") if isinstance(raw.get("request"), dict) else {}

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from recorder_ui import indexer
-from recorder_ui.domain import copies, gitsource, lifecycle, loader, miss_report, misses, paths
+from recorder_ui.domain import copies, gitsource, jsontext, lifecycle, loader, miss_report, misses, paths, replay
 from recorder_ui.domain.miss_report import Candidate, FindReport, MissReport
 from recorder_ui.domain.misses import Miss
 from recorder_ui.models import RecordingEntry
@@ -26,6 +26,9 @@ COPY_ROWS = 4 * CANDIDATE_ROWS  # rows read for them: a file's copies in other r
 CANDIDATE_LIMIT = 30  # candidates listed for one miss, newest first
 PARTS_LIMIT = 10  # candidates of one miss whose file is read to list what it hashes
 READ_BUDGET = 200  # files read for one paste, over all its misses
+RENAMED_LOOKUPS = 100  # files of the same model and endpoint hashed under a miss's test id, at most, per miss
+RENAMED_BUDGET = 300  # such files read for one paste, over all its misses (apart from READ_BUDGET)
+RENAMED_LIMIT = 5
 NOT_READ = "its file was not read (the paste names too many misses)"
 RANKED_BY = (
     "files new or changed in the work tree first, then by the time of the last commit that touched each file, "
@@ -40,7 +43,7 @@ def find_misses(*, text: object) -> FindReport:
     if parsed.error:
         return FindReport(parsed.input_kind, parsed.error, parsed.notes, parsed.cut, False, (), 0, 0)
     empty = not RecordingEntry.objects.exists()
-    budget = [READ_BUDGET]
+    budget = [READ_BUDGET, RENAMED_BUDGET]  # files read for the candidates' parts, and for renamed tests
     reports = tuple(_report(miss, budget) for miss in parsed.misses)
     resolved = sum(1 for r in reports if r.resolved)
     notes = parsed.notes
@@ -92,6 +95,16 @@ def _files(rows: QuerySet[RecordingEntry]) -> tuple[list[RecordingEntry], int]:
     return [chosen[pk] for pk, *_ in light if pk in chosen], total
 
 
+def _model_rows(miss: Miss) -> QuerySet[RecordingEntry] | None:
+    """The recordings of the miss's model at its URL's path (request.endpoint, or its end: the URL's path often
+    doubles it, /v1/v1/chat/completions); None when the paste tells neither."""
+    path = miss.url_path
+    if not path or not miss.model or miss.model == "unknown":
+        return None
+    suffixes = {path[i:] for i in range(len(path)) if path[i] == "/"}
+    return _entries().filter(model=miss.model, endpoint__in=suffixes)
+
+
 def _candidate_rows(miss: Miss) -> tuple[str, QuerySet[RecordingEntry] | None]:
     """What the candidates share, in words, and their rows: the test's, else the model's at the URL path."""
     rows = _entries()
@@ -109,8 +122,8 @@ def _candidate_rows(miss: Miss) -> tuple[str, QuerySet[RecordingEntry] | None]:
         return "", None
     # request.endpoint is the logical endpoint; the URL's path often doubles it (/v1/v1/chat/completions).
     suffixes = {path[i:] for i in range(len(path)) if path[i] == "/"}
-    if miss.kind == misses.INFERENCE and miss.model and miss.model != "unknown":
-        same = rows.filter(model=miss.model, endpoint__in=suffixes)
+    same = _model_rows(miss) if miss.kind == misses.INFERENCE else None
+    if same is not None:
         # The host is not hashed, but a miss against one server is best compared with what that server answered.
         host = paths.url_parts(miss.url).netloc if "://" in miss.url else ""
         if host and same.filter(provider=host).exists():
@@ -125,7 +138,9 @@ def _report(miss: Miss, budget: list[int]) -> MissReport:
     found = tuple(_dated(carrying, miss, folders, budget, detail=FOUND_LIMIT, listed=FOUND_LIMIT))
     candidates: tuple[Candidate, ...] = ()
     total, what = 0, ""
+    renamed: tuple[Candidate, ...] = ()
     if not found:
+        renamed = tuple(_dated(_renamed(miss, budget), miss, folders, budget, detail=0, listed=RENAMED_LIMIT))
         what, rows = _candidate_rows(miss)
         if rows is not None:
             picked, total = _files(rows)
@@ -142,8 +157,42 @@ def _report(miss: Miss, budget: list[int]) -> MissReport:
         ranked_by=RANKED_BY,
         resolved=bool(found),
         summary="",
+        renamed_from=renamed,
     )
     return miss_report.finish(report)
+
+
+def _renamed(miss: Miss, budget: list[int]) -> list[RecordingEntry]:
+    """Recordings of the miss's model at its endpoint whose request, sent by the miss's test id, hashes to the
+    miss's key: the test's own file first, then the others; each file read counts against the paste's budget
+    for this search (budget[1]), not the one for the candidates' parts."""
+    if miss.kind != misses.INFERENCE or miss.prefix or len(miss.hash) != 64 or not miss.test_id:
+        return []
+    rows = _model_rows(miss)
+    if rows is None:
+        return []
+    test_file = miss.test_id.partition("::")[0]
+    rows = rows.exclude(test_id=miss.test_id)
+    pks = [*rows.filter(test_file=test_file).values_list("pk", flat=True)[:RENAMED_LOOKUPS]]
+    if len(pks) < RENAMED_LOOKUPS:
+        pks += rows.exclude(test_file=test_file).values_list("pk", flat=True)[: RENAMED_LOOKUPS - len(pks)]
+    entries = _entries().in_bulk(pks)
+    found = []
+    for pk in pks:
+        if budget[1] <= 0 or len(found) >= RENAMED_LIMIT:
+            break
+        entry = entries.get(pk)
+        if entry is None:
+            continue
+        budget[1] -= 1
+        data, _ = indexer.read_entry(entry, settings.MAX_RECORDING_BYTES)
+        try:
+            raw = jsontext.loads(data) if data is not None else None
+        except (ValueError, RecursionError):
+            continue
+        if replay.hash_for_test(raw, miss.test_id, entry.root.recorder) == miss.hash:
+            found.append(entry)
+    return found
 
 
 def _dated(
