@@ -13,7 +13,6 @@ from pathlib import Path
 
 from recorder_ui.domain import replay
 
-RECORDER_FILE = ("testing", "api_recorder.py")
 MAX_SOURCE_BYTES = 2_000_000  # the recorder is some 60 KB; anything far larger is not it
 MAX_LEVELS = 8  # folders looked in above the root, at most: a root sits at most a few folders inside its checkout
 
@@ -64,12 +63,3 @@ def _read(path: Path) -> str | None:
     except OSError:
         return None
     return text if "_normalize_body_for_hash" in text else None
-
-
-def in_work_tree(folder: Path) -> bool:
-    """Whether folder lies in a git work tree (a `.git` folder or file in it or above it): where `git rm` works."""
-    try:
-        here = folder.resolve()
-        return any((top / ".git").exists() for top in (here, *here.parents))
-    except (OSError, RuntimeError):
-        return False

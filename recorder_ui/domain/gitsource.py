@@ -43,15 +43,20 @@ def git(repo: Path, *args: str) -> bytes:
     return done.stdout
 
 
+def in_work_tree(folder: Path) -> bool:
+    """Whether a `.git` (a folder, or a worktree's file) sits beside folder or one of the folders above it: how
+    git finds a work tree (GIT_DIR is never passed on), told without starting a git process."""
+    absolute = folder.absolute()
+    return any(os.path.lexists(os.path.join(up, ".git")) for up in (absolute, *absolute.parents))
+
+
 def repo_root(path: Path) -> Path:
     """The top folder of the git repository that holds path."""
     folder = path if path.is_dir() else path.parent
     if not folder.exists():
         raise GitError(f"{path} does not exist")
-    # git finds a work tree by a .git beside one of the folders on the way up (GIT_DIR is never passed on):
-    # with none there, there is no repository to ask for, and no git process to start per folder asked about.
-    absolute = folder.absolute()
-    if not any(os.path.lexists(os.path.join(up, ".git")) for up in (absolute, *absolute.parents)):
+    # With no .git on the way up there is no repository to ask for, and no git process to start per folder.
+    if not in_work_tree(folder):
         raise GitError(f"{path} is not inside a git repository")
     try:
         return Path(git(folder, "rev-parse", "--show-toplevel").decode().strip())

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.db import connection
 
-from recorder_ui.domain import lifecycle
+from recorder_ui.domain import lifecycle, replay
 from recorder_ui.indexer.statements import update_entries
 from recorder_ui.models import Facet, RecordingEntry, TestSummary
 
@@ -92,7 +92,7 @@ def _variants_of(found: list[tuple[Any, ...]]) -> None:
         parsed = lifecycle.Lineage.from_json(text) if text and request_key else None
         if parsed is not None:  # the group as lifecycle.candidate makes it (test_id "" for a call outside tests)
             group = (test_id, kind, "streamed" if streaming else "", model, host, request_key)
-            candidates.append(lifecycle.Candidate(str(pk), group, parsed, tokens is not None, status == "current"))
+            candidates.append(lifecycle.Candidate(str(pk), group, parsed, tokens is not None, status == replay.CURRENT))
     verdicts = lifecycle.superseded(candidates)
     changed = []
     for pk, *_columns, missing, status, old_by, old_added, old_usage, old_fate in found:

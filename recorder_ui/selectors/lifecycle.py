@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from django.db.models import Q
 
 from recorder_ui import indexer
-from recorder_ui.domain import checkout, lifecycle, paths, replay
+from recorder_ui.domain import checkout, gitsource, lifecycle, paths, replay
 from recorder_ui.models import RecordingEntry, Root
 from recorder_ui.selectors import catalog
 from recorder_ui.selectors.cache import _cached
@@ -187,7 +187,7 @@ def _commands(rows: list[dict[str, Any]], per_command: int = 200) -> tuple[str, 
         by_root.setdefault(row["root__path"], []).append(row["path"])
     commands = []
     for root, files in sorted(by_root.items()):
-        git = checkout.in_work_tree(indexer.root_path(root))
+        git = gitsource.in_work_tree(indexer.root_path(root))
         for start in range(0, len(files), per_command):
             chunk = " ".join(shell_path(f) for f in files[start : start + per_command])
             if git:
