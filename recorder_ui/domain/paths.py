@@ -74,12 +74,13 @@ def name_hash(file_name: str) -> str:
     return found.group(1) if found else ""
 
 
-def url_parts(url: str) -> urllib.parse.SplitResult:
-    """A URL split into its parts; an unparsable one (a bad IPv6 host: "http://[::1/v1") as empty, never raised."""
+def url_parts(url: str) -> urllib.parse.ParseResult:
+    """A URL in its parts as the recorder reads it (urlparse: its path is what the hash takes); an unparsable one
+    (a bad IPv6 host: "http://[::1/v1") as empty, never raised."""
     try:
-        return urllib.parse.urlsplit(url)
+        return urllib.parse.urlparse(url)
     except ValueError:
-        return urllib.parse.urlsplit("")
+        return urllib.parse.urlparse("")
 
 
 def url_path(url: str) -> str:

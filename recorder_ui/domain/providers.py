@@ -8,7 +8,8 @@ is kept beside the name wherever a provider is shown.
 from __future__ import annotations
 
 import re
-import urllib.parse
+
+from recorder_ui.domain import paths
 
 # Host suffix -> provider. The first match wins, so longer suffixes come first where they overlap.
 HOSTS = (
@@ -48,10 +49,7 @@ def name_of(*, url: str, host: str, test_id: str) -> str:
     host is the recording's provider as the loader gives it: the URL's host, or "vertexai", or a tool
     provider such as "tavily" for recordings without a URL.
     """
-    try:
-        netloc = urllib.parse.urlsplit(url).netloc.lower() if url else ""
-    except ValueError:  # an unparsable URL (a bad IPv6 host): the test id may still tell
-        netloc = ""
+    netloc = paths.url_parts(url).netloc.lower()  # "" for an unparsable URL (a bad IPv6 host): the test id may tell
     hostname = netloc.rsplit("@", 1)[-1]
     port = ""
     if hostname.startswith("["):

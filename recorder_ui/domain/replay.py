@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from recorder_ui.domain import folders
+from recorder_ui.domain import folders, paths
 from recorder_ui.domain.hashing import digest, normalise
 from recorder_ui.domain.model import Recording
 
@@ -97,10 +97,7 @@ def _url(request: Any) -> urllib.parse.ParseResult:
 @functools.lru_cache(maxsize=256)
 def _parsed_url(url: str) -> urllib.parse.ParseResult:
     # A key asks for its URL three times or more, and a corpus has a few hundred URLs (the result is a tuple).
-    try:
-        return urllib.parse.urlparse(url)
-    except ValueError:
-        return urllib.parse.urlparse("")
+    return paths.url_parts(url)
 
 
 def _inference_canon(request: dict[str, Any], test_id: Any, body: Any) -> dict[str, Any]:

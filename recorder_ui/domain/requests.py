@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import functools
 from typing import Any
-from urllib.parse import urlsplit
 
-from recorder_ui.domain import stream
+from recorder_ui.domain import paths, stream
 from recorder_ui.domain.model import Message, ToolCall
 from recorder_ui.domain.readers import _arr, _Fields, _obj, _str, _text_or_dump, _Where
 from recorder_ui.domain.usage import WrongType
@@ -23,10 +22,7 @@ def provider_of(url: str) -> str:
         return "vertexai"
     if url.startswith("__databricks__"):
         return "databricks"
-    try:
-        return urlsplit(url).netloc
-    except ValueError:
-        return ""
+    return paths.url_parts(url).netloc
 
 
 def _inference_request(request: dict[str, Any]) -> _Fields:
