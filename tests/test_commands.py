@@ -73,9 +73,17 @@ def test_show_recording_text_shows_the_tool_call(tree: Path) -> None:
     assert "tool call call_1: calc(" in out and "not valid JSON" in out
 
 
-def test_show_recording_of_a_broken_file_reports_the_error(tree: Path) -> None:
-    data = json.loads(_run("show_recording", str(next(tree.rglob("dddd*.json"))), "--format", "json"))
-    assert data["kind"] == "invalid" and data["error"]
+def test_show_recording_of_a_broken_file_reports_the_error_and_exits_1(tree: Path) -> None:
+    broken = str(next(tree.rglob("dddd*.json")))
+    for options in ((), ("--format", "json")):
+        out = io.StringIO()
+        with pytest.raises(SystemExit) as exited:
+            call_command("show_recording", broken, *options, stdout=out, stderr=io.StringIO())
+        assert exited.value.code == 1  # a script sees it is no recording
+        assert "not valid JSON" in out.getvalue()  # and still reads why
+    data = json.loads(out.getvalue())
+    assert data["kind"] == "invalid" and data["error"].startswith("not valid JSON")
+    assert _run("show_recording", str(next(tree.rglob("aaaa*.json"))))  # a readable one exits 0
 
 
 def test_check_recordings_json_lists_findings_and_errors(tree: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from recorder_ui import presenters
 from recorder_ui.domain import checkout, jsontext, loader, paths
+from recorder_ui.domain.model import Kind
 
 
 class Command(BaseCommand):
@@ -31,3 +33,5 @@ class Command(BaseCommand):
             self.stdout.write(jsontext.dumps(data, option=orjson.OPT_INDENT_2).decode())
         else:
             self.stdout.write(presenters.terminal_text(presenters.recording_text(data)))
+        if rec.kind == Kind.INVALID:  # shown, error and all; the status tells a script it is no recording
+            sys.exit(1)
