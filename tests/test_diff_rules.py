@@ -4,6 +4,7 @@
 2. Model lists and Ollama `/api/ps` compare as sets: order alone is noise.
 3. Approximate pairing only at the same step of a test.
 4. A step recorded more than once: the most similar request wins, and the pairing says it was ambiguous.
+And the renames: a test renamed, a model renamed in its test id.
 """
 
 from __future__ import annotations
@@ -446,6 +447,51 @@ def test_a_test_renamed_needs_the_same_tools_offered(rerecord: Any) -> None:
     other["request"]["body"]["tools"] = []
     report = rerecord({_name("a"): before}, {_name("b"): other})
     assert sorted(d.categories[0] for d in report.diffs) == ["added", "removed"]
+
+
+BEDROCK = "tests/integration/inference/test_openai_completion.py::test_store[client_with_models-txt=bedrock/{}-{}]"
+
+
+def _bedrock(model: str, flag: str, host: str, text: str) -> dict[str, Any]:
+    rec = stream_recording(test_id=BEDROCK.format(model, flag), text=text, model=model, usage=False)
+    rec["request"]["url"] = f"https://{host}/v1/v1/chat/completions"
+    return rec
+
+
+def test_a_model_renamed_in_its_test_id_pairs_and_says_what_the_test_was(rerecord: Any) -> None:
+    """A suite moves a test to a new model id (and endpoint): each old file pairs with the new one of its own
+    parametrisation, as a model change; a model the test id does not name never pairs across test ids."""
+    old_model, new_model = "openai.gpt-oss-20b-1:0", "openai.gpt-oss-20b"
+    before = {_name(f"old{f}"): _bedrock(old_model, f, "bedrock-runtime.example", "Hi.") for f in ("True", "False")}
+    after = {_name(f"new{f}"): _bedrock(new_model, f, "bedrock-mantle.example", "Hello!") for f in ("True", "False")}
+    report = rerecord(before, after)
+    assert sorted(d.pairing for d in report.diffs) == ["model renamed", "model renamed"]
+    for d in report.diffs:
+        flag = "True" if d.old_path.endswith(_name("oldTrue")) else "False"
+        assert d.new_path.endswith(_name(f"new{flag}")) and not d.ambiguous
+        assert d.primary == "model-changed" and {"request-changed", "content-changed"} <= set(d.categories)
+        assert d.test_id_old == BEDROCK.format(old_model, flag) and d.test_id == BEDROCK.format(new_model, flag)
+    # Another prompt, or a test id that does not name the model, is no rename.
+    other = {_name("x"): _bedrock(new_model, "True", "bedrock-mantle.example", "Hello!")}
+    other[_name("x")]["request"]["body"]["messages"] = [{"role": "user", "content": "Something else"}]
+    assert {d.categories[0] for d in rerecord({_name("a"): before[_name("oldTrue")]}, other).diffs} == {
+        "added", "removed"
+    }  # fmt: skip
+    unnamed = _bedrock(new_model, "True", "bedrock-mantle.example", "Hello!")
+    unnamed["test_id"] = BEDROCK.format("the-new-one", "True")
+    assert {d.categories[0] for d in rerecord({_name("a"): before[_name("oldTrue")]}, {_name("b"): unnamed}).diffs} == {
+        "added", "removed"
+    }  # fmt: skip
+
+
+def test_two_models_renamed_at_once_tie_and_stay_unpaired(rerecord: Any) -> None:
+    """Two models of one parametrisation both replaced by two others: which new one follows which old one is not
+    known, so none is paired and each lists the others."""
+    before = {_name(m): _bedrock(m, "True", "h.example", "Hi.") for m in ("model-a", "model-b")}
+    after = {_name(m): _bedrock(m, "True", "h.example", "Hi.") for m in ("model-c", "model-d")}
+    report = rerecord(before, after)
+    assert sorted(d.categories[0] for d in report.diffs) == ["added", "added", "removed", "removed"]
+    assert [(d.ambiguous, len(d.candidates)) for d in report.diffs] == [(True, 2)] * 4
 
 
 def _session_call(host: str, prompt: str, model: str = "gpt-4o") -> dict[str, Any]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from recorder_ui import diffing
+from recorder_ui.domain import pairing
 from recorder_ui.domain.diff import RecordingDiff
 
 VERDICTS = Path(__file__).parent.parent / "docs" / "diff-verdicts.md"
@@ -99,7 +100,7 @@ def test_the_table_is_well_formed() -> None:
             assert row.categories == {"removed" if row.old else "added"}, f"row {row.number}"
         else:
             assert row.old and row.new, f"row {row.number}: a pair names both files"
-            assert row.pairing in ("same path", "same request", "approximate", "test renamed"), f"row {row.number}"
+            assert row.pairing in pairing.HOW, f"row {row.number}"
         assert row.why, f"row {row.number}: no evidence"
 
 

@@ -11,13 +11,17 @@ Rules, in order; each sees only what the earlier ones left:
    possible partners.
 4. `test renamed`: another test id, the same request content and tools, model, endpoint and provider host; calls
    without request content (model lists) never pair across test ids.
+5. `model renamed`: another test id and another model, where each test id names its model and the two are
+   the same once the model's name is taken out (`...[txt=bedrock/openai.gpt-oss-20b-1:0-True]` and
+   `...[txt=bedrock/openai.gpt-oss-20b-True]`), with the same request content, tools and endpoint; the provider
+   host may change with the model. A suite that moves a test to a new model id re-records it so.
 Beyond MAX_SCORED x MAX_SCORED candidates for one key none is chosen: the files stay added and removed.
 Where a key has several candidates (a step recorded more than once), the most similar request wins (the
 fewest differing fields: other parameters, tool results; then the fewest differing test-id parts, so a
 renamed parametrisation keeps its client fixture and provider) and the pair is marked ambiguous, with the
-others closest first. For `approximate` and `test renamed`, which are inferences, a tie on both counts
-leaves every file of the tie unpaired, each listing the others; `same request` ties are identical calls,
-so one is taken and the pair is marked ambiguous.
+others closest first. For `approximate`, `test renamed` and `model renamed`, which are inferences, a tie on
+both counts leaves every file of the tie unpaired, each listing every one it ties with; `same request` ties are
+identical calls, so one is taken and the pair is marked ambiguous.
 """
 
 from __future__ import annotations
@@ -36,13 +40,15 @@ from recorder_ui.domain.residue import leaf_paths, request_of
 # Beyond this many candidates for one key, similarity is not scored (every one would be compared to every one).
 MAX_SCORED = 40
 MAX_LISTED = 8  # candidates named beside an ambiguous pair, closest first
+# How a pair was made, in the order the rules run (a Pair's `how`; "" for a file left added or removed).
+HOW = ("same path", "same request", "model changed", "approximate", "test renamed", "model renamed")
 
 
 @dataclass(frozen=True, slots=True)
 class Pair:
     old: Recording | None
     new: Recording | None
-    how: str  # "same path", "same request", "approximate", "test renamed", "" for added/removed
+    how: str  # one of HOW, "" for added/removed
     ambiguous: bool = False  # several candidates had the same key: the most similar was taken
     candidates: tuple[str, ...] = ()  # the other candidates' paths (for an unpaired file: its possible partners)
 
@@ -113,6 +119,18 @@ def content_key(rec: Recording) -> Hashable:
     return _dumps([str(rec.kind), rec.model, rec.endpoint, rec.provider, messages, extra, sorted(rec.tools)])
 
 
+def renamed_model_key(rec: Recording) -> Hashable:
+    """What a test parametrised by its model still sends when the model is renamed: its test id with the
+    model's name taken out, shape, endpoint, request content and tools (not the model, nor the host, which a
+    new model id often brings: Bedrock's runtime and mantle endpoints)."""
+    test_id, model = rec.test_id or "", rec.model
+    extra = _extra(rec)
+    if not model or model not in test_id or (not rec.request_messages and not extra):
+        return ("no model in the test id", id(rec))
+    messages = [message_key(m) for m in rec.request_messages]
+    return _dumps([str(rec.kind), rec.endpoint, test_id.replace(model, "\x00"), messages, extra, sorted(rec.tools)])
+
+
 _TEST_ID_PARTS = re.compile(r"::|[\[\]\-/=:,\s]+")
 
 
@@ -171,6 +189,7 @@ class _Pairer:
         if len(olds) * len(news) > MAX_SCORED * MAX_SCORED:
             return set()  # too many candidates to weigh: none is chosen, the files stay added and removed
         scores = sorted((distance(o, n), i, j) for i, o in enumerate(olds) for j, n in enumerate(news))
+        score_of = {(i, j): score for score, i, j in scores}
         used_old: set[int] = set()
         used_new: set[int] = set()
         taken: set[int] = set()
@@ -184,11 +203,13 @@ class _Pairer:
                 if i2 not in used_old and j2 not in used_new
             ]
             if rivals and ties_unpaired:
-                for i2, j2 in [(i, j), *rivals]:
+                tied_old = {i2 for i2, _ in [(i, j), *rivals]}
+                tied_new = {j2 for _, j2 in [(i, j), *rivals]}
+                for i2, j2 in ((a, b) for a in tied_old for b in tied_new if score_of[a, b] == score):
                     self.partners.setdefault(id(olds[i2]), set()).add(id(news[j2]))
                     self.partners.setdefault(id(news[j2]), set()).add(id(olds[i2]))
-                used_old |= {i2 for i2, _ in [(i, j), *rivals]}
-                used_new |= {j2 for _, j2 in [(i, j), *rivals]}
+                used_old |= tied_old
+                used_new |= tied_new
                 continue
             used_old.add(i)
             used_new.add(j)
@@ -215,5 +236,6 @@ def pair(old: Sequence[Recording], new: Sequence[Recording]) -> tuple[Pair, ...]
     pairer.by_key(model_free_key, "model changed", ties_unpaired=False)
     pairer.by_key(step_key, "approximate", ties_unpaired=True)
     pairer.by_key(content_key, "test renamed", ties_unpaired=True)
+    pairer.by_key(renamed_model_key, "model renamed", ties_unpaired=True)
     pairer.rest()
     return tuple(pairer.pairs)
