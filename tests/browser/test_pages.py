@@ -375,3 +375,25 @@ def test_names_without_spaces_wrap_instead_of_widening_the_page(live_server: Any
                 wide[(width, url)] = scrolled
         context.close()
     assert wide == {}
+
+
+def test_a_long_answer_opens_in_place_and_folds_back(live_server: Any, page: Any, tmp_path: Path) -> None:
+    """A 5,000-character answer shows its first 600 and "show all"; opened, the whole text replaces the preview
+    and the control offers to fold it again, rather than a stale "show all" above the text."""
+    from tests.builders import stream_recording, write
+
+    answer = "The first sentence. " + "word " * 1000 + "THE LAST WORDS."
+    write(tmp_path, "inference", stream_recording(test_id="tests/integration/inference/test_x.py::test_long", text=answer))
+    call_command("index_recordings", str(tmp_path), "--name", "longtext", "--jobs", "1", verbosity=0)
+    entry = RecordingEntry.objects.get(root__name="longtext")
+    page.goto(live_server.url + f"/recordings/{entry.pk}/")
+    long = page.locator("details.long").first
+    control = long.locator("summary")
+    assert control.locator(".more:visible").inner_text() == f"show all {len(answer):,} characters"
+    assert not long.get_by_text("THE LAST WORDS.").is_visible()
+    control.locator(".more:visible").click()
+    assert long.get_by_text("THE LAST WORDS.").is_visible()
+    assert control.locator(".more:visible").inner_text() == "show the first 600 only"
+    assert not control.locator("pre").is_visible()  # the preview gives way to the whole text
+    control.locator(".more:visible").click()
+    assert not long.get_by_text("THE LAST WORDS.").is_visible()
