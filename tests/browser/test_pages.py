@@ -383,7 +383,9 @@ def test_a_long_answer_opens_in_place_and_folds_back(live_server: Any, page: Any
     from tests.builders import stream_recording, write
 
     answer = "The first sentence. " + "word " * 1000 + "THE LAST WORDS."
-    write(tmp_path, "inference", stream_recording(test_id="tests/integration/inference/test_x.py::test_long", text=answer))
+    write(
+        tmp_path, "inference", stream_recording(test_id="tests/integration/inference/test_x.py::test_long", text=answer)
+    )
     call_command("index_recordings", str(tmp_path), "--name", "longtext", "--jobs", "1", verbosity=0)
     entry = RecordingEntry.objects.get(root__name="longtext")
     page.goto(live_server.url + f"/recordings/{entry.pk}/")
