@@ -134,18 +134,9 @@ def _apply_mapping(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]
         if not isinstance(original, str):
             raise WrongType(("id_normalization_mapping", normalized), "a string", original)
     pairs = [(original, normalized) for normalized, original in mapping.items() if original]
-    try:
-        text = orjson.dumps(raw).decode()
-    except orjson.JSONEncodeError:  # deeper than orjson writes (255 levels), or a big integer: walk every string
-        result = _replace_in_strings(raw, pairs, _Growth(len(jsontext.dumps(raw))))
-    else:
-        growth = _Growth(len(text))
-        for original, normalized in pairs:
-            # Replace the ids as they appear inside JSON strings, escapes included.
-            old, new = orjson.dumps(original).decode()[1:-1], orjson.dumps(normalized).decode()[1:-1]
-            growth.check(text, old, new)
-            text = text.replace(old, new)
-        result = orjson.loads(text)
+    # Every string (keys too) walked, rather than a replacement on the serialised file: an id that also reads as
+    # a number or a JSON word ("1", "true") would otherwise rewrite token counts or break the file's syntax.
+    result = _replace_in_strings(raw, pairs, _Growth(len(jsontext.dumps(raw))))
     result["id_normalization_mapping"] = {}  # applied: from here on it counts as empty
     return result, dict(mapping)
 
@@ -168,7 +159,7 @@ class _Growth:
 
 
 def _replace_in_strings(value: Any, pairs: list[tuple[str, str]], growth: _Growth) -> Any:
-    """The mapping applied to every string (keys too), for files orjson cannot re-serialise."""
+    """The mapping applied to every string (keys too), each id in turn in the mapping's order."""
     if isinstance(value, str):
         for original, normalized in pairs:
             growth.check(value, original, normalized)

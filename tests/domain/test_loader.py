@@ -243,6 +243,17 @@ def test_mapping_replaces_in_key_order_and_inside_escaped_strings() -> None:
     assert parse(raw).choices[0].content.startswith("ids: S-long and S")
 
 
+def test_mapping_changes_strings_only_never_numbers_or_the_files_syntax() -> None:
+    """An id that also reads as a number ("15") or a JSON word ("true") is replaced in text only: token counts,
+    flags and the file's syntax stay as recorded."""
+    raw = stream([chunk([delta(content="run 15 true")]), chunk([], usage=usage(15, 3))])
+    raw["id_normalization_mapping"] = {"id-A": "15", "id-B": "true", "id-C": "1"}
+    rec = parse(raw)
+    assert rec.error == "" and rec.kind == Kind.CHAT
+    assert rec.choices[0].content == "run id-A id-B"
+    assert rec.usage == Usage(15, 3, 18) and rec.raw["request"]["body"]["stream"] is True
+
+
 def test_mapping_of_the_wrong_type_is_an_error() -> None:
     raw = stream([chunk([delta(content="x")])])
     raw["id_normalization_mapping"] = {"file-1": 5}
