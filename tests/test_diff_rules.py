@@ -224,6 +224,35 @@ def test_a_stream_change_no_category_reads_is_named_and_a_key_at_the_top_too(rer
     assert found.categories == ("response-changed",) and found.response_fields == ("recorded_with",)
 
 
+def _token(text: str, logprob: float) -> dict[str, Any]:
+    return {"token": text, "logprob": logprob, "bytes": list(text.encode()), "top_logprobs": []}
+
+
+def _with_logprobs(rec: dict[str, Any], per_chunk: list[list[dict[str, Any]]]) -> dict[str, Any]:
+    for item, tokens in zip(rec["response"]["body"], per_chunk, strict=False):
+        item["__data__"]["choices"][0]["logprobs"] = {"content": tokens, "refusal": None}
+    return rec
+
+
+def test_logprobs_that_move_between_tokens_are_a_change_and_rechunked_ones_noise(rerecord: Any) -> None:
+    """A stream's leaves compare as a set, so chunk boundaries never count; a token's logprob stays with its token:
+    the same text with the two tokens' logprobs swapped is a response change, never noise-only."""
+    old = stream_recording(test_id=TID.format("logprobs"), text="Yes no", usage=False)
+    chunks = len(old["response"]["body"])
+    tokens = [[_token("Yes", -0.1)], [_token(" no", -2.5)]] + [[]] * (chunks - 2)
+    swapped = [[_token("Yes", -2.5)], [_token(" no", -0.1)]] + [[]] * (chunks - 2)
+    before = _with_logprobs(copy.deepcopy(old), tokens)
+    found = _only(rerecord({_name("lp"): before}, {_name("lp"): _with_logprobs(copy.deepcopy(old), swapped)}))
+    assert found.categories == ("response-changed",)
+    assert found.response_fields == ("body[].choices[].logprobs.content[]",)
+    both_in_one = [[_token("Yes", -0.1), _token(" no", -2.5)]] + [[]] * (chunks - 1)  # re-chunked: noise
+    found = _only(rerecord({_name("lp"): before}, {_name("lp"): _with_logprobs(copy.deepcopy(old), both_in_one)}))
+    assert found.categories == ("noise-only",)
+    twice = [[_token("Yes", -0.1)], [_token(" no", -2.5), _token(" no", -2.5)]] + [[]] * (chunks - 2)
+    found = _only(rerecord({_name("lp"): before}, {_name("lp"): _with_logprobs(copy.deepcopy(old), twice)}))
+    assert found.categories == ("response-changed",)  # a token sent twice is not the same as once
+
+
 def test_noise_only_always_names_its_noise(rerecord: Any) -> None:
     """Arguments written with other spaces, or a file written with other formatting: noise, and said which."""
     old = _chat_answer("spacing")

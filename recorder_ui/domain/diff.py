@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from recorder_ui.domain import pairing, paths, residue, usage
+from recorder_ui.domain import listings, pairing, paths, residue, usage
+from recorder_ui.domain.listings import Listing
 from recorder_ui.domain.model import Kind, Message, Recording, Usage
 from recorder_ui.domain.pairing import Pair
-from recorder_ui.domain.residue import Listing
 from recorder_ui.domain.worddiff import word_diff
 
 CATEGORIES = (
@@ -213,7 +213,7 @@ def _compare_pair(
     text = _text_diffs(old, new)
     answer = bool(old.choices or new.choices) or old.kind in ANSWER_KINDS or new.kind in ANSWER_KINDS
     listed = old.kind in LISTING_KINDS and new.kind in LISTING_KINDS
-    listing = residue.listing_changes(old.raw, new.raw) if listed else Listing()
+    listing = listings.listing_changes(old.raw, new.raw) if listed else Listing()
     response_fields = residue.response_changes(old.raw, new.raw, answer=answer, listing=listed)
     outcome_differs = not listed and not old.choices and not new.choices and _outcome(old) != _outcome(new)
     if text or listing.added or listing.removed or outcome_differs:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -72,23 +71,9 @@ ANSWER_KEYS = frozenset(
 )
 # Token usage, which the usage categories compare in every shape (an embedding's usage too).
 USAGE_KEYS = frozenset({"usage", "usage_metadata", "eval_count", "prompt_eval_count"})
-LISTING_IDS = ("id", "model", "name")
 # Subtrees the semantic categories do not read: inside them only noise is set aside, never answer keys
 # (logprobs carry "content" lists, citations carry "text").
 KEEP_WHOLE = frozenset({"logprobs", "annotations"})
-
-
-@dataclass(frozen=True, slots=True)
-class Listing:
-    """A model list compared as a set: ids only in the old, only in the new, and ids whose entry changed."""
-
-    added: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
-    changed: tuple[str, ...] = ()  # "model-id: field, field"
-    reordered: bool = False
-
-    def __bool__(self) -> bool:
-        return bool(self.added or self.removed or self.changed)
 
 
 def _data(value: Any) -> Any:
@@ -319,14 +304,35 @@ def _stream_leaves(events: Any) -> set[tuple[str, object]]:
     return leaves
 
 
-def _raw_leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    """(path without list positions, value) of every leaf."""
+def _raw_leaves(
+    value: Any, path: str = "", seen: Counter[tuple[str, bytes]] | None = None
+) -> Iterator[tuple[str, Any]]:
+    """(path without list positions, value) of every leaf. Under logprobs and annotations a list item is one leaf,
+    with how many times it came so far: a token keeps its logprob and alternatives (values moved from token to
+    token are a change, not chunk boundaries), and a token sent twice counts twice."""
+    seen = Counter() if seen is None else seen
     if isinstance(value, dict):
         for k, v in value.items():
-            yield from _raw_leaves(v, f"{path}.{k}" if path else str(k))
+            where = f"{path}.{k}" if path else str(k)
+            yield from (_whole_items(v, where, seen) if k in KEEP_WHOLE else _raw_leaves(v, where, seen))
     elif isinstance(value, list):
         for v in value:
-            yield from _raw_leaves(v, f"{path}[]")
+            yield from _raw_leaves(v, f"{path}[]", seen)
+    else:
+        yield path, value
+
+
+_Seen = Counter[tuple[str, bytes]]
+
+
+def _whole_items(value: Any, path: str, seen: _Seen) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _whole_items(v, f"{path}.{k}", seen)
+    elif isinstance(value, list):
+        for item in value:
+            seen[key := (path, jsontext.dumps(item, default=str, option=orjson.OPT_SORT_KEYS))] += 1
+            yield f"{path}[]", [item, seen[key]]
     else:
         yield path, value
 
@@ -353,52 +359,6 @@ def _without_listing(response: dict[str, Any]) -> dict[str, Any]:
     if isinstance(body, dict) and isinstance(body.get("models"), list):
         return {**response, "body": {k: v for k, v in body.items() if k != "models"}}
     return response
-
-
-def _entry_id(entry: Any, index: int) -> str:
-    data = _data(entry)
-    if isinstance(data, dict):
-        for key in LISTING_IDS:
-            if isinstance(value := data.get(key), str):
-                return value
-    return f"#{index}"
-
-
-def _entry(entry: Any) -> Any:
-    """A listing entry minus noise; ids inside it (permission ids...) are random, its own `id` is its name."""
-    data = _data(entry)
-    if not isinstance(data, dict):
-        return data
-    return {k: v if k == "id" else _strip(v, NOISE_KEYS | ID_KEYS) for k, v in data.items() if k not in NOISE_KEYS}
-
-
-def _keyed(entries: list[Any]) -> dict[str, Any]:
-    """Entries by model id; a repeated id keeps each occurrence (`id#2`), so a duplicate never hides one."""
-    seen: Counter[str] = Counter()
-    keyed = {}
-    for index, entry in enumerate(entries):
-        name = _entry_id(entry, index)
-        seen[name] += 1
-        keyed[name if seen[name] == 1 else f"{name}#{seen[name]}"] = _entry(entry)
-    return keyed
-
-
-def listing_changes(old_raw: Any, new_raw: Any) -> Listing:
-    """Two model lists as sets keyed by model id: what was added, removed or changed, and whether only order moved."""
-    old_entries = _entries(_response(old_raw)) or []
-    new_entries = _entries(_response(new_raw)) or []
-    old_map = _keyed(old_entries)
-    new_map = _keyed(new_entries)
-    added = tuple(sorted(new_map.keys() - old_map.keys()))
-    removed = tuple(sorted(old_map.keys() - new_map.keys()))
-    changed = tuple(
-        f"{k}: {', '.join(_collapse(list(leaf_paths(old_map[k], new_map[k])), limit=6))}"
-        for k in sorted(old_map.keys() & new_map.keys())
-        if old_map[k] != new_map[k]
-    )
-    same_ids = [k for k in old_map if k in new_map]
-    reordered = same_ids != [k for k in new_map if k in old_map]
-    return Listing(added, removed, changed, reordered)
 
 
 def _noise_values(value: Any, found: Counter[tuple[str, bytes]], key: str = "") -> None:
