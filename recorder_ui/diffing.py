@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import html
 import threading
 import time
 from dataclasses import dataclass
@@ -13,7 +12,6 @@ from typing import Any
 import orjson
 from django.conf import settings
 
-from recorder_ui import presenters
 from recorder_ui.domain import diff, gitsource, jsontext, loader, paths, rawdiff
 from recorder_ui.domain.model import Kind, Recording
 
@@ -296,150 +294,3 @@ def as_json(report: DiffReport) -> bytes:
         ],
     }
     return jsontext.dumps(data, option=orjson.OPT_INDENT_2)
-
-
-def _segments_text(segments: tuple[tuple[str, str], ...], width: int = 400) -> str:
-    out = []
-    for op, text in segments:
-        if op == "=":
-            out.append(text if len(text) < 80 else text[:35] + " … " + text[-35:])
-        else:
-            out.append(f"[{op}{text}]")
-    joined = "".join(out).replace("\n", " ")
-    return joined if len(joined) <= width else joined[:width] + " …"
-
-
-def as_text(report: DiffReport) -> str:
-    """A terminal reading: the summary, then each change that is not only noise."""
-    lines = [f"recordings diff {report.base}..{report.head}: {len(report.diffs)} changed files"]
-    lines.append(
-        "  " + ", ".join(f"{k} {v}" for k, v in report.summary.counts.items()) if report.diffs else "  no changes"
-    )
-    lines.append(f"  tokens {report.summary.tokens_old} -> {report.summary.tokens_new}")
-    for d in report.changed():
-        lines.append("")
-        lines.append(f"{', '.join(d.categories)}: {d.test_id or '(no test)'}")
-        if d.old_path == d.new_path:
-            lines.append(f"  {paths.escape(d.new_path)}")
-        else:
-            old, new = paths.escape(d.old_path) or "-", paths.escape(d.new_path) or "-"
-            lines.append(f"  {old} -> {new}  ({d.pairing or 'unpaired'})")
-        lines += [f"  {line}" for line in _facts(d)]
-        for text in d.text:
-            lines.append(f"  {text.part}: {_segments_text(text.segments)}")
-        for change in d.tool_changes[:10]:
-            lines.append(f"  {change.path}: {jsontext.short(change.old, 120)} -> {jsontext.short(change.new, 120)}")
-        if d.usage_delta:
-            lines.append(f"  tokens {d.tokens_old} -> {d.tokens_new} ({d.usage_delta['total_tokens']:+d})")
-    return "\n".join(lines)
-
-
-def _facts(d: diff.RecordingDiff) -> list[str]:
-    """The lines that say why: pairing doubts, fields that differ, models added and removed."""
-    lines = [f"unreadable: {d.note}; see the raw diff"] if d.note else []
-    if d.ambiguous and d.pairing:
-        lines.append("ambiguous pairing: the most similar of several candidates; others: " + _paths(d.candidates))
-    elif d.candidates:
-        lines.append("unpaired: equally good partners, none chosen: " + _paths(d.candidates))
-    if d.test_id_old:
-        lines.append(f"test id was: {d.test_id_old}")
-    if d.request_fields:
-        lines.append(f"request fields: {', '.join(d.request_fields)}")
-    if d.response_fields:
-        lines.append(f"response fields: {', '.join(d.response_fields)}")
-    for label, models in (("added", d.listing.added), ("removed", d.listing.removed), ("changed", d.listing.changed)):
-        if models:
-            lines.append(f"models {label}: {'; '.join(models)}")
-    return lines
-
-
-def _paths(names: tuple[str, ...]) -> str:
-    return ", ".join(paths.escape(n) for n in names)
-
-
-def _md_code(text: str) -> str:
-    """Inline code that survives any content: a fence longer than any backtick run inside."""
-    text = text.replace("\n", " ")
-    fence = "`"
-    while fence in text:
-        fence += "`"
-    return f"{fence} {text} {fence}"
-
-
-# The order of a comment's test-file sections: what a reviewer must read first, so that a comment cut to fit
-# GitHub's limit (docs/ci.md) keeps it: changed requests, answers and usage, then unreadable files, then files
-# only added or removed, then noise.
-_READ_FIRST = (*(c for c in diff.CATEGORIES if c in diff.SEMANTIC), "unreadable", "removed", "added", "noise-only")
-
-
-def _weight(file: diff.FileSummary) -> tuple[int, str]:
-    return min(
-        (_READ_FIRST.index(c) for c in file.counts if c in _READ_FIRST), default=len(_READ_FIRST)
-    ), file.test_file
-
-
-def _cut(text: str, limit: int = 600) -> str:
-    return text if len(text) <= limit else text[:limit] + " … (cut)"
-
-
-def _md_block(text: str) -> str:
-    fence = "```"
-    while fence in text:
-        fence += "`"
-    return f"{fence}diff\n{text}\n{fence}"
-
-
-def as_markdown(report: DiffReport) -> str:
-    """A pull-request comment: a summary table, then per test file the changes, details folded."""
-    counts = report.summary.counts
-    lines = [f"### Recording changes `{report.base}` → `{report.head}`", ""]
-    if not report.diffs:
-        return presenters.terminal_text("\n".join([*lines, "No recording changed."]))
-    noise = counts.get("noise-only", 0)
-    lines.append(
-        f"{len(report.diffs)} recordings changed; {len(report.diffs) - noise} with a real change, {noise} noise only. "
-        f"Tokens {report.summary.tokens_old:,} → {report.summary.tokens_new:,}."
-    )
-    lines += ["", "| category | recordings |", "|---|---:|"]
-    lines += [f"| {k} | {v} |" for k, v in counts.items()]
-    for file in sorted(report.summary.files, key=_weight):
-        changed = [d for t in file.tests for d in t.diffs if d.categories != ("noise-only",)]
-        folded = sum(1 for t in file.tests for d in t.diffs if d.categories == ("noise-only",))
-        summary = ", ".join(f"{k} {v}" for k, v in file.counts.items())
-        # Inside an HTML block Markdown is not read: the file name is escaped HTML there, not a code span.
-        name_html = html.escape(file.test_file.replace("\n", " "))
-        lines += ["", "<details>", f"<summary><code>{name_html}</code>: {html.escape(summary)}</summary>", ""]
-        for d in changed:
-            name = (
-                d.test_id.partition("::")[2] or d.test_id or paths.escape(d.new_path or d.old_path).rsplit("/", 1)[-1]
-            )
-            lines.append(f"- **{', '.join(d.categories)}** {_md_code(name)}")
-            body: list[str] = []
-            if d.old_path != d.new_path:
-                old, new = paths.escape(d.old_path) or "(none)", paths.escape(d.new_path) or "(none)"  # no "-" line
-                body.append(f"{old} -> {new} ({d.pairing or 'unpaired'})")
-            body += _facts(d)
-            for text in d.text:
-                if text.part != "answer":
-                    body.append(f"({text.part})")
-                old = "".join(t for op, t in text.segments if op != "+")
-                new = "".join(t for op, t in text.segments if op != "-")
-                body += [f"- {line}" for line in _cut(old).splitlines()] + [
-                    f"+ {line}" for line in _cut(new).splitlines()
-                ]
-            for change in d.tool_changes[:10]:
-                body.append(f"{change.path}: {jsontext.short(change.old, 120)} -> {jsontext.short(change.new, 120)}")
-            if d.usage_delta:
-                body.append(f"tokens {d.tokens_old} -> {d.tokens_new} ({d.usage_delta['total_tokens']:+d})")
-            if body:
-                lines += ["", "  " + _md_block("\n".join(body)).replace("\n", "\n  "), ""]
-        if folded:
-            kinds = sorted({n.split(" (")[0] for t in file.tests for d in t.diffs if d.primary == "noise-only"
-                            for n in d.noise})  # fmt: skip
-            lines.append(
-                f"- {folded} noise-only change{'s' if folded != 1 else ''}"
-                + (f" ({_md_code(', '.join(kinds))})" if kinds else "")
-            )
-        lines += ["", "</details>"]
-    # Control characters a recording holds (ESC, NUL, CR) as \xNN: a terminal or a PR comment shows them as text.
-    return presenters.terminal_text("\n".join(lines))

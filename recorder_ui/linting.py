@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from recorder_ui import presenters
 from recorder_ui.domain import checkout, checks, lifecycle, loader, paths, replay
 from recorder_ui.domain.model import Kind
 from recorder_ui.indexer import scan
@@ -37,7 +38,7 @@ class LintReport:
         }
 
     def as_text(self) -> str:
-        lines = [f"{f.path}: {f.rule}: {f.message}" for f in self.findings]
+        lines = [f"{f.path}: {f.rule}: {presenters.one_line(f.message)}" for f in self.findings]
         counts = ", ".join(f"{rule} {count}" for rule, count in self.summary.items() if count) or "no findings"
         lines.append(f"{self.files} files checked: {counts}")
         return "\n".join(lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from recorder_ui.domain import providers, replay
@@ -128,9 +129,22 @@ def _compact(value: Any) -> str:
 # Control characters a recording may hold (in its text, test id, model name...), as visible escapes for a terminal:
 # ESC sequences would clear the screen or set the title, a carriage return or backspace overwrite a line (hiding a
 # finding in a CI log). Newlines and tabs stay: the text formats are made of them.
-_TERMINAL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if chr(c) not in "\n\t"}
+# The bidirectional controls too ("Trojan source": text that reads otherwise than it is), as \\uNNNN.
+_TERMINAL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if chr(c) not in "\n\t"} | {
+    c: f"\\u{c:04x}" for c in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+}
+# A line that starts (spaces aside) with "::" or "##[" is a command to a CI runner (GitHub Actions: ::error,
+# ::add-mask::, ::stop-commands::): a recording's text that would open a line so has its first character escaped.
+_RUNNER_COMMAND = re.compile(r"^([ \t]*)([:#])(?=:|#\[)", re.MULTILINE)
 
 
 def terminal_text(text: str) -> str:
-    """text with every control character but newline and tab written as \\xNN."""
-    return text.translate(_TERMINAL) if not text.isprintable() else text
+    """text with every control character but newline and tab written as \\xNN, and no line a CI runner would
+    take for a command."""
+    text = text.translate(_TERMINAL) if not text.isprintable() else text
+    return _RUNNER_COMMAND.sub(lambda m: f"{m[1]}\\x{ord(m[2]):02x}", text) if "::" in text or "##[" in text else text
+
+
+def one_line(text: str) -> str:
+    """text for a field of a one-line record (a finding, a test id): its line breaks written as \\xNN."""
+    return text.replace("\r", "\\x0d").replace("\n", "\\x0a")

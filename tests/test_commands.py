@@ -175,3 +175,21 @@ def test_commands_on_a_database_never_migrated_say_to_migrate(
                           timeout=120)  # fmt: skip
     assert done.returncode == status, done.stderr
     assert "Traceback" not in done.stderr and "run `python manage.py migrate` first" in done.stderr
+
+
+def test_check_recordings_text_keeps_a_finding_on_its_line_and_no_runner_command(tmp_path: Path) -> None:
+    """Tool arguments with a line break and `::error ...` after it: the invalid-arguments finding quotes them on
+    its own line, so a CI log shows no command a runner would act on (a fake annotation, ::add-mask::)."""
+    args = '{"q": broken\n::error file=README.md::INJECTED\r\n##[error]too'
+    write(
+        tmp_path,
+        "inference",
+        stream_recording(test_id=TEST_ID, text="", tool=("search", args)),
+        name="e" * 64 + ".json",
+    )
+    out = io.StringIO()
+    call_command("check_recordings", str(tmp_path), stdout=out, stderr=io.StringIO())
+    lines = out.getvalue().splitlines()
+    assert not [line for line in lines if line.lstrip().startswith(("::", "##["))], lines
+    [finding] = [line for line in lines if ": invalid-tool-arguments: " in line]
+    assert "INJECTED" in finding and "\\x0a" in finding

@@ -17,7 +17,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from recorder_ui import diffing
+from recorder_ui import diff_render, diffing, presenters
 from recorder_ui.domain import diff, gitsource
 from tests.builders import chunk, stream_recording, write
 
@@ -355,9 +355,9 @@ def test_the_markdown_comment_keeps_markup_in_names_as_text(tmp_path: Path) -> N
     test_id = "tests/integration/inference/test_<b>bold</b>`x`.py::test_one[</details><img src=x>]"
     old_dir, new_dir = tmp_path / "old", tmp_path / "new"
     write(old_dir, "inference", stream_recording(test_id=test_id, text="Short."), name="a.json")
-    write(new_dir, "inference", stream_recording(test_id=test_id, text="Long " * 200), name="a.json")
+    write(new_dir, "inference", stream_recording(test_id=test_id, text="Long " * 300), name="a.json")
     write(new_dir, "inference", stream_recording(test_id=test_id, text="Brand new"), name="b.json")
-    markdown = diffing.as_markdown(diffing.diff_folders(old=old_dir, new=new_dir))
+    markdown = diff_render.as_markdown(diffing.diff_folders(old=old_dir, new=new_dir))
     [summary] = [line for line in markdown.splitlines() if line.startswith("<summary>")]
     assert "<b>" not in summary and "&lt;b&gt;bold&lt;/b&gt;" in summary and summary.endswith("</summary>")
     for line in markdown.splitlines():  # elsewhere the markup is inside code spans, which Markdown shows as text
@@ -386,8 +386,42 @@ def test_the_markdown_comment_puts_the_test_files_a_reviewer_must_read_first(tmp
     write(new_dir, "bbb", stream_recording(test_id=tid("bbb"), text="New."), name="added.json")
     write(old_dir, "zzz", stream_recording(test_id=tid("zzz"), text="Paris."), name="c.json")
     write(new_dir, "zzz", stream_recording(test_id=tid("zzz"), text="Lyon."), name="c.json")
-    markdown = diffing.as_markdown(diffing.diff_folders(old=old_dir, new=new_dir))
+    markdown = diff_render.as_markdown(diffing.diff_folders(old=old_dir, new=new_dir))
     order = [
         line.split("<code>")[1].split("</code>")[0] for line in markdown.splitlines() if line.startswith("<summary>")
     ]
     assert order == [tid(a).partition("::")[0] for a in ("zzz", "bbb", "aaa")]
+
+
+TEST_ID = "tests/integration/inference/test_chat.py::test_long[txt=openai/gpt-4o-mini]"
+
+
+def test_a_change_late_in_a_long_answer_shows_in_the_comment(tmp_path: Path) -> None:
+    """The comment cuts long unchanged runs around the changes, not the text at 600 characters: a reviewer sees
+    the one word that changed at the end of a long answer, in both lines of the diff block."""
+    head = "The reasoning goes on. " * 60  # 1,380 characters the same on both sides
+    old_dir, new_dir = tmp_path / "old", tmp_path / "new"
+    write(old_dir, "inference", stream_recording(test_id=TEST_ID, text=head + "The answer is 42."), name="a.json")
+    write(new_dir, "inference", stream_recording(test_id=TEST_ID, text=head + "The answer is 41."), name="a.json")
+    markdown = diff_render.as_markdown(diffing.diff_folders(old=old_dir, new=new_dir))
+    minus = [line.strip() for line in markdown.splitlines() if line.strip().startswith("- … ")]
+    plus = [line.strip() for line in markdown.splitlines() if line.strip().startswith("+ … ")]
+    assert minus and minus[0].endswith("The answer is 42.") and plus[0].endswith("The answer is 41."), markdown
+    assert len(minus[0]) < 200  # the unchanged head is not repeated whole
+
+
+def test_text_outputs_never_carry_a_ci_runner_command_from_a_recording(tmp_path: Path) -> None:
+    """A test id or tool arguments with a line break and `::error ...` after it (GitHub's runner reads a line
+    that starts with `::` as a command: a fake annotation, ::add-mask::, ::stop-commands::) stay on their line
+    in the diff's text and Markdown; bidirectional controls are escaped too."""
+    hostile = TEST_ID + "\n::error file=README.md::INJECTED\n  ##[warning]also"
+    old_dir, new_dir = tmp_path / "old", tmp_path / "new"
+    write(old_dir, "inference", stream_recording(test_id=hostile, text="Yes."), name="a.json")
+    write(
+        new_dir, "inference", stream_recording(test_id=hostile, text="No.\n::warning::x \u202egnp.exe"), name="a.json"
+    )
+    report = diffing.diff_folders(old=old_dir, new=new_dir)
+    for text in (presenters.terminal_text(diff_render.as_text(report)), diff_render.as_markdown(report)):  # as printed
+        assert not [line for line in text.splitlines() if line.lstrip().startswith(("::", "##["))], text
+        assert "\u202e" not in text and "\\u202e" in text
+    assert "INJECTED" in diff_render.as_text(report).splitlines()[4]  # on the test id's own line

@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from recorder_ui import diffing
+from recorder_ui import diff_render, diffing
 from recorder_ui.domain import diff, gitsource
 
 pytestmark = [pytest.mark.corpus, pytest.mark.history]
@@ -31,6 +31,6 @@ def test_every_commit_diffs_and_renders(history: Path) -> None:
             assert bool(d.old_path and d.new_path) == bool(d.pairing), commit
             seen.update(d.categories)
             pairings.add(d.pairing)
-        assert diffing.as_text(report) and diffing.as_markdown(report)
+        assert diff_render.as_text(report) and diff_render.as_markdown(report)
     assert {"added", "removed", "request-changed", "content-changed", "usage-added"} <= seen
     assert {"same path", "test renamed", ""} <= pairings

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 import pytest
 
-from recorder_ui import diffing
+from recorder_ui import diff_render, diffing
 from recorder_ui.domain import diff, rawdiff, worddiff
 from tests.builders import stream_recording
 
@@ -458,7 +458,7 @@ def test_a_tie_partner_that_a_later_rule_pairs_is_no_partner_any_more(rerecord: 
     added = [d for d in report.diffs if d.categories == ("added",)]
     assert moved.old_path.endswith(_name("old")) and len(added) == 2
     assert moved.test_id_old == TID.format("trip") and moved.test_id == TID.format("journey")
-    assert f"test id was: {TID.format('trip')}" in diffing.as_markdown(report)
+    assert f"test id was: {TID.format('trip')}" in diff_render.as_markdown(report)
     assert {r["test_id_old"] for r in _json(report)} == {None, TID.format("trip")}
     assert all(not d.ambiguous and d.candidates == () for d in added)
 

@@ -13,7 +13,7 @@ import orjson
 import pytest
 from django.test import Client
 
-from recorder_ui import diffing, indexer
+from recorder_ui import diff_render, diffing, indexer
 from recorder_ui.domain import diff, jsontext, loader, miss_report, misses, rawdiff
 from recorder_ui.indexer import RootError
 from recorder_ui.indexer.roots import check_name
@@ -97,7 +97,7 @@ def test_a_pull_request_comment_shows_control_characters_as_text(tmp_path: Path)
     for folder, rec in (("a", old), ("b", new)):
         write(tmp_path / folder, "inference", rec, name="same.json")
     report = diffing.diff_folders(old=tmp_path / "a", new=tmp_path / "b")
-    comment = diffing.as_markdown(report)
+    comment = diff_render.as_markdown(report)
     assert "red" in comment and not any(c in comment for c in "\x1b\x07\x08\x00\r")
     assert "\\x1b[31mred\\x07" in comment
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from recorder_ui import bundle, diffing, presenters
+from recorder_ui import bundle, diff_render, diffing, presenters
 from recorder_ui.domain import diff, gitsource
 
 
@@ -49,7 +49,7 @@ class Command(BaseCommand):
         else:
             report = self._report(options)
             # The text form goes to a terminal or a CI log: no control character of a recording reaches it as is.
-            render = {"text": _terminal_text, "markdown": diffing.as_markdown}.get(options["format"])
+            render = {"text": _terminal_text, "markdown": diff_render.as_markdown}.get(options["format"])
             self.stdout.write(render(report) if render else diffing.as_json(report).decode())
         failing = [c for c in fail_on if report.summary.counts.get(c)]
         if failing:
@@ -91,4 +91,4 @@ class Command(BaseCommand):
 
 
 def _terminal_text(report: diffing.DiffReport) -> str:
-    return presenters.terminal_text(diffing.as_text(report))
+    return presenters.terminal_text(diff_render.as_text(report))
