@@ -26,10 +26,12 @@ class LintReport:
     errors: tuple[tuple[str, str], ...]  # (path, error) of files that are not readable recordings
     findings: tuple[LintFinding, ...]
     summary: dict[str, int]
+    judged_by: str = ""  # whose recorder judged which names replay opens, in words
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "files": self.files,
+            "judged_by": self.judged_by,
             "errors": [{"path": path, "error": error} for path, error in self.errors],
             "findings": [
                 {"path": f.path, "rule": f.rule, "test_id": f.test_id, "message": f.message} for f in self.findings
@@ -41,11 +43,14 @@ class LintReport:
         lines = [f"{f.path}: {f.rule}: {presenters.one_line(f.message)}" for f in self.findings]
         counts = ", ".join(f"{rule} {count}" for rule, count in self.summary.items() if count) or "no findings"
         lines.append(f"{self.files} files checked: {counts}")
+        if self.judged_by:
+            lines.append(f"replay judged by {self.judged_by}")
         return "\n".join(lines)
 
 
-def check_path(*, path: Path, max_bytes: int) -> LintReport:
-    """Lint one file, or every recording under a folder."""
+def check_path(*, path: Path, max_bytes: int, checkout_from: Path | None = None) -> LintReport:
+    """Lint one file, or every recording under a folder; checkout_from, when given, is the checkout whose recorder
+    judges reachability (path being a copy of some of its files), else the one holding path."""
     if path.is_file():
         base = path.parent
         names = [paths.escape(path.name)]
@@ -58,7 +63,9 @@ def check_path(*, path: Path, max_bytes: int) -> LintReport:
     candidates: list[lifecycle.Candidate] = []
     statuses: dict[str, str] = {}
     test_ids: dict[str, str | None] = {}
-    recorder = checkout.find(base).recorder  # the checkout's own recorder judges reachability, when it has one
+    # The checkout's own recorder judges reachability, when it has one.
+    judge = checkout.find(checkout_from if checkout_from is not None else base)
+    recorder = judge.recorder
     for name in names:
         rec = loader.load(base / paths.unescape(name), name=name, max_bytes=max_bytes, recorder=recorder)
         if rec.kind == Kind.INVALID:
@@ -76,7 +83,7 @@ def check_path(*, path: Path, max_bytes: int) -> LintReport:
     findings.sort(key=lambda f: (f.path, f.rule))
     for finding in findings:
         summary[finding.rule] = summary.get(finding.rule, 0) + 1
-    return LintReport(files=len(names), errors=tuple(errors), findings=tuple(findings), summary=summary)
+    return LintReport(len(names), tuple(errors), tuple(findings), summary, judged_by=judge.describe())
 
 
 def _with_fate(

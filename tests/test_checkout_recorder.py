@@ -97,6 +97,33 @@ def test_an_old_checkouts_files_are_not_called_dead(tmp_path: Path, client: Clie
     assert (older, "unreachable") not in findings and "not dead" in findings[(newer, "name-mismatch")]
 
 
+def test_a_copy_of_changed_files_is_judged_by_the_checkout_it_came_from(tmp_path: Path) -> None:
+    """CI lints a pull request's changed recordings copied into a scratch folder, where no recorder lies beside
+    them: `--checkout` names the checkout whose recorder judges them, so an old branch's new files are not
+    failed as unreachable by today's rule."""
+    files = _checkout(tmp_path / "release", OLD_RECORDER)
+    scratch = tmp_path / "scratch" / AREA
+    scratch.mkdir(parents=True)
+    shutil.copy2(files["older"], scratch / files["older"].name)
+
+    def lint(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "manage.py", "check_recordings", str(tmp_path / "scratch"), "--format", "json",
+             "--fail-on", "unreachable", *extra],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    alone = lint()
+    assert alone.returncode == 1 and "unreachable (1)" in alone.stderr  # today's rule: an older name
+    assert json.loads(alone.stdout)["judged_by"].startswith("today's recorder")
+    judged = lint("--checkout", str(tmp_path / "release"))
+    assert judged.returncode == 0, judged.stderr
+    report = json.loads(judged.stdout)
+    assert report["findings"] == [] and "src/llama_stack/testing/api_recorder.py" in report["judged_by"]
+    missing = lint("--checkout", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "is not a folder" in missing.stderr
+
+
 def test_a_rebase_onto_a_newer_recorder_re_judges_every_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The files do not change, the recorder does: the run re-parses them all. A second checkout with the other
     recorder takes no row of the first as a copy, though its files' paths and bytes are the same."""

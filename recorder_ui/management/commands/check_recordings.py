@@ -1,4 +1,4 @@
-"""check_recordings [PATH] [--format text|json] [--fail-on RULE,...]: a lint for recordings, for CI."""
+"""check_recordings [PATH] [--format text|json] [--fail-on RULE,...] [--checkout DIR]: a lint for recordings, for CI."""
 
 from __future__ import annotations
 
@@ -29,6 +29,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--format", choices=("text", "json"), default="text")
         parser.add_argument("--fail-on", default="", help=f"comma-separated rules: {', '.join(checks.ALL_RULES)}")
+        parser.add_argument(
+            "--checkout",
+            type=Path,
+            help="the checkout whose recorder judges which names replay opens (default: the one holding PATH); "
+            "give it when PATH is a copy of some of its files, such as a pull request's changed recordings",
+        )
 
     def handle(self, *args: object, **options: Any) -> None:
         path: Path = options["path"] or Path(settings.RECORDINGS_DIR)
@@ -40,7 +46,10 @@ class Command(BaseCommand):
             )
         if not path.exists():
             raise CommandError(f"{path} does not exist", returncode=2)
-        report = linting.check_path(path=path, max_bytes=settings.MAX_RECORDING_BYTES)
+        judge: Path | None = options["checkout"]
+        if judge is not None and not judge.is_dir():
+            raise CommandError(f"--checkout {judge} is not a folder", returncode=2)
+        report = linting.check_path(path=path, max_bytes=settings.MAX_RECORDING_BYTES, checkout_from=judge)
         if options["format"] == "json":
             self.stdout.write(jsontext.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode())
         else:
