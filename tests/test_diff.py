@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
@@ -425,3 +426,36 @@ def test_text_outputs_never_carry_a_ci_runner_command_from_a_recording(tmp_path:
         assert not [line for line in text.splitlines() if line.lstrip().startswith(("::", "##["))], text
         assert "\u202e" not in text and "\\u202e" in text
     assert "INJECTED" in diff_render.as_text(report).splitlines()[4]  # on the test id's own line
+
+
+def test_a_changed_recording_with_a_line_break_in_its_name_is_diffed(tmp_path: Path) -> None:
+    """git allows any byte but NUL in a name; the blob reader asks for such a blob by its id, so the change is
+    listed (it was dropped: the batch reads one request a line)."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    odd = "new\nline$(touch PWNED).json"
+    _write(repo, odd, stream_recording(test_id=TID.format("odd"), text="Yes."))
+    _write(repo, _name("plain"), stream_recording(test_id=TID.format("plain"), text="Yes."))
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "one")
+    _write(repo, odd, stream_recording(test_id=TID.format("odd"), text="No."))
+    _git(repo, "commit", "-q", "-am", "two")
+    report = diffing.diff_revisions(repo=repo, base="HEAD~1", head="HEAD")
+    [found] = report.diffs
+    assert found.old_path == found.new_path == f"{AREA}/{odd}" and found.pairing == "same path"
+    assert "content-changed" in found.categories
+    assert not (repo / "PWNED").exists() and not Path("PWNED").exists()
+
+
+def test_an_added_file_that_is_no_recording_says_so(tmp_path: Path) -> None:
+    old_dir, new_dir = tmp_path / "old", tmp_path / "new"
+    write(old_dir, "inference", stream_recording(test_id=TEST_ID, text="Yes."), name="a.json")
+    write(new_dir, "inference", stream_recording(test_id=TEST_ID, text="Yes."), name="a.json")
+    write(new_dir, "inference", "{not json", name="b.json")
+    report = diffing.diff_folders(old=old_dir, new=new_dir)
+    [added] = [d for d in report.diffs if d.categories == ("added",)]
+    assert added.note.startswith("added file is no readable recording: not valid JSON")
+    assert "unreadable: added file is no readable recording" in diff_render.as_text(report)
+    [row] = [r for r in orjson.loads(diffing.as_json(report))["recordings"] if r["new_path"].endswith("b.json")]
+    assert row["note"].startswith("added file is no readable recording")

@@ -172,6 +172,9 @@ def compare(
             model_new=new.model if new else "",
             ambiguous=ambiguous,
             candidates=candidates,
+            note=f"{'added' if old is None else 'removed'} file is no readable recording: {only.error}"
+            if only.kind == Kind.INVALID or not isinstance(only.raw, dict)
+            else "",
         )
     unreadable = next((rec for rec in (old, new) if rec.kind == Kind.INVALID or not isinstance(rec.raw, dict)), None)
     if unreadable is not None:

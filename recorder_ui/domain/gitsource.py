@@ -129,17 +129,22 @@ def changes(repo: Path, *, base: str, head: str, pathspec: str = "") -> tuple[Ch
 class BlobReader:
     """Reads many blobs through one long-lived `git cat-file --batch`."""
 
-    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], repo: Path | None = None) -> None:
         self._process = process
+        self._repo = repo
         assert process.stdin is not None and process.stdout is not None
         self._in: IO[bytes] = process.stdin
         self._out: IO[bytes] = process.stdout
 
     def read(self, rev: str, path: str) -> bytes | None:
         """The content of path at rev, or None when it is not there."""
-        if "\n" in path or "\0" in path:
+        if "\0" in path:
             return None
-        self._in.write(f"{rev}:{path}\n".encode("utf-8", "surrogateescape"))
+        request = f"{rev}:{path}"
+        # The batch reads a line a request: a name with a line break (git allows it) is asked for by its blob's id.
+        if "\n" in path and not (request := self._blob_id(rev, path)):
+            return None
+        self._in.write(f"{request}\n".encode("utf-8", "surrogateescape"))
         self._in.flush()
         header = self._out.readline().split()
         if len(header) < 3 or header[-1] == b"missing" or header[1] != b"blob":
@@ -148,6 +153,18 @@ class BlobReader:
         data = self._out.read(size)
         self._out.read(1)  # the newline after each blob
         return data
+
+    def _blob_id(self, rev: str, path: str) -> str:
+        if self._repo is None:
+            return ""
+        try:
+            listed = git(self._repo, "--literal-pathspecs", "ls-tree", "-z", rev, "--", path)
+        except GitError:
+            return ""
+        meta, _, name = listed.partition(b"\t")
+        parts = meta.split()
+        same = name.rstrip(b"\0") == path.encode("utf-8", "surrogateescape")
+        return parts[2].decode() if same and len(parts) == 3 and parts[1] == b"blob" else ""
 
 
 @contextmanager
@@ -164,7 +181,7 @@ def blob_reader(repo: Path) -> Iterator[BlobReader]:
     except FileNotFoundError:
         raise GitError("git is not installed") from None
     try:
-        yield BlobReader(process)
+        yield BlobReader(process, repo)
     finally:
         if process.stdin:
             process.stdin.close()
