@@ -459,3 +459,25 @@ def test_an_added_file_that_is_no_recording_says_so(tmp_path: Path) -> None:
     assert "unreadable: added file is no readable recording" in diff_render.as_text(report)
     [row] = [r for r in orjson.loads(diffing.as_json(report))["recordings"] if r["new_path"].endswith("b.json")]
     assert row["note"].startswith("added file is no readable recording")
+
+
+def test_a_repository_another_user_owns_is_named_with_gits_own_advice(tmp_path: Path) -> None:
+    """git refuses a repository another user owns ("dubious ownership"); the diff says so, with the command
+    that trusts it, instead of "not inside a git repository"."""
+    import os
+    import pwd
+
+    repo = tmp_path / "owned"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    try:
+        nobody = pwd.getpwnam("nobody").pw_uid
+        for folder, dirs, files in os.walk(repo):
+            for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
+                os.lchown(name, nobody, -1)
+    except (KeyError, PermissionError):
+        pytest.skip("needs to give a folder to another user (run as root, as CI does)")
+    if os.geteuid() == nobody:
+        pytest.skip("runs as the user the folder went to")
+    with pytest.raises(diffing.DiffError, match=r"another user owns it.*safe\.directory .*owned"):
+        diffing.diff_revisions(repo=repo, base="HEAD~1", head="HEAD")

@@ -38,8 +38,11 @@ def git(repo: Path, *args: str) -> bytes:
     except subprocess.TimeoutExpired:
         raise GitError(f"git {args[0]} took too long") from None
     if done.returncode != 0:
-        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(message[-1] if message else f"git {args[0]} failed")
+        lines = [line.strip() for line in done.stderr.decode("utf-8", "replace").strip().splitlines()]
+        fatal = [line for line in lines if line.startswith("fatal:")]
+        if fatal and "dubious ownership" in fatal[0]:  # git's advice (the command that trusts it) follows it
+            raise GitError(" ".join(lines))
+        raise GitError((fatal or lines or [f"git {args[0]} failed"])[-1])
     return done.stdout
 
 
@@ -60,7 +63,13 @@ def repo_root(path: Path) -> Path:
         raise GitError(f"{path} is not inside a git repository")
     try:
         return Path(git(folder, "rev-parse", "--show-toplevel").decode().strip())
-    except GitError:
+    except GitError as exc:
+        if "dubious ownership" in str(exc):  # git refuses a repository another user owns (since 2.35.2)
+            hint = str(exc).rpartition("call:")[2].strip() or "git config --global --add safe.directory TOP"
+            raise GitError(
+                f"git refuses the repository holding {path}: another user owns it. To let this process's user read "
+                f"it: {hint} (or --system for every user; see docs/hosting.md)"
+            ) from None
         raise GitError(f"{path} is not inside a git repository") from None
 
 
