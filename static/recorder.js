@@ -86,6 +86,28 @@
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", showCopy);
   else showCopy();
   document.addEventListener("htmx:afterSwap", showCopy);
+  // A request htmx makes that fails (a 403 once the form token expired, a 500, no server) says so at the top of
+  // the page instead of leaving it as it was; the next request that succeeds takes the message away.
+  function requestError(text) {
+    const box = document.getElementById("request-error");
+    if (!box) return;
+    box.textContent = text;
+    box.hidden = !text;
+  }
+  document.addEventListener("htmx:responseError", (event) => {
+    const status = event.detail.xhr ? event.detail.xhr.status : 0;
+    requestError(status === 403
+      ? "The server refused this (HTTP 403): the page's form token or your session has expired. Reload the page and try again."
+      : status >= 500
+        ? `The server failed to answer (HTTP ${status}). Reload the page; if it goes on, the server's log says why.`
+        : `The server could not do this (HTTP ${status}). Reload the page and try again.`);
+  });
+  document.addEventListener("htmx:sendError", () => {
+    requestError("The server could not be reached. Check that it is running, then reload the page.");
+  });
+  document.addEventListener("htmx:afterRequest", (event) => {
+    if (event.detail.successful) requestError("");
+  });
   document.addEventListener("click", (event) => {
     const button = event.target.closest("[data-copy]");
     if (!button) return;

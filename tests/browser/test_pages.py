@@ -321,6 +321,34 @@ def test_reindex_button_reports_without_leaving_the_page(site: str, page: Any, c
     assert console == []
 
 
+def test_a_refused_request_says_so_instead_of_leaving_the_page_as_it_was(site: str, page: Any) -> None:
+    """The form token gone (another tab logged out and in, a cookie cleared): the re-index button's POST gets a
+    403, and the page says what to do; a request that succeeds afterwards takes the message away."""
+    page.goto(site + "/")
+    assert page.locator("#request-error").is_hidden()
+    page.context.clear_cookies()
+    page.click("button:has-text('Re-index now')")
+    expect(page.locator("#request-error")).to_be_visible()
+    expect(page.locator("#request-error")).to_contain_text("HTTP 403")
+    expect(page.locator("#request-error")).to_contain_text("Reload the page")
+    page.goto(site + "/recordings/")  # a new page: a new token
+    failed: list[str] = []
+
+    def fail_once(route: Any) -> None:
+        if failed:
+            route.continue_()
+        else:
+            failed.append(route.request.url)
+            route.fulfill(status=500, body="boom")
+
+    page.route("**/recordings/?*", fail_once)
+    page.fill("[data-list-search]", "weather")
+    expect(page.locator("#request-error")).to_contain_text("HTTP 500")
+    page.fill("[data-list-search]", "weath")
+    expect(page.locator("#request-error")).to_be_hidden()  # the next answer that succeeds clears it
+    assert len(failed) == 1
+
+
 @pytest.mark.parametrize("scheme", ["dark", "light"])
 def test_pages_at_half_a_laptop_screen(site: str, browser: Any, scheme: str, shot: Any) -> None:
     context = browser.new_context(viewport={"width": 680, "height": 900}, color_scheme=scheme)
