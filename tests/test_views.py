@@ -49,6 +49,32 @@ def test_overview_page_partial_free_and_json(client: Client, indexed: None) -> N
     assert '<td class="n"><a href="/errors/">1</a></td>' in client.get("/").content.decode()
 
 
+def test_overview_says_when_a_roots_folder_is_gone_and_how_this_server_re_indexes(
+    client: Client, tmp_path: Path
+) -> None:
+    """A root moved or unmounted after its run: its rows stay, the Index table says the folder is missing (the
+    scheduled runs fail on it); the status line says how the index refreshes, the background re-scan only when on."""
+    import shutil
+
+    from tests.builders import stream_recording, write
+
+    write(tmp_path / "pr", "inference", stream_recording(test_id="tests/integration/inference/test_a.py::test_a"))
+    indexer.index_recordings(root=tmp_path / "pr", name="pr")
+    page = client.get("/").content.decode()
+    assert "folder missing" not in page and "re-indexes when asked" in page  # tests run with auto refresh off
+    from django.template.loader import render_to_string
+
+    quiet = {"running": False, "finished_at": None}
+    assert "in the background" in render_to_string(
+        "recordings/overview.html#refresh", {"state": {**quiet, "auto_seconds": 5}}
+    )
+    assert "when asked" in render_to_string("recordings/overview.html#refresh", {"state": {**quiet, "auto_seconds": 0}})
+    shutil.move(tmp_path / "pr", tmp_path / "moved")
+    assert "folder missing" in client.get("/").content.decode()
+    [root] = client.get("/overview.json").json()["roots"]
+    assert root["missing"] is True and root["recordings"] == 1
+
+
 def test_recording_list_filters_search_sort_and_partial(client: Client, indexed: None) -> None:
     full = client.get("/recordings/", {"kind": "chat", "streaming": "yes"})
     assert full.status_code == 200 and "<html" in full.content.decode()
@@ -355,7 +381,7 @@ def test_reindex_status_shows_progress_while_running(
     assert "every 1s" not in done and "2026-01-02 03:04:05 UTC" in done and "samples: 1 added" in done
     assert "samples: 1 added" in client.get("/").content.decode()
     # The background re-scan every few seconds that only stats the files, and finds nothing, is not news.
-    state.update(running=True, done=0, total=0, forced=False, finished_at=None, changed=False)
+    state.update(running=True, done=0, total=0, forced=False, finished_at=None, changed=False, auto_seconds=5)
     quiet = client.get("/").content.decode()
     assert "Re-indexing" not in quiet and "refreshes itself in the background" in quiet
     state.update(forced=True)  # the button's run is followed from the start

@@ -127,6 +127,7 @@ def refresh_state() -> dict[str, object]:
         chosen = max(states, key=lambda s: (str(s.get("finished_at") or ""), s["beat"]))
     chosen = dict(chosen)
     chosen.pop("beat", None)
+    chosen["auto_seconds"] = max(0.0, float(settings.AUTO_REFRESH_SECONDS))  # 0: only runs started on purpose
     return chosen
 
 

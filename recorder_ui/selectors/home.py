@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -63,6 +64,7 @@ def overview() -> Overview:
             "recordings": int(item.summary.get("recordings") or 0),
             "unreadable": int(item.summary.get("parse_errors") or 0),  # now, not only those the last run read
             "last_report": item.last_report,
+            "missing": not os.path.isdir(item.path),  # gone since (moved, unmounted): runs fail, its rows stay
         }
         for item in items
     )
