@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -193,3 +194,18 @@ def test_check_recordings_text_keeps_a_finding_on_its_line_and_no_runner_command
     assert not [line for line in lines if line.lstrip().startswith(("::", "##["))], lines
     [finding] = [line for line in lines if ": invalid-tool-arguments: " in line]
     assert "INJECTED" in finding and "\\x0a" in finding
+
+
+@pytest.mark.django_db
+def test_dropping_a_root_the_settings_still_name_says_it_comes_back(tree: Path, settings: Any) -> None:
+    settings.RECORDINGS_ROOTS = f"ci={tree}"
+    _run("index_recordings")
+    err = io.StringIO()
+    call_command("index_recordings", "--drop", "ci", stdout=io.StringIO(), stderr=err)
+    assert "still a root of the settings" in err.getvalue() and "restart the server" in err.getvalue()
+    assert not RecordingEntry.objects.exists()
+    settings.RECORDINGS_ROOTS = ""
+    _run("index_recordings", str(tree), "--name", "other")
+    err = io.StringIO()
+    call_command("index_recordings", "--drop", "other", stdout=io.StringIO(), stderr=err)
+    assert err.getvalue() == ""  # a root no setting names: dropped for good

@@ -23,7 +23,7 @@ from recorder_ui.indexer.entries import entry_path, load_entries, load_entry, re
 from recorder_ui.indexer.pool import default_jobs
 from recorder_ui.indexer.refresh import refresh_if_stale, refresh_state
 from recorder_ui.indexer.report import FileError, IndexReport, one_line
-from recorder_ui.indexer.roots import RootError, root_path, scan
+from recorder_ui.indexer.roots import RootError, configured_roots, root_path, scan
 from recorder_ui.indexer.values import SEARCH_TEXT_LIMIT, split_test_id, stored_test_id, suite_for
 from recorder_ui.indexer.writer import SETTLE_MIN_CHANGES, drop_root, index_recordings
 
@@ -34,6 +34,7 @@ __all__ = [
     "FileError",
     "IndexReport",
     "RootError",
+    "configured_roots",
     "default_jobs",
     "drop_root",
     "entry_path",

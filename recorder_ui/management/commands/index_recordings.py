@@ -10,7 +10,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
 from recorder_ui import indexer, presenters
+from recorder_ui.domain import paths
 from recorder_ui.indexer.ready import index_problem
+from recorder_ui.models import Root
 
 
 class Command(BaseCommand):
@@ -33,9 +35,20 @@ class Command(BaseCommand):
         if problem := index_problem():
             raise CommandError(problem)
         if options["drop"]:
+            folder = Root.objects.filter(name=options["drop"]).values_list("path", flat=True).first()
             if not indexer.drop_root(name=options["drop"]):
                 raise CommandError(f"no root named {options['drop']!r}")
             self.stdout.write(f"dropped root {options['drop']}")
+            try:
+                configured = [(name, paths.escape(str(path.resolve()))) for name, path in indexer.configured_roots()]
+            except indexer.RootError:
+                configured = []
+            if any(name == options["drop"] or path == folder for name, path in configured):
+                self.stderr.write(
+                    f"note: {options['drop']} is still a root of the settings (RECORDER_UI_ROOTS or RECORDINGS_DIR), "
+                    "so the next index run, scheduled or from a server that still has it, indexes it again: remove "
+                    "it there and restart the server first."
+                )
             return
         verbosity = options["verbosity"]
         missing: list[str] = []  # configured roots that are no folder: said at the end, the others indexed
