@@ -31,7 +31,7 @@ index: $(VENV)/ready
 serve: $(VENV)/ready  ## production: gunicorn behind your proxy; configure with environment variables (README)
 	$(PY) manage.py migrate --verbosity 0
 	RECORDER_UI_STATIC_ROOT=$${RECORDER_UI_STATIC_ROOT:-$(CURDIR)/staticfiles} $(PY) manage.py collectstatic --noinput --verbosity 0
-	RECORDER_UI_STATIC_ROOT=$${RECORDER_UI_STATIC_ROOT:-$(CURDIR)/staticfiles} $(VENV)/bin/gunicorn recorder_ui.wsgi --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} --threads 4 --worker-class gthread --access-logfile -
+	RECORDER_UI_STATIC_ROOT=$${RECORDER_UI_STATIC_ROOT:-$(CURDIR)/staticfiles} $(VENV)/bin/gunicorn recorder_ui.wsgi --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} --threads 4 --worker-class gthread --timeout 60 --no-control-socket --access-logfile -
 
 lint: $(VENV)/ready
 	$(VENV)/bin/ruff format --check .

@@ -203,6 +203,8 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = _flag("RECORDER_UI_HSTS_PRELOAD", True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # RECORDER_UI_SSL_REDIRECT=0 says the proxy redirects to HTTPS (docs/hosting.md): check --deploy need not warn.
+    SILENCED_SYSTEM_CHECKS = [] if SECURE_SSL_REDIRECT else ["security.W008"]
 
 LOGGING = {
     "version": 1,
