@@ -63,7 +63,8 @@ def start_server(env: dict[str, str], *, workers: int = WORKERS, threads: int = 
     port = _free_port()
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     command = [gunicorn, "recorder_ui.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-               "--threads", str(threads), "--worker-class", "gthread", "--backlog", "256", "--no-control-socket"]  # fmt: skip
+               "--threads", str(threads), "--worker-class", "gthread", "--backlog", "256",
+               "--no-control-socket"]  # fmt: skip
     if config:
         command += ["--config", config]
     server = subprocess.Popen(
