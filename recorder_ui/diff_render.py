@@ -55,9 +55,12 @@ def _facts(d: diff.RecordingDiff) -> list[str]:
     """The lines that say why: pairing doubts, fields that differ, models added and removed."""
     lines = [f"unreadable: {d.note}; see the raw diff"] if d.note else []
     if d.ambiguous and d.pairing:
-        lines.append("ambiguous pairing: the most similar of several candidates; others: " + _paths(d.candidates))
+        lines.append(
+            "ambiguous pairing: the most similar of several candidates (the fewest differing request fields, then "
+            "test-id parts); the others, closest first: " + _sided(d)
+        )
     elif d.candidates:
-        lines.append("unpaired: equally good partners, none chosen: " + _paths(d.candidates))
+        lines.append("unpaired: equally good partners, none chosen: " + _sided(d))
     if d.test_id_old:
         lines.append(f"test id was: {presenters.one_line(d.test_id_old)}")
     if d.request_fields:
@@ -70,8 +73,9 @@ def _facts(d: diff.RecordingDiff) -> list[str]:
     return lines
 
 
-def _paths(names: tuple[str, ...]) -> str:
-    return ", ".join(paths.escape(n) for n in names)
+def _sided(d: diff.RecordingDiff) -> str:
+    """The candidates, each with its side: an old file another new one could re-record, or a new one."""
+    return ", ".join(f"{side} {paths.escape(name)}".strip() for side, name in d.sided_candidates)
 
 
 def _md_code(text: str) -> str:

@@ -217,7 +217,10 @@ def _report(
     diffs = tuple(
         sorted(
             (
-                diff.compare(p.old, p.new, how=p.how, ambiguous=p.ambiguous, candidates=p.candidates)
+                dataclasses.replace(
+                    diff.compare(p.old, p.new, how=p.how, ambiguous=p.ambiguous, candidates=p.candidates),
+                    candidate_sides=p.candidate_sides,
+                )
                 for p in diff.pair(old, new)
             ),
             key=lambda d: (d.test_id, d.old_path or d.new_path),
@@ -279,6 +282,7 @@ def as_json(report: DiffReport) -> bytes:
                 "pairing": d.pairing or None,
                 "ambiguous": d.ambiguous,
                 "candidates": [paths.escape(p) for p in d.candidates],
+                "candidate_sides": list(d.candidate_sides),
                 "test_id_old": d.test_id_old or None,
                 "request_fields": list(d.request_fields),
                 "response_fields": list(d.response_fields),

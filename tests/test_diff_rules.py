@@ -521,6 +521,8 @@ def test_two_models_renamed_at_once_tie_and_stay_unpaired(rerecord: Any) -> None
     report = rerecord(before, after)
     assert sorted(d.categories[0] for d in report.diffs) == ["added", "added", "removed", "removed"]
     assert [(d.ambiguous, len(d.candidates)) for d in report.diffs] == [(True, 2)] * 4
+    for d in report.diffs:  # a removed file's partners are new files, an added one's old files
+        assert d.candidate_sides == (("new",) * 2 if d.categories == ("removed",) else ("old",) * 2)
 
 
 def _session_call(host: str, prompt: str, model: str = "gpt-4o") -> dict[str, Any]:
@@ -563,6 +565,8 @@ def test_the_most_similar_of_several_candidates_wins_and_is_marked_ambiguous(rer
     assert left.categories == ("removed",) and left.old_path.endswith(_name("t7"))
     [row] = [r for r in _json(report) if r["pairing"]]
     assert row["ambiguous"] is True and row["candidates"] == [f"{AREA}/{_name('t7')}"]
+    assert row["candidate_sides"] == ["old"] and paired.sided_candidates == (("old", f"{AREA}/{_name('t7')}"),)
+    assert f"the others, closest first: old {AREA}/{_name('t7')}" in diff_render.as_text(report)
 
 
 @pytest.mark.parametrize("budget", [400_000, 4])

@@ -83,12 +83,21 @@ class RecordingDiff:
     note: str = ""  # why a pair is "unreadable": a side that is no readable recording, or too deep to compare
     ambiguous: bool = False  # several candidates for this pairing (or, unpaired, equally good partners)
     candidates: tuple[str, ...] = ()  # the other candidates' paths
+    candidate_sides: tuple[str, ...] = ()  # "old" or "new", one for each of candidates
     test_id_old: str = ""  # the old side's test id when it is another (a renamed test)
 
     @property
     def several_choices(self) -> bool:
         """Whether the text diffs are of more than one choice, so each says which."""
         return any(t.choice for t in self.text)
+
+    @property
+    def sided_candidates(self) -> tuple[tuple[str, str], ...]:
+        """(side, path) of each candidate: an old file, or a new one."""
+        sides = (
+            self.candidate_sides if len(self.candidate_sides) == len(self.candidates) else ("",) * len(self.candidates)
+        )
+        return tuple(zip(sides, self.candidates, strict=True))
 
     @property
     def primary(self) -> str:

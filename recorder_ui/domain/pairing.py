@@ -51,6 +51,7 @@ class Pair:
     how: str  # one of HOW, "" for added/removed
     ambiguous: bool = False  # several candidates had the same key: the most similar was taken
     candidates: tuple[str, ...] = ()  # the other candidates' paths (for an unpaired file: its possible partners)
+    candidate_sides: tuple[str, ...] = ()  # "old" or "new", one for each of candidates
 
 
 def message_key(message: Message) -> dict[str, object]:
@@ -213,10 +214,13 @@ class _Pairer:
                 continue
             used_old.add(i)
             used_new.add(j)
-            others = [(s2, olds[i2].path) for s2, i2, j2 in scores if j2 == j and i2 != i]
-            others += [(s2, news[j2].path) for s2, i2, j2 in scores if i2 == i and j2 != j]
-            closest = tuple(dict.fromkeys(path for _, path in sorted(others)))[:MAX_LISTED]
-            self.pairs.append(Pair(olds[i], news[j], how, ambiguous=crowded, candidates=closest))
+            others = [(s2, olds[i2].path, "old") for s2, i2, j2 in scores if j2 == j and i2 != i]
+            others += [(s2, news[j2].path, "new") for s2, i2, j2 in scores if i2 == i and j2 != j]
+            closest = list(dict.fromkeys((path, side) for _, path, side in sorted(others)))[:MAX_LISTED]
+            self.pairs.append(
+                Pair(olds[i], news[j], how, ambiguous=crowded, candidates=tuple(p for p, _ in closest),
+                     candidate_sides=tuple(side for _, side in closest))
+            )  # fmt: skip
             taken |= {id(olds[i]), id(news[j])}
         return taken
 
@@ -225,7 +229,17 @@ class _Pairer:
         for rec, side in [*((r, "old") for r in self.old), *((r, "new") for r in self.new)]:
             partners = tuple(sorted(self.by_id[p].path for p in self.partners.get(id(rec), ()) if p in left))
             old, new = (rec, None) if side == "old" else (None, rec)
-            self.pairs.append(Pair(old, new, "", ambiguous=bool(partners), candidates=partners))
+            other = "new" if side == "old" else "old"  # a file's possible partners are on the other side
+            self.pairs.append(
+                Pair(
+                    old,
+                    new,
+                    "",
+                    ambiguous=bool(partners),
+                    candidates=partners,
+                    candidate_sides=(other,) * len(partners),
+                )
+            )
 
 
 def pair(old: Sequence[Recording], new: Sequence[Recording]) -> tuple[Pair, ...]:
