@@ -125,54 +125,125 @@ def _md_block(text: str) -> str:
     return f"{fence}diff\n{text}\n{fence}"
 
 
-def as_markdown(report: DiffReport) -> str:
-    """A pull-request comment: a summary table, then per test file the changes, details folded."""
+def as_markdown(report: DiffReport, max_chars: int | None = None) -> str:
+    """A pull-request comment: a summary table, then per test file the changes, details folded. With max_chars,
+    the comment stays within it (GitHub refuses one over 65,536 characters): the test files a reviewer must read
+    first are kept, a file that does not fit whole is cut between its changes, and what is left out is named."""
+    if max_chars is not None and _chars(whole := as_markdown(report)) <= max_chars:
+        return whole
     counts = report.summary.counts
-    lines = [f"### Recording changes `{report.base}` → `{report.head}`", ""]
+    head = [f"### Recording changes {_md_code(report.base)} → {_md_code(report.head)}", ""]
     if not report.diffs:
-        return presenters.terminal_text("\n".join([*lines, "No recording changed."]))
+        return presenters.terminal_text("\n".join([*head, "No recording changed."]))
     noise = counts.get("noise-only", 0)
-    lines.append(
-        f"{len(report.diffs)} recordings changed; {len(report.diffs) - noise} with a real change, {noise} noise only. "
-        f"Tokens {report.summary.tokens_old:,} → {report.summary.tokens_new:,}."
+    added, removed = counts.get("added", 0), counts.get("removed", 0)
+    real = sum(1 for d in report.diffs if set(d.categories) - {"added", "removed", "noise-only"})
+    head.append(
+        f"{len(report.diffs)} recordings changed: {real} with a real change, {added} added, {removed} removed, "
+        f"{noise} noise only. Tokens {report.summary.tokens_old:,} → {report.summary.tokens_new:,}."
     )
-    lines += ["", "| category | recordings |", "|---|---:|"]
-    lines += [f"| {k} | {v} |" for k, v in counts.items()]
-    for file in sorted(report.summary.files, key=_weight):
+    head += ["", "| category | recordings |", "|---|---:|", *(f"| {k} | {v} |" for k, v in counts.items())]
+    out = _Budget(max_chars)
+    out.add(head)
+    files = sorted(report.summary.files, key=_weight)
+    for number, file in enumerate(files):
         changed = [d for t in file.tests for d in t.diffs if d.categories != ("noise-only",)]
         folded = sum(1 for t in file.tests for d in t.diffs if d.categories == ("noise-only",))
         summary = ", ".join(f"{k} {v}" for k, v in file.counts.items())
         # Inside an HTML block Markdown is not read: the file name is escaped HTML there, not a code span.
         name_html = html.escape(file.test_file.replace("\n", " "))
-        lines += ["", "<details>", f"<summary><code>{name_html}</code>: {html.escape(summary)}</summary>", ""]
-        for d in changed:
-            name = (
-                d.test_id.partition("::")[2] or d.test_id or paths.escape(d.new_path or d.old_path).rsplit("/", 1)[-1]
-            )
-            lines.append(f"- **{', '.join(d.categories)}** {_md_code(name)}")
-            body: list[str] = []
-            if d.old_path != d.new_path:
-                old, new = paths.escape(d.old_path) or "(none)", paths.escape(d.new_path) or "(none)"  # no "-" line
-                body.append(f"{old} -> {new} ({d.pairing or 'unpaired'})")
-            body += _facts(d)
-            for text in d.text:
-                if text.part != "answer":
-                    body.append(f"({text.part})")
-                old, new = _sides(text.segments)
-                body += [f"- {line}" for line in old.splitlines()] + [f"+ {line}" for line in new.splitlines()]
-            for change in d.tool_changes[:10]:
-                body.append(f"{change.path}: {jsontext.short(change.old, 120)} -> {jsontext.short(change.new, 120)}")
-            if d.usage_delta:
-                body.append(f"tokens {d.tokens_old} -> {d.tokens_new} ({d.usage_delta['total_tokens']:+d})")
-            if body:
-                lines += ["", "  " + _md_block("\n".join(body)).replace("\n", "\n  "), ""]
+        opening = ["", "<details>", f"<summary><code>{name_html}</code>: {html.escape(summary)}</summary>", ""]
+        items = [_md_item(d) for d in changed]
         if folded:
             kinds = sorted({n.split(" (")[0] for t in file.tests for d in t.diffs if d.primary == "noise-only"
                             for n in d.noise})  # fmt: skip
-            lines.append(
-                f"- {folded} noise-only change{'s' if folded != 1 else ''}"
-                + (f" ({_md_code(', '.join(kinds))})" if kinds else "")
-            )
-        lines += ["", "</details>"]
-    # Control characters a recording holds (ESC, NUL, CR) as \xNN: a terminal or a PR comment shows them as text.
-    return presenters.terminal_text("\n".join(lines))
+            items.append(
+                [f"- {folded} noise-only change{'s' if folded != 1 else ''}"
+                 + (f" ({_md_code(', '.join(kinds))})" if kinds else "")]
+            )  # fmt: skip
+        closing = ["", "</details>"]
+        if out.fits([*opening, *(line for item in items for line in item), *closing], reserve=True):
+            out.add([*opening, *(line for item in items for line in item), *closing])
+            continue
+        if not out.fits([*opening, *items[0], "", "- …", *closing], reserve=True):
+            out.left_out(files[number:])
+            break
+        out.add(opening)
+        shown = 0
+        for item in items:
+            if not out.fits([*item, "", "- …", *closing], reserve=True):
+                break
+            out.add(item)
+            shown += 1
+        out.add(["", f"- … {len(items) - shown} more in this file, not shown here: see the full report.", *closing])
+        out.left_out(files[number + 1 :])
+        break
+    return out.text()
+
+
+def _md_item(d: diff.RecordingDiff) -> list[str]:
+    """One change of a comment: its categories and test, then what changed in a diff block."""
+    name = d.test_id.partition("::")[2] or d.test_id or paths.escape(d.new_path or d.old_path).rsplit("/", 1)[-1]
+    lines = [f"- **{', '.join(d.categories)}** {_md_code(name)}"]
+    body: list[str] = []
+    if d.old_path != d.new_path:
+        old, new = paths.escape(d.old_path) or "(none)", paths.escape(d.new_path) or "(none)"  # no "-" line
+        body.append(f"{old} -> {new} ({d.pairing or 'unpaired'})")
+    else:
+        body.append(f"{paths.escape(d.new_path)} (rewritten in place)")
+    body += _facts(d)
+    for text in d.text:
+        if text.part != "answer":
+            body.append(f"({text.part})")
+        old, new = _sides(text.segments)
+        body += [f"- {line}" for line in old.splitlines()] + [f"+ {line}" for line in new.splitlines()]
+    for change in d.tool_changes[:10]:
+        body.append(f"{change.path}: {jsontext.short(change.old, 120)} -> {jsontext.short(change.new, 120)}")
+    if d.usage_delta:
+        body.append(f"tokens {d.tokens_old} -> {d.tokens_new} ({d.usage_delta['total_tokens']:+d})")
+    return [*lines, "", "  " + _md_block("\n".join(body)).replace("\n", "\n  "), ""]
+
+
+def _chars(text: str) -> int:
+    """Characters as a browser counts them (UTF-16 units: an emoji beyond the first plane is two), never fewer."""
+    return len(text) + sum(1 for c in text if c > "\uffff") if not text.isascii() else len(text)
+
+
+class _Budget:
+    """A comment's lines, kept within max_chars (None: no limit), with room kept for the note of what is left out."""
+
+    RESERVE = 1_500  # the closing note: how many files and changes are not shown, and the first files' names
+
+    def __init__(self, max_chars: int | None) -> None:
+        self.limit = max_chars
+        self.parts: list[str] = []
+        self.used = 0
+
+    def _size(self, lines: list[str]) -> int:
+        # Control characters a recording holds (ESC, NUL, CR) as \xNN: shown as text, and counted as written.
+        return _chars(presenters.terminal_text("\n".join(lines))) + 1
+
+    def fits(self, lines: list[str], *, reserve: bool = False) -> bool:
+        if self.limit is None:
+            return True
+        room = self.limit - (self.RESERVE if reserve else 0)
+        return self.used + self._size(lines) <= room
+
+    def add(self, lines: list[str]) -> None:
+        self.parts.append(presenters.terminal_text("\n".join(lines)))
+        self.used += _chars(self.parts[-1]) + 1
+
+    def left_out(self, files: list[diff.FileSummary]) -> None:
+        if not files:
+            return
+        changes = sum(len(t.diffs) for f in files for t in f.tests)
+        names = ", ".join(_md_code(_cut(f.test_file, 200)) for f in files[:5]) + (", …" if len(files) > 5 else "")
+        plural = ("s" if len(files) != 1 else "", "s" if changes != 1 else "")
+        note = (
+            f"**Not shown here, to keep this comment within {self.limit:,} characters:** {len(files)} more test "
+            f"file{plural[0]} ({changes} changed recording{plural[1]}): {names}. The full report has them."
+        )
+        self.parts.append(presenters.terminal_text("\n" + note))
+
+    def text(self) -> str:
+        return "\n".join(self.parts)

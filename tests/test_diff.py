@@ -481,3 +481,29 @@ def test_a_repository_another_user_owns_is_named_with_gits_own_advice(tmp_path: 
         pytest.skip("runs as the user the folder went to")
     with pytest.raises(diffing.DiffError, match=r"another user owns it.*safe\.directory .*owned"):
         diffing.diff_revisions(repo=repo, base="HEAD~1", head="HEAD")
+
+
+def test_a_comment_kept_within_max_chars_cuts_between_changes_and_names_what_is_left_out(tmp_path: Path) -> None:
+    """300 answers changed in one test file and a few in another: within 20,000 characters the comment keeps
+    the first file's first changes, says how many more it has, and names the file left out; a report that fits
+    is the same with or without the limit."""
+    old_dir, new_dir = tmp_path / "old", tmp_path / "new"
+    for n in range(300):
+        test_id = f"tests/integration/inference/test_big.py::test_case[{n}]"
+        write(old_dir, "inference", stream_recording(test_id=test_id, text=f"Answer {n} is 42 🦙."), name=f"a{n}.json")
+        write(new_dir, "inference", stream_recording(test_id=test_id, text=f"Answer {n} is 41 🦙."), name=f"a{n}.json")
+    other = "tests/integration/agents/test_other.py::test_one"
+    write(old_dir, "agents", stream_recording(test_id=other, text="Hi."), name="b.json")
+    write(new_dir, "agents", stream_recording(test_id=other, text="Hi."), name="c.json")  # renamed: noise only
+    report = diffing.diff_folders(old=old_dir, new=new_dir)
+    whole = diff_render.as_markdown(report)
+    assert len(whole) > 40_000
+    cut = diff_render.as_markdown(report, max_chars=20_000)
+    assert len(cut) + sum(1 for c in cut if c > "\uffff") <= 20_000  # an emoji counts as two
+    assert "test_case[0]" in cut and "test_case[299]" not in cut
+    shown = cut.count("- **content-changed**")
+    assert 10 < shown < 300 and f"- … {300 - shown} more in this file, not shown here" in cut
+    assert "1 more test file (1 changed recording): ` tests/integration/agents/test_other.py `" in cut
+    assert cut.count("<details>") == cut.count("</details>") == 1
+    fits = len(whole) + sum(1 for c in whole if c > "\uffff")
+    assert diff_render.as_markdown(report, max_chars=fits) == whole

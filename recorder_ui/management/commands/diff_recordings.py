@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,12 @@ class Command(BaseCommand):
             "--output", type=Path, help="with --format html: the folder to write (new, empty, or a previous bundle)"
         )
         parser.add_argument("--fail-on", default="", help=f"comma-separated categories: {', '.join(diff.CATEGORIES)}")
+        parser.add_argument(
+            "--max-chars",
+            type=int,
+            help="with --format markdown: at most this many characters (GitHub takes a comment of 65,536 at most); "
+            "the test files to read first are kept, and what is left out is named",
+        )
 
     def handle(self, *args: object, **options: Any) -> None:
         fail_on = [c.strip() for c in options["fail_on"].split(",") if c.strip()]
@@ -44,12 +51,15 @@ class Command(BaseCommand):
             raise CommandError(f"unknown categories {', '.join(unknown)}; known: {known}", returncode=2)
         if (options["format"] == "html") != (options["output"] is not None):
             raise CommandError("--format html needs --output DIR, and --output is only for --format html", returncode=2)
+        if options["max_chars"] is not None and (options["format"] != "markdown" or options["max_chars"] < 2_000):
+            raise CommandError("--max-chars is for --format markdown, and 2000 at least", returncode=2)
         if options["format"] == "html":
             report = self._write_bundle(options)
         else:
             report = self._report(options)
             # The text form goes to a terminal or a CI log: no control character of a recording reaches it as is.
-            render = {"text": _terminal_text, "markdown": diff_render.as_markdown}.get(options["format"])
+            markdown = functools.partial(diff_render.as_markdown, max_chars=options["max_chars"])
+            render = {"text": _terminal_text, "markdown": markdown}.get(options["format"])
             self.stdout.write(render(report) if render else diffing.as_json(report).decode())
         failing = [c for c in fail_on if report.summary.counts.get(c)]
         if failing:
