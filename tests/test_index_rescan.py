@@ -98,3 +98,25 @@ def test_after_migration_0022_the_next_run_parses_every_chat_recording_once_more
     assert (again.updated, again.unchanged) == (2, 1)
     assert dict(RecordingEntry.objects.values_list("path", "sha256")) == before
     assert not indexer.index_recordings(root=tmp_path, name="main").changed
+
+
+def test_rows_an_older_version_judged_none_are_parsed_again_after_the_upgrade(tmp_path: Path) -> None:
+    """Migration 0026: a name that is no hash is a name mismatch now; a row written as "none" before is parsed
+    again by the next run, though its file did not change."""
+    import importlib
+    import types
+
+    from django.apps import apps
+
+    write(
+        tmp_path,
+        "inference",
+        stream_recording(test_id="tests/integration/inference/test_a.py::test_a"),
+        name="mine.json",
+    )
+    indexer.index_recordings(root=tmp_path, name="up")
+    RecordingEntry.objects.update(replay_status="none")  # as the code before wrote it
+    migration = importlib.import_module("recorder_ui.migrations.0026_hashless_names_again")
+    migration.parse_hashless_again(apps, types.SimpleNamespace(connection=types.SimpleNamespace(alias="default")))
+    report = indexer.index_recordings(root=tmp_path, name="up")
+    assert report.updated == 1 and RecordingEntry.objects.get().replay_status == "mismatch"

@@ -61,7 +61,7 @@ def test_overview_says_when_a_roots_folder_is_gone_and_how_this_server_re_indexe
     write(tmp_path / "pr", "inference", stream_recording(test_id="tests/integration/inference/test_a.py::test_a"))
     indexer.index_recordings(root=tmp_path / "pr", name="pr")
     page = client.get("/").content.decode()
-    assert "folder missing" not in page and "re-indexes when asked" in page  # tests run with auto refresh off
+    assert "folder missing: not indexed since" not in page  # tests run with auto refresh off
     from django.template.loader import render_to_string
 
     quiet = {"running": False, "finished_at": None}
@@ -70,7 +70,7 @@ def test_overview_says_when_a_roots_folder_is_gone_and_how_this_server_re_indexe
     )
     assert "when asked" in render_to_string("recordings/overview.html#refresh", {"state": {**quiet, "auto_seconds": 0}})
     shutil.move(tmp_path / "pr", tmp_path / "moved")
-    assert "folder missing" in client.get("/").content.decode()
+    assert "folder missing: not indexed since" in client.get("/").content.decode()
     [root] = client.get("/overview.json").json()["roots"]
     assert root["missing"] is True and root["recordings"] == 1
 

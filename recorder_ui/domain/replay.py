@@ -10,7 +10,8 @@ carries another hash for its own request is never served. Statuses:
   request as it was before a known in-place edit, or under a rule seen only in such files, `rule` names that
   explanation (EXPLANATIONS, docs/replay-keys.md) and `why` says it; the status stays `mismatch`, since after a hand
   edit we cannot know what a test sends today;
-- `none`: the recorder does not name this kind of file by hash, or its name is no hash at all.
+- `none`: the recorder does not name this kind of file by hash (a file whose name is no hash at all, for a
+  request it names by hash, is a `mismatch`).
 """
 
 from __future__ import annotations
@@ -204,8 +205,12 @@ def key_of(raw: Any, file_name: str, recorder: str = TODAY) -> ReplayKey:
     named = _Named(matched.group(1) or matched.group(2), matched.group(1) is not None) if matched else None
     short = _SHORT_NAME.fullmatch(file_name)
     if named is None and short is None:
-        why = f"The file name carries no hash; replay looks this request up as {lookup}."
-        return ReplayKey(current, NONE, "", lookup, kind, why)
+        why = (
+            f"The file name carries no hash, so replay never opens this file by its name: it looks this request up "
+            f"as {lookup}. Renamed by hand, probably: re-record the test, or give the file that name; not known "
+            "to be dead."
+        )
+        return ReplayKey(current, MISMATCH, "", lookup, kind, why)
     if named is not None and named.hash == current and named.models != lookup.startswith("models-"):
         shape = "a model list's (models-<hash>-*.json)" if named.models else "a single recording's (<hash>.json)"
         why = f"This file's name carries the hash of its request, but in {shape} form: replay opens {lookup}, not it."
