@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -29,7 +30,11 @@ class LoginRequiredMiddleware:
                 # there instead, and back afterwards to the page it was on (not to the fragment's URL).
                 return HttpResponseClientRedirect(redirect_to_login(_page_url(request))["Location"])
             return redirect_to_login(request.get_full_path())
-        return self.get_response(request)
+        response = self.get_response(request)
+        if settings.REQUIRE_LOGIN and not request.path.startswith(OPEN_PATHS):
+            # A page for logged-in users only: no shared cache (a proxy's, a CDN's) may keep it for the next.
+            patch_cache_control(response, private=True)
+        return response
 
 
 def _page_url(request: HttpRequest) -> str:

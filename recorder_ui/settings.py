@@ -209,6 +209,12 @@ if PRODUCTION:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler", "stream": sys.stderr}},
+    "filters": {"one_line": {"()": "recorder_ui.logs.WithoutTraceback"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "stream": sys.stderr},
+        "console_one_line": {"class": "logging.StreamHandler", "stream": sys.stderr, "filters": ["one_line"]},
+    },
     "root": {"handlers": ["console"], "level": env("RECORDER_UI_LOG_LEVEL", "WARNING")},
+    # A request for a host name not served (scanners, a stale DNS name): one line each, not a traceback.
+    "loggers": {"django.security.DisallowedHost": {"handlers": ["console_one_line"], "propagate": False}},
 }

@@ -35,7 +35,7 @@ urlpatterns = [
     path("reindex/status/", views.reindex_status, name="reindex_status"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", views.Logout.as_view(), name="logout"),
 ]
 
 handler404 = "recorder_ui.views.not_found"

@@ -224,6 +224,15 @@ def test_login_required_covers_every_page_and_json_twin_but_healthz(client: Clie
     assert client.login(username="reviewer", password="a long pass phrase 42")
     assert client.get("/").status_code == 200 and client.get("/overview.json").status_code == 200
     assert "Log out reviewer" in client.get("/").content.decode()
+    # Pages for logged-in users only: no shared cache keeps them for someone else.
+    assert "private" in client.get("/")["Cache-Control"] and "private" in client.get("/overview.json")["Cache-Control"]
+    # A bookmarked logout link gets a page with the button (logging out stays a POST), not an empty 405.
+    confirm = client.get("/accounts/logout/")
+    assert confirm.status_code == 200 and "Log out reviewer from this browser?" in confirm.content.decode()
+    assert client.get("/").status_code == 200  # still logged in
+    assert client.post("/accounts/logout/").status_code == 302 and client.get("/").status_code == 302
+    login = client.get("/accounts/login/").content.decode()
+    assert 'class="main"' not in login and "Missing usage" not in login  # no catalog links before a login
 
 
 @pytest.mark.django_db
@@ -249,3 +258,11 @@ def test_healthz_reads_no_session_and_a_failing_twin_answers_json(client: Client
     client.raise_request_exception = False
     failed = client.get("/overview.json")
     assert failed.status_code == 500 and failed.json() == {"error": "server error: the failure was logged"}
+
+
+def test_a_request_for_another_host_logs_one_line_not_a_traceback(tmp_path: Path) -> None:
+    script = "from django.test import Client; print(Client().get('/', HTTP_HOST='scanner.example').status_code)"
+    assert _manage(tmp_path, "collectstatic", "--noinput", "--verbosity", "0").returncode == 0
+    done = _manage(tmp_path, "shell", "--no-imports", "-c", script)
+    assert done.stdout.strip() == "400", done.stderr
+    assert "Invalid HTTP_HOST header: 'scanner.example'" in done.stderr and "Traceback" not in done.stderr

@@ -18,7 +18,7 @@ from recorder_ui.views.cleanup import cleanup, cleanup_json
 from recorder_ui.views.diff import recording_diff, recording_diff_json, recording_diff_pair
 from recorder_ui.views.errors import error_list, error_list_json, not_found, server_error
 from recorder_ui.views.find import find, find_json
-from recorder_ui.views.home import healthz, overview, overview_json, reindex, reindex_status
+from recorder_ui.views.home import Logout, healthz, overview, overview_json, reindex, reindex_status
 from recorder_ui.views.missing_usage import missing_usage, missing_usage_json
 from recorder_ui.views.recordings import (
     recording_chunks,
@@ -33,6 +33,7 @@ from recorder_ui.views.recordings import (
 
 __all__ = [
     "cleanup",
+    "Logout",
     "cleanup_json",
     "find",
     "find_json",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -11,6 +12,18 @@ from django.views.decorators.vary import vary_on_headers
 
 from recorder_ui import indexer, selectors
 from recorder_ui.views.common import HtmxHttpRequest, json_response, refresh_index, render_page, wants_json
+
+
+class Logout(auth_views.LogoutView):
+    """Django's logout, which logs out on POST only (a link must not log anyone out): a GET, from a bookmark or
+    a typed URL, gets a page with the button rather than an empty 405."""
+
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect("login")
+        return render(request, "registration/logout_confirm.html")
 
 
 @require_safe
