@@ -46,8 +46,7 @@ def as_text(report: DiffReport) -> str:
             lines.append(f"  {text.part}: {_segments_text(text.segments)}")
         for change in d.tool_changes[:10]:
             lines.append(f"  {change.path}: {jsontext.short(change.old, 120)} -> {jsontext.short(change.new, 120)}")
-        if d.usage_delta:
-            lines.append(f"  tokens {d.tokens_old} -> {d.tokens_new} ({d.usage_delta['total_tokens']:+d})")
+        lines += [f"  {line}" for line in _outcome(d)]
     return "\n".join(lines)
 
 
@@ -70,6 +69,20 @@ def _facts(d: diff.RecordingDiff) -> list[str]:
     for label, models in (("added", d.listing.added), ("removed", d.listing.removed), ("changed", d.listing.changed)):
         if models:
             lines.append(f"models {label}: {'; '.join(models)}")
+    return lines
+
+
+def _outcome(d: diff.RecordingDiff) -> list[str]:
+    """How the answer ended and what it cost, when that changed: finish reasons, and each count that moved (a
+    total can stay while reasoning tokens take prompt tokens' place)."""
+    lines = []
+    if "finish-changed" in d.categories:
+        old, new = (", ".join(str(f) if f else "none" for f in side) or "none" for side in (d.finish_old, d.finish_new))
+        lines.append(f"finish: {old} -> {new}")
+    if d.usage_delta:
+        moved = [f"{name} {change:+d}" for name, change in d.usage_delta.items() if change and name != "total_tokens"]
+        detail = f"; {', '.join(moved)}" if moved else ""
+        lines.append(f"tokens {d.tokens_old} -> {d.tokens_new} ({d.usage_delta['total_tokens']:+d}{detail})")
     return lines
 
 
@@ -199,8 +212,7 @@ def _md_item(d: diff.RecordingDiff) -> list[str]:
         body += [f"- {line}" for line in old.splitlines()] + [f"+ {line}" for line in new.splitlines()]
     for change in d.tool_changes[:10]:
         body.append(f"{change.path}: {jsontext.short(change.old, 120)} -> {jsontext.short(change.new, 120)}")
-    if d.usage_delta:
-        body.append(f"tokens {d.tokens_old} -> {d.tokens_new} ({d.usage_delta['total_tokens']:+d})")
+    body += _outcome(d)
     return [*lines, "", "  " + _md_block("\n".join(body)).replace("\n", "\n  "), ""]
 
 

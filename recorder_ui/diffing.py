@@ -293,6 +293,9 @@ def as_json(report: DiffReport) -> bytes:
                 "note": d.note or None,
                 "tokens_before": d.tokens_old if d.usage_old else None,
                 "tokens_after": d.tokens_new if d.usage_new else None,
+                "usage_delta": d.usage_delta,  # each count's change, when usage changed
+                "finish_before": list(d.finish_old) if "finish-changed" in d.categories else None,
+                "finish_after": list(d.finish_new) if "finish-changed" in d.categories else None,
             }
             for d in report.diffs
         ],

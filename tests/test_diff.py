@@ -507,3 +507,25 @@ def test_a_comment_kept_within_max_chars_cuts_between_changes_and_names_what_is_
     assert cut.count("<details>") == cut.count("</details>") == 1
     fits = len(whole) + sum(1 for c in whole if c > "\uffff")
     assert diff_render.as_markdown(report, max_chars=fits) == whole
+
+
+def test_the_text_formats_say_how_the_finish_and_each_count_moved(tmp_path: Path) -> None:
+    """finish-changed names the reasons (length -> stop), and a usage change whose total stayed names the counts
+    that moved (reasoning tokens taking completion tokens' place), in the text, the comment and the JSON."""
+    old = stream_recording(test_id=TEST_ID, text="Same.")
+    new = stream_recording(test_id=TEST_ID, text="Same.")
+    old["response"]["body"][-2]["__data__"]["choices"][0]["finish_reason"] = "length"
+    details = {"reasoning_tokens": 4}
+    new["response"]["body"][-1]["__data__"]["usage"] = {"prompt_tokens": 10, "completion_tokens": 5,
+                                                         "total_tokens": 15, "completion_tokens_details": details}  # fmt: skip
+    old_dir, new_dir = tmp_path / "old", tmp_path / "new"
+    write(old_dir, "inference", old, name="a.json")
+    write(new_dir, "inference", new, name="a.json")
+    report = diffing.diff_folders(old=old_dir, new=new_dir)
+    [found] = report.diffs
+    assert {"finish-changed", "usage-changed"} <= set(found.categories), found.categories
+    for text in (diff_render.as_text(report), diff_render.as_markdown(report)):
+        assert "finish: length -> stop" in text and "tokens 15 -> 15 (+0; reasoning_tokens +4)" in text, text
+    [row] = orjson.loads(diffing.as_json(report))["recordings"]
+    assert row["finish_before"] == ["length"] and row["finish_after"] == ["stop"]
+    assert row["usage_delta"]["reasoning_tokens"] == 4 and row["usage_delta"]["total_tokens"] == 0
