@@ -169,7 +169,9 @@ def test_ci_workflow_job_can_comment_and_read_only(workflow: dict[Any, Any]) -> 
     assert "review/" in uses["actions/upload-artifact"]["path"]
     scripts = "\n".join(step.get("run", "") for step in job["steps"])
     assert "pip install -r requirements.txt" in scripts
-    assert "gh pr comment" in scripts and "--edit-last" in scripts
+    # One comment per pull request, found by its marker and edited (never another workflow's), else created.
+    assert "<!-- recordings-review -->" in scripts and 'startswith("<!-- recordings-review -->")' in scripts
+    assert "gh api --method PATCH" in scripts and "gh pr comment" in scripts and "--edit-last" not in scripts
 
 
 def test_ci_workflow_runs_the_lint_and_both_diffs(workflow: dict[Any, Any]) -> None:
