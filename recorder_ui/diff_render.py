@@ -6,6 +6,7 @@ Recording content in them is written as text: control characters and runner comm
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from recorder_ui import presenters
@@ -142,12 +143,54 @@ def as_markdown(report: DiffReport, max_chars: int | None = None) -> str:
     """A pull-request comment: a summary table, then per test file the changes, details folded. With max_chars,
     the comment stays within it (GitHub refuses one over 65,536 characters): the test files a reviewer must read
     first are kept, a file that does not fit whole is cut between its changes, and what is left out is named."""
-    if max_chars is not None and _chars(whole := as_markdown(report)) <= max_chars:
+    head, sections = _md_sections(report)
+    whole = presenters.terminal_text(
+        "\n".join([*head, *(line for s in sections for line in (*s.opening, *s.lines(), *s.closing))])
+    )
+    if max_chars is None or _chars(whole) <= max_chars:
         return whole
+    out = _Budget(max_chars)
+    out.add(head)
+    for number, section in enumerate(sections):
+        if out.fits([*section.opening, *section.lines(), *section.closing], reserve=True):
+            out.add([*section.opening, *section.lines(), *section.closing])
+            continue
+        if not out.fits([*section.opening, *section.items[0], "", "- …", *section.closing], reserve=True):
+            out.left_out([s.file for s in sections[number:]])
+            break
+        out.add(section.opening)
+        shown = 0
+        for item in section.items:
+            if not out.fits([*item, "", "- …", *section.closing], reserve=True):
+                break
+            out.add(item)
+            shown += 1
+        more = len(section.items) - shown
+        out.add(["", f"- … {more} more in this file, not shown here: see the full report.", *section.closing])
+        out.left_out([s.file for s in sections[number + 1 :]])
+        break
+    return out.text()
+
+
+@dataclass(frozen=True, slots=True)
+class _Section:
+    """One test file's folded section of a comment: its opening lines, one list of lines per change, closing."""
+
+    file: diff.FileSummary
+    opening: list[str]
+    items: list[list[str]]
+    closing: list[str]
+
+    def lines(self) -> list[str]:
+        return [line for item in self.items for line in item]
+
+
+def _md_sections(report: DiffReport) -> tuple[list[str], list[_Section]]:
+    """The comment's head (title, counts, category table) and its test-file sections, read-first order."""
     counts = report.summary.counts
     head = [f"### Recording changes {_md_code(report.base)} → {_md_code(report.head)}", ""]
     if not report.diffs:
-        return presenters.terminal_text("\n".join([*head, "No recording changed."]))
+        return [*head, "No recording changed."], []
     noise = counts.get("noise-only", 0)
     added, removed = counts.get("added", 0), counts.get("removed", 0)
     real = sum(1 for d in report.diffs if set(d.categories) - {"added", "removed", "noise-only"})
@@ -156,10 +199,8 @@ def as_markdown(report: DiffReport, max_chars: int | None = None) -> str:
         f"{noise} noise only. Tokens {report.summary.tokens_old:,} → {report.summary.tokens_new:,}."
     )
     head += ["", "| category | recordings |", "|---|---:|", *(f"| {k} | {v} |" for k, v in counts.items())]
-    out = _Budget(max_chars)
-    out.add(head)
-    files = sorted(report.summary.files, key=_weight)
-    for number, file in enumerate(files):
+    sections = []
+    for file in sorted(report.summary.files, key=_weight):
         changed = [d for t in file.tests for d in t.diffs if d.categories != ("noise-only",)]
         folded = sum(1 for t in file.tests for d in t.diffs if d.categories == ("noise-only",))
         summary = ", ".join(f"{k} {v}" for k, v in file.counts.items())
@@ -174,24 +215,8 @@ def as_markdown(report: DiffReport, max_chars: int | None = None) -> str:
                 [f"- {folded} noise-only change{'s' if folded != 1 else ''}"
                  + (f" ({_md_code(', '.join(kinds))})" if kinds else "")]
             )  # fmt: skip
-        closing = ["", "</details>"]
-        if out.fits([*opening, *(line for item in items for line in item), *closing], reserve=True):
-            out.add([*opening, *(line for item in items for line in item), *closing])
-            continue
-        if not out.fits([*opening, *items[0], "", "- …", *closing], reserve=True):
-            out.left_out(files[number:])
-            break
-        out.add(opening)
-        shown = 0
-        for item in items:
-            if not out.fits([*item, "", "- …", *closing], reserve=True):
-                break
-            out.add(item)
-            shown += 1
-        out.add(["", f"- … {len(items) - shown} more in this file, not shown here: see the full report.", *closing])
-        out.left_out(files[number + 1 :])
-        break
-    return out.text()
+        sections.append(_Section(file, opening, items, ["", "</details>"]))
+    return head, sections
 
 
 def _md_item(d: diff.RecordingDiff) -> list[str]:

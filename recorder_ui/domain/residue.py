@@ -74,6 +74,7 @@ USAGE_KEYS = frozenset({"usage", "usage_metadata", "eval_count", "prompt_eval_co
 # Subtrees the semantic categories do not read: inside them only noise is set aside, never answer keys
 # (logprobs carry "content" lists, citations carry "text").
 KEEP_WHOLE = frozenset({"logprobs", "annotations"})
+_Seen = Counter[tuple[str, bytes]]  # how many times each (path, item) came, under KEEP_WHOLE
 
 
 def _data(value: Any) -> Any:
@@ -304,9 +305,7 @@ def _stream_leaves(events: Any) -> set[tuple[str, object]]:
     return leaves
 
 
-def _raw_leaves(
-    value: Any, path: str = "", seen: Counter[tuple[str, bytes]] | None = None
-) -> Iterator[tuple[str, Any]]:
+def _raw_leaves(value: Any, path: str = "", seen: _Seen | None = None) -> Iterator[tuple[str, Any]]:
     """(path without list positions, value) of every leaf. Under logprobs and annotations a list item is one leaf,
     with how many times it came so far: a token keeps its logprob and alternatives (values moved from token to
     token are a change, not chunk boundaries), and a token sent twice counts twice."""
@@ -320,9 +319,6 @@ def _raw_leaves(
             yield from _raw_leaves(v, f"{path}[]", seen)
     else:
         yield path, value
-
-
-_Seen = Counter[tuple[str, bytes]]
 
 
 def _whole_items(value: Any, path: str, seen: _Seen) -> Iterator[tuple[str, Any]]:
